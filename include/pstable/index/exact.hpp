@@ -1,0 +1,240 @@
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "pstable/core/error.hpp"
+#include "pstable/core/neighbors.hpp"
+#include "pstable/core/topk.hpp"
+#include "pstable/core/types.hpp"
+#include "pstable/detail/parallel.hpp"
+#include "pstable/detail/point_store.hpp"
+#include "pstable/detail/validate.hpp"
+#include "pstable/metric/traits.hpp"
+#include "pstable/simd/dispatch.hpp"
+
+namespace pstable {
+
+/// Exact (sequential) k-nearest-neighbour search: every query is compared with every point.
+///
+/// Data: `add` copies rows into the index, which owns them; `ExactIndex::borrow` keeps a pointer
+/// to rows the caller owns and must keep alive and unchanged while the index is used (no copy).
+/// Cosine never modifies the rows: it keeps their inverse norms beside them.
+///
+/// Search: a batch of at least `kBatchThreshold` queries is computed as matrix products through
+/// Eigen's GEMM (||x||^2 - 2 x.q + ||q||^2), in cache-sized blocks with top-k selection fused in,
+/// query blocks split over `num_threads`. The expansion loses precision to cancellation, so the
+/// GEMM pass keeps `k + kRescoreExtra` candidates, which are re-scored with the SIMD kernels
+/// before the best k are kept: reported distances are exact and near-ties are ordered correctly. Fewer queries are answered by a streaming scan with the
+/// SIMD kernels and a bounded heap. Both give brute-force results with ties broken by the smaller
+/// id (up to floating-point rounding between nearly equal distances).
+///
+/// Thread safety: `add` needs exclusive access; `search` is const and may run from many threads
+/// at once, and itself uses `num_threads` workers.
+template <class T, class Metric>
+class ExactIndex {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                "ExactIndex supports float and double");
+  static_assert(is_metric_v<Metric>, "Metric must be Euclidean, Cosine or InnerProduct");
+
+ public:
+  using Scalar = T;
+  using MetricType = Metric;
+  static constexpr Eigen::Index kBatchThreshold = 16;
+
+  /// An empty index for points with `dim` coordinates.
+  explicit ExactIndex(Eigen::Index dim) : store_((detail::check_dimension(dim), dim)) {}
+
+  /// An index over `rows` x `dim` values at `data`, which the caller owns and keeps alive and
+  /// unchanged while the index exists. Nothing is copied (until a later `add`).
+  static ExactIndex borrow(const T* data, Eigen::Index rows, Eigen::Index dim) {
+    ExactIndex index(dim);
+    if (rows < 0) throw InvalidArgument(detail::concat("rows must be >= 0, got ", rows));
+    if (rows > 0 && data == nullptr) throw InvalidArgument("data is null");
+    const Eigen::Map<const RowMatrix<T>> view(data, rows, dim);
+    index.validate(view);
+    index.store_.borrow(data, rows);
+    index.append_norms(0, rows);
+    return index;
+  }
+
+  Eigen::Index dim() const noexcept { return store_.dim(); }
+  Eigen::Index size() const noexcept { return store_.size(); }
+  bool owns_data() const noexcept { return store_.owns_data(); }
+
+  /// The stored rows, in id order.
+  Eigen::Map<const RowMatrix<T>> data() const noexcept { return store_.matrix(); }
+
+  /// Bytes the index holds (rows it owns plus per-row norms).
+  std::size_t memory_bytes() const noexcept {
+    return store_.memory_bytes() + norms_.capacity() * sizeof(T);
+  }
+
+  /// Appends rows; their ids continue from size(). Validates everything before changing anything:
+  /// on an exception the index is as it was.
+  void add(const MatrixRef<T>& rows) {
+    validate(rows);
+    const Eigen::Index first = size();
+    norms_.reserve(static_cast<std::size_t>(first + rows.rows()));
+    store_.append(rows);
+    append_norms(first, rows.rows());
+  }
+
+  /// The k best points for each query row (see Neighbors). Throws if k < 1, k > size(), the
+  /// index is empty, queries have the wrong width or hold NaN/inf (or zero rows under cosine).
+  Neighbors<T> search(const MatrixRef<T>& queries, Eigen::Index k, int num_threads = 1) const {
+    detail::check_rows(queries, dim(), "queries");
+    detail::check_k(k, size());
+    detail::check_threads(num_threads);
+    detail::check_finite(queries, "queries");
+    if constexpr (Metric::needs_norms) detail::check_nonzero_rows(queries, "queries");
+
+    Neighbors<T> result(queries.rows(), k);
+    if (queries.rows() < kBatchThreshold) {
+      detail::parallel_for(queries.rows(), num_threads, 1, [&](auto begin, auto end, int) {
+        std::vector<T> buffer(static_cast<std::size_t>(dim()));
+        detail::TopK<T> top(static_cast<std::size_t>(k));
+        for (auto q = begin; q < end; ++q) scan_one(queries.row(q), top, buffer, result, q);
+      });
+    } else {
+      detail::parallel_for(queries.rows(), num_threads, kQueryBlock,
+                           [&](auto begin, auto end, int) { search_blocks(queries, begin, end, result); });
+    }
+    return result;
+  }
+
+ private:
+  static constexpr Eigen::Index kQueryBlock = 128;
+  static constexpr Eigen::Index kPointBlock = 2048;
+  static constexpr Eigen::Index kRescoreExtra = 16;
+
+  void validate(const MatrixRef<T>& rows) const {
+    detail::check_rows(rows, dim(), "data");
+    detail::check_finite(rows, "data");
+    if constexpr (Metric::needs_norms) detail::check_nonzero_rows(rows, "data");
+  }
+
+  // Euclidean keeps squared norms (for the GEMM expansion), cosine inverse norms.
+  void append_norms(Eigen::Index first, Eigen::Index count) {
+    if constexpr (std::is_same_v<Metric, InnerProduct>) return;
+    const auto& kernels = simd::kernels<T>();
+    norms_.reserve(static_cast<std::size_t>(first + count));
+    for (Eigen::Index i = first; i < first + count; ++i) {
+      const T n2 = kernels.norm_sq(store_.row(i), static_cast<std::size_t>(dim()));
+      norms_.push_back(std::is_same_v<Metric, Cosine> ? T(1) / std::sqrt(n2) : n2);
+    }
+  }
+
+  // The query as the kernels need it: cosine divides by its norm.
+  const T* prepare_query(const Eigen::Ref<const RowVector<T>>& q, std::vector<T>& buffer) const {
+    if constexpr (!std::is_same_v<Metric, Cosine>) {
+      (void)buffer;
+      return q.data();
+    } else {
+      const T inv = T(1) / q.norm();
+      for (Eigen::Index j = 0; j < dim(); ++j) buffer[static_cast<std::size_t>(j)] = q(j) * inv;
+      return buffer.data();
+    }
+  }
+
+  T key(const simd::KernelSet<T>& kernels, const T* q, Id i) const noexcept {
+    const auto d = static_cast<std::size_t>(dim());
+    if constexpr (std::is_same_v<Metric, Euclidean>) {
+      return kernels.l2_sq(store_.row(i), q, d);
+    } else if constexpr (std::is_same_v<Metric, Cosine>) {
+      return -kernels.dot(store_.row(i), q, d) * norms_[static_cast<std::size_t>(i)];
+    } else {
+      return -kernels.dot(store_.row(i), q, d);
+    }
+  }
+
+  void write_row(detail::TopK<T>& top, Neighbors<T>& out, Eigen::Index q) const {
+    const auto best = top.take_sorted();
+    for (std::size_t j = 0; j < best.size(); ++j) {
+      out.ids()(q, static_cast<Eigen::Index>(j)) = best[j].id;
+      out.distances()(q, static_cast<Eigen::Index>(j)) = Metric::key_to_value(best[j].key);
+    }
+  }
+
+  void scan_one(const Eigen::Ref<const RowVector<T>>& query, detail::TopK<T>& top,
+                std::vector<T>& buffer, Neighbors<T>& out, Eigen::Index q) const {
+    const auto& kernels = simd::kernels<T>();
+    const T* qp = prepare_query(query, buffer);
+    top.reset(top.k());
+    for (Id i = 0; i < size(); ++i) {
+      const T s = key(kernels, qp, i);
+      if (s <= top.threshold()) top.push(s, i);
+    }
+    out.visited()(q) = size();
+    write_row(top, out, q);
+  }
+
+  // GEMM path for queries [begin, end): blocks of queries x blocks of points.
+  void search_blocks(const MatrixRef<T>& queries, Eigen::Index begin, Eigen::Index end,
+                     Neighbors<T>& out) const {
+    const auto& kernels = simd::kernels<T>();
+    const auto k = static_cast<std::size_t>(out.k());
+    const auto kept = static_cast<std::size_t>(std::min(size(), out.k() + kRescoreExtra));
+    RowMatrix<T> qblock;
+    RowMatrix<T> products;
+    std::vector<detail::TopK<T>> tops(static_cast<std::size_t>(kQueryBlock), detail::TopK<T>(kept));
+    std::vector<T> buffer(static_cast<std::size_t>(dim()));
+    for (Eigen::Index q0 = begin; q0 < end; q0 += kQueryBlock) {
+      const Eigen::Index nq = std::min(kQueryBlock, end - q0);
+      qblock = queries.middleRows(q0, nq);
+      if constexpr (std::is_same_v<Metric, Cosine>) qblock.rowwise().normalize();
+      for (Eigen::Index i = 0; i < nq; ++i) tops[static_cast<std::size_t>(i)].reset(kept);
+      for (Eigen::Index p0 = 0; p0 < size(); p0 += kPointBlock) {
+        const Eigen::Index np = std::min(kPointBlock, size() - p0);
+        products.resize(nq, np);
+        products.noalias() = qblock * store_.rows(p0, np).transpose();
+        for (Eigen::Index i = 0; i < nq; ++i) {
+          select_block(products.row(i).data(), p0, np, tops[static_cast<std::size_t>(i)]);
+        }
+      }
+      for (Eigen::Index i = 0; i < nq; ++i) {
+        rescore(kernels, queries.row(q0 + i), k, tops[static_cast<std::size_t>(i)], buffer);
+        out.visited()(q0 + i) = size();
+        write_row(tops[static_cast<std::size_t>(i)], out, q0 + i);
+      }
+    }
+  }
+
+  // Top-k over one row of products q.x for points [p0, p0 + np).
+  void select_block(const T* products, Id p0, Eigen::Index np, detail::TopK<T>& top) const {
+    const T* norms = norms_.data() + p0;
+    T threshold = top.threshold();
+    for (Eigen::Index j = 0; j < np; ++j) {
+      T s;
+      if constexpr (std::is_same_v<Metric, Euclidean>) {
+        s = norms[j] - T(2) * products[j];
+      } else if constexpr (std::is_same_v<Metric, Cosine>) {
+        s = -products[j] * norms[j];
+      } else {
+        s = -products[j];
+      }
+      if (s <= threshold) {
+        top.push(s, p0 + j);
+        threshold = top.threshold();
+      }
+    }
+  }
+
+  // Replaces the GEMM keys of the candidates by exact kernel keys and keeps the best k.
+  void rescore(const simd::KernelSet<T>& kernels, const Eigen::Ref<const RowVector<T>>& query,
+               std::size_t k, detail::TopK<T>& top, std::vector<T>& buffer) const {
+    const T* qp = prepare_query(query, buffer);
+    auto kept = top.take_sorted();
+    top.reset(k);
+    for (const auto& c : kept) top.push(key(kernels, qp, c.id), c.id);
+  }
+
+  detail::PointStore<T> store_;
+  std::vector<T> norms_;
+};
+
+}  // namespace pstable

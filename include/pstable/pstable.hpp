@@ -1,0 +1,13 @@
+#pragma once
+
+// Umbrella header: includes the public headers, nothing else.
+
+#include "pstable/config.hpp"
+#include "pstable/core/error.hpp"
+#include "pstable/core/neighbors.hpp"
+#include "pstable/core/types.hpp"
+#include "pstable/index/exact.hpp"
+#include "pstable/metric/traits.hpp"
+#include "pstable/simd/dispatch.hpp"
+#include "pstable/simd/scalar.hpp"
+#include "pstable/version.hpp"

@@ -1,0 +1,194 @@
+#include <catch2/catch.hpp>
+
+#include <limits>
+#include <random>
+#include <thread>
+
+#include "brute_force.hpp"
+#include "pstable/index/exact.hpp"
+
+using namespace pstable;
+
+namespace {
+
+template <class T>
+RowMatrix<T> gaussian(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<T> g(0, 1);
+  RowMatrix<T> m(rows, cols);
+  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = g(rng);
+  return m;
+}
+
+// Small integers: every distance and product is exact in float, so ties are real ties.
+template <class T>
+RowMatrix<T> small_ints(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> v(-2, 2);
+  RowMatrix<T> m(rows, cols);
+  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(v(rng));
+  for (Eigen::Index i = 0; i < rows; ++i) m(i, 0) = (m(i, 0) == 0) ? T(1) : m(i, 0);  // nonzero
+  return m;
+}
+
+template <class T, class Metric>
+void expect_brute_force(const ExactIndex<T, Metric>& index, const RowMatrix<T>& data,
+                        const RowMatrix<T>& queries, Eigen::Index k, int threads,
+                        bool exact_ids) {
+  const auto result = index.search(queries, k, threads);
+  REQUIRE(result.num_queries() == queries.rows());
+  REQUIRE(result.k() == k);
+  const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-10;
+  for (Eigen::Index q = 0; q < queries.rows(); ++q) {
+    const auto truth =
+        testing::brute_force<Metric>(data, RowVector<T>(queries.row(q)), static_cast<std::size_t>(k));
+    CHECK(result.visited()(q) == data.rows());
+    for (Eigen::Index j = 0; j < k; ++j) {
+      CAPTURE(q, j);
+      if (exact_ids) CHECK(result.ids()(q, j) == truth[static_cast<std::size_t>(j)].id);
+      CHECK(static_cast<double>(result.distances()(q, j)) ==
+            Approx(static_cast<double>(truth[static_cast<std::size_t>(j)].value))
+                .epsilon(tol)
+                .margin(tol));
+    }
+  }
+}
+
+}  // namespace
+
+TEMPLATE_PRODUCT_TEST_CASE("exact search equals brute force", "[exact]", ExactIndex,
+                           ((float, Euclidean), (float, Cosine), (float, InnerProduct),
+                            (double, Euclidean), (double, Cosine), (double, InnerProduct))) {
+  using T = typename TestType::Scalar;
+  const Eigen::Index dim = GENERATE(1, 7, 33);
+  const Eigen::Index num_queries = GENERATE(1, 5, 16, 300);  // scan path and GEMM path
+  const int threads = GENERATE(1, 2);
+  const Eigen::Index k = GENERATE(1, 10);
+  CAPTURE(dim, num_queries, threads, k);
+
+  SECTION("random data: ids and distances") {
+    const RowMatrix<T> data = gaussian<T>(3000, dim, 1);
+    const RowMatrix<T> queries = gaussian<T>(num_queries, dim, 2);
+    TestType index(dim);
+    index.add(data.topRows(1000));
+    index.add(data.bottomRows(2000));  // ids continue across adds
+    REQUIRE(index.size() == 3000);
+    // With one dimension, many points are nearly equidistant: compare distances only.
+    expect_brute_force(index, data, queries, k, threads, dim > 1);
+  }
+  SECTION("tied distances break by the smaller id") {
+    const RowMatrix<T> data = small_ints<T>(500, dim, 3);
+    const RowMatrix<T> queries = small_ints<T>(num_queries, dim, 4);
+    TestType index(dim);
+    index.add(data);
+    // Cosine divides by norms, which rounds: only integer metrics give exact ties.
+    expect_brute_force(index, data, queries, k, threads,
+                       !std::is_same_v<typename TestType::MetricType, Cosine>);
+  }
+}
+
+TEST_CASE("borrowed rows are searched without a copy", "[exact]") {
+  const RowMatrix<float> data = gaussian<float>(2000, 16, 5);
+  const RowMatrix<float> queries = gaussian<float>(20, 16, 6);
+  auto index = ExactIndex<float, Cosine>::borrow(data.data(), data.rows(), data.cols());
+  CHECK_FALSE(index.owns_data());
+  CHECK(index.data().data() == data.data());
+  expect_brute_force(index, data, queries, 5, 1, true);
+
+  const RowMatrix<float> more = gaussian<float>(10, 16, 7);
+  index.add(more);  // copies the borrowed rows first
+  CHECK(index.owns_data());
+  RowMatrix<float> all(2010, 16);
+  all << data, more;
+  expect_brute_force(index, all, queries, 5, 2, true);
+}
+
+TEST_CASE("cosine reports similarities, euclidean distances", "[exact]") {
+  RowMatrix<double> data(3, 2);
+  data << 1, 0, 0, 2, -3, 0;
+  RowMatrix<double> q(1, 2);
+  q << 2, 0;
+  ExactIndex<double, Cosine> cosine(2);
+  cosine.add(data);
+  auto r = cosine.search(q, 3);
+  CHECK(r.ids()(0, 0) == 0);
+  CHECK(r.distances()(0, 0) == Approx(1.0));
+  CHECK(r.ids()(0, 1) == 1);
+  CHECK(r.distances()(0, 1) == Approx(0.0).margin(1e-12));
+  CHECK(r.distances()(0, 2) == Approx(-1.0));
+
+  ExactIndex<double, Euclidean> l2(2);
+  l2.add(data);
+  r = l2.search(q, 3);
+  CHECK(r.ids()(0, 0) == 0);
+  CHECK(r.distances()(0, 0) == Approx(1.0));
+  CHECK(r.distances()(0, 1) == Approx(std::sqrt(8.0)));
+  CHECK(r.distances()(0, 2) == Approx(5.0));
+
+  ExactIndex<double, InnerProduct> ip(2);
+  ip.add(data);
+  r = ip.search(q, 1);
+  CHECK(r.ids()(0, 0) == 0);
+  CHECK(r.distances()(0, 0) == Approx(2.0));
+}
+
+TEST_CASE("bad input throws a clear error and leaves the index as it was", "[exact][errors]") {
+  ExactIndex<float, Cosine> index(4);
+  RowMatrix<float> good = gaussian<float>(10, 4, 8);
+  RowMatrix<float> q = gaussian<float>(2, 4, 9);
+
+  CHECK_THROWS_AS((ExactIndex<float, Euclidean>(0)), InvalidArgument);
+  CHECK_THROWS_WITH(index.search(q, 1), Catch::Contains("empty"));
+  CHECK_THROWS_AS(index.search(q, 1), InvalidState);
+
+  index.add(good);
+  const RowMatrix<float> before = index.data();
+
+  RowMatrix<float> wide = gaussian<float>(3, 5, 10);
+  CHECK_THROWS_AS(index.add(wide), DimensionMismatch);
+  CHECK_THROWS_WITH(index.add(wide), Catch::Contains("5 columns") && Catch::Contains("4"));
+  RowMatrix<float> nan = good;
+  nan(7, 2) = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_AS(index.add(nan), InvalidData);
+  RowMatrix<float> inf = good;
+  inf(9, 3) = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH(index.add(inf), Catch::Contains("row 9"));
+  RowMatrix<float> zero = good;
+  zero.row(4).setZero();
+  CHECK_THROWS_AS(index.add(zero), InvalidData);
+  CHECK_THROWS_WITH(index.add(zero), Catch::Contains("zero vector"));
+
+  CHECK(index.size() == 10);
+  CHECK(index.data() == before);
+
+  CHECK_THROWS_AS(index.search(q, 0), InvalidArgument);
+  CHECK_THROWS_AS(index.search(q, -3), InvalidArgument);
+  CHECK_THROWS_WITH(index.search(q, 11), Catch::Contains("exceeds"));
+  CHECK_THROWS_AS(index.search(q, 1, -1), InvalidArgument);
+  CHECK_THROWS_AS(index.search(wide, 1), DimensionMismatch);
+  RowMatrix<float> qnan = q;
+  qnan(1, 1) = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_AS(index.search(qnan, 1), InvalidData);
+  RowMatrix<float> qzero = RowMatrix<float>::Zero(1, 4);
+  CHECK_THROWS_AS(index.search(qzero, 1), InvalidData);
+  // Every error is a pstable::Error.
+  CHECK_THROWS_AS(index.search(q, 0), Error);
+
+  // The index still answers correctly after all the failures.
+  expect_brute_force(index, good, q, 3, 1, true);
+}
+
+TEST_CASE("concurrent const searches agree", "[exact][threads]") {
+  const RowMatrix<float> data = gaussian<float>(5000, 32, 11);
+  const RowMatrix<float> queries = gaussian<float>(64, 32, 12);
+  ExactIndex<float, Euclidean> index(32);
+  index.add(data);
+  const auto expected = index.search(queries, 10, 1);
+  std::vector<std::thread> threads;
+  std::vector<int> ok(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] { ok[t] = index.search(queries, 10, 2).ids() == expected.ids(); });
+  }
+  for (auto& th : threads) th.join();
+  for (int v : ok) CHECK(v == 1);
+}

@@ -12,7 +12,7 @@
 #include "pstable/core/topk.hpp"
 #include "pstable/core/types.hpp"
 #include "pstable/detail/parallel.hpp"
-#include "pstable/detail/point_store.hpp"
+#include "pstable/detail/point_set.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/metric/traits.hpp"
 #include "pstable/simd/dispatch.hpp"
@@ -47,7 +47,7 @@ class ExactIndex {
   static constexpr Eigen::Index kBatchThreshold = 16;
 
   /// An empty index for points with `dim` coordinates.
-  explicit ExactIndex(Eigen::Index dim) : store_((detail::check_dimension(dim), dim)) {}
+  explicit ExactIndex(Eigen::Index dim) : points_(dim) {}
 
   /// An index over `rows` x `dim` values at `data`, which the caller owns and keeps alive and
   /// unchanged while the index exists. Nothing is copied (until a later `add`).
@@ -56,42 +56,34 @@ class ExactIndex {
     if (rows < 0) throw InvalidArgument(detail::concat("rows must be >= 0, got ", rows));
     if (rows > 0 && data == nullptr) throw InvalidArgument("data is null");
     const Eigen::Map<const RowMatrix<T>> view(data, rows, dim);
-    index.validate(view);
-    index.store_.borrow(data, rows);
-    index.append_norms(0, rows);
+    index.points_.validate_rows(view, "data");
+    index.points_.borrow(data, rows);
     return index;
   }
 
-  Eigen::Index dim() const noexcept { return store_.dim(); }
-  Eigen::Index size() const noexcept { return store_.size(); }
-  bool owns_data() const noexcept { return store_.owns_data(); }
+  Eigen::Index dim() const noexcept { return points_.dim(); }
+  Eigen::Index size() const noexcept { return points_.size(); }
+  bool owns_data() const noexcept { return points_.owns_data(); }
 
   /// The stored rows, in id order.
-  Eigen::Map<const RowMatrix<T>> data() const noexcept { return store_.matrix(); }
+  Eigen::Map<const RowMatrix<T>> data() const noexcept { return points_.matrix(); }
 
   /// Bytes the index holds (rows it owns plus per-row norms).
-  std::size_t memory_bytes() const noexcept {
-    return store_.memory_bytes() + norms_.capacity() * sizeof(T);
-  }
+  std::size_t memory_bytes() const noexcept { return points_.memory_bytes(); }
 
   /// Appends rows; their ids continue from size(). Validates everything before changing anything:
   /// on an exception the index is as it was.
   void add(const MatrixRef<T>& rows) {
-    validate(rows);
-    const Eigen::Index first = size();
-    norms_.reserve(static_cast<std::size_t>(first + rows.rows()));
-    store_.append(rows);
-    append_norms(first, rows.rows());
+    points_.validate_rows(rows, "data");
+    points_.append(rows);
   }
 
   /// The k best points for each query row (see Neighbors). Throws if k < 1, k > size(), the
   /// index is empty, queries have the wrong width or hold NaN/inf (or zero rows under cosine).
   Neighbors<T> search(const MatrixRef<T>& queries, Eigen::Index k, int num_threads = 1) const {
-    detail::check_rows(queries, dim(), "queries");
+    points_.validate_rows(queries, "queries");
     detail::check_k(k, size());
     detail::check_threads(num_threads);
-    detail::check_finite(queries, "queries");
-    if constexpr (Metric::needs_norms) detail::check_nonzero_rows(queries, "queries");
 
     Neighbors<T> result(queries.rows(), k);
     if (queries.rows() < kBatchThreshold) {
@@ -112,46 +104,6 @@ class ExactIndex {
   static constexpr Eigen::Index kPointBlock = 2048;
   static constexpr Eigen::Index kRescoreExtra = 16;
 
-  void validate(const MatrixRef<T>& rows) const {
-    detail::check_rows(rows, dim(), "data");
-    detail::check_finite(rows, "data");
-    if constexpr (Metric::needs_norms) detail::check_nonzero_rows(rows, "data");
-  }
-
-  // Euclidean keeps squared norms (for the GEMM expansion), cosine inverse norms.
-  void append_norms(Eigen::Index first, Eigen::Index count) {
-    if constexpr (std::is_same_v<Metric, InnerProduct>) return;
-    const auto& kernels = simd::kernels<T>();
-    norms_.reserve(static_cast<std::size_t>(first + count));
-    for (Eigen::Index i = first; i < first + count; ++i) {
-      const T n2 = kernels.norm_sq(store_.row(i), static_cast<std::size_t>(dim()));
-      norms_.push_back(std::is_same_v<Metric, Cosine> ? T(1) / std::sqrt(n2) : n2);
-    }
-  }
-
-  // The query as the kernels need it: cosine divides by its norm.
-  const T* prepare_query(const Eigen::Ref<const RowVector<T>>& q, std::vector<T>& buffer) const {
-    if constexpr (!std::is_same_v<Metric, Cosine>) {
-      (void)buffer;
-      return q.data();
-    } else {
-      const T inv = T(1) / q.norm();
-      for (Eigen::Index j = 0; j < dim(); ++j) buffer[static_cast<std::size_t>(j)] = q(j) * inv;
-      return buffer.data();
-    }
-  }
-
-  T key(const simd::KernelSet<T>& kernels, const T* q, Id i) const noexcept {
-    const auto d = static_cast<std::size_t>(dim());
-    if constexpr (std::is_same_v<Metric, Euclidean>) {
-      return kernels.l2_sq(store_.row(i), q, d);
-    } else if constexpr (std::is_same_v<Metric, Cosine>) {
-      return -kernels.dot(store_.row(i), q, d) * norms_[static_cast<std::size_t>(i)];
-    } else {
-      return -kernels.dot(store_.row(i), q, d);
-    }
-  }
-
   void write_row(detail::TopK<T>& top, Neighbors<T>& out, Eigen::Index q) const {
     const auto best = top.take_sorted();
     for (std::size_t j = 0; j < best.size(); ++j) {
@@ -163,10 +115,10 @@ class ExactIndex {
   void scan_one(const Eigen::Ref<const RowVector<T>>& query, detail::TopK<T>& top,
                 std::vector<T>& buffer, Neighbors<T>& out, Eigen::Index q) const {
     const auto& kernels = simd::kernels<T>();
-    const T* qp = prepare_query(query, buffer);
+    const T* qp = points_.prepare_query(query.data(), buffer);
     top.reset(top.k());
     for (Id i = 0; i < size(); ++i) {
-      const T s = key(kernels, qp, i);
+      const T s = points_.key(kernels, qp, i);
       if (s <= top.threshold()) top.push(s, i);
     }
     out.visited()(q) = size();
@@ -191,7 +143,7 @@ class ExactIndex {
       for (Eigen::Index p0 = 0; p0 < size(); p0 += kPointBlock) {
         const Eigen::Index np = std::min(kPointBlock, size() - p0);
         products.resize(nq, np);
-        products.noalias() = qblock * store_.rows(p0, np).transpose();
+        products.noalias() = qblock * points_.rows(p0, np).transpose();
         for (Eigen::Index i = 0; i < nq; ++i) {
           select_block(products.row(i).data(), p0, np, tops[static_cast<std::size_t>(i)]);
         }
@@ -206,17 +158,9 @@ class ExactIndex {
 
   // Top-k over one row of products q.x for points [p0, p0 + np).
   void select_block(const T* products, Id p0, Eigen::Index np, detail::TopK<T>& top) const {
-    const T* norms = norms_.data() + p0;
     T threshold = top.threshold();
     for (Eigen::Index j = 0; j < np; ++j) {
-      T s;
-      if constexpr (std::is_same_v<Metric, Euclidean>) {
-        s = norms[j] - T(2) * products[j];
-      } else if constexpr (std::is_same_v<Metric, Cosine>) {
-        s = -products[j] * norms[j];
-      } else {
-        s = -products[j];
-      }
+      const T s = points_.key_from_product(products[j], p0 + j);
       if (s <= threshold) {
         top.push(s, p0 + j);
         threshold = top.threshold();
@@ -227,14 +171,13 @@ class ExactIndex {
   // Replaces the GEMM keys of the candidates by exact kernel keys and keeps the best k.
   void rescore(const simd::KernelSet<T>& kernels, const Eigen::Ref<const RowVector<T>>& query,
                std::size_t k, detail::TopK<T>& top, std::vector<T>& buffer) const {
-    const T* qp = prepare_query(query, buffer);
+    const T* qp = points_.prepare_query(query.data(), buffer);
     auto kept = top.take_sorted();
     top.reset(k);
-    for (const auto& c : kept) top.push(key(kernels, qp, c.id), c.id);
+    for (const auto& c : kept) top.push(points_.key(kernels, qp, c.id), c.id);
   }
 
-  detail::PointStore<T> store_;
-  std::vector<T> norms_;
+  detail::PointSet<T, Metric> points_;
 };
 
 }  // namespace pstable

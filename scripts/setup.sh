@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pstable needs, only those missing. Groups:
+#   build   compiler, CMake and the C++ dependencies (always)
+#   data    Fashion-MNIST
+#   bench   peers for comparisons (FAISS, hnswlib, OpenBLAS) and matplotlib
+#   python  the pybind11 module, pytest and the notebook runner
+# Usage: scripts/setup.sh [group ...]   (no group: every group)
+set -euo pipefail
+
+declare -A groups=(
+  [build]="build-essential cmake pkg-config libeigen3-dev libxsimd-dev catch2 libbenchmark-dev zlib1g-dev"
+  [data]="dataset-fashion-mnist"
+  [bench]="python3-numpy python3-faiss python3-hnswlib libopenblas0-pthread python3-matplotlib"
+  [python]="python3-dev python3-numpy python3-pytest pybind11-dev python3-pybind11 python3-venv python3-pip python3-setuptools python3-wheel python3-nbclient python3-nbformat python3-ipykernel"
+)
+
+wanted=(build)
+if [ "$#" -eq 0 ]; then wanted=("${!groups[@]}"); else wanted+=("$@"); fi
+
+packages=()
+for g in "${wanted[@]}"; do
+  [ -n "${groups[$g]+x}" ] || { echo "setup.sh: unknown group '$g' (known: ${!groups[*]})" >&2; exit 2; }
+  for p in ${groups[$g]}; do packages+=("$p"); done
+done
+
+missing=()
+for p in $(printf '%s\n' "${packages[@]}" | sort -u); do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+echo "setup.sh: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -23,8 +23,7 @@ void check_against_scalar(const simd::KernelSet<T>& kernels) {
   // Every length around the batch sizes (and the 4x unroll), plus the report's and MNIST's.
   auto n = GENERATE(range(0, 70), 127, 128, 129, 784, 2048);
   // Offsets make both pointers unaligned in turn.
-  auto offset_a = GENERATE(0, 1);
-  auto offset_b = GENERATE(0, 3);
+  const auto [offset_a, offset_b] = GENERATE(table<int, int>({{0, 0}, {1, 3}}));
   std::vector<T> a(static_cast<std::size_t>(n + 4)), b(static_cast<std::size_t>(n + 4));
   for (auto& x : a) x = gauss(rng);
   for (auto& x : b) x = gauss(rng);

@@ -74,11 +74,10 @@ DEPENDS = sorted(str(p.relative_to(HERE)) if HERE in p.parents else str(p)
 extensions = [
     Pybind11Extension(
         f"pstable._core_{name}",
-        ["src/module.cpp"],
-        depends=DEPENDS,
+        [f"src/cores/core_{name}.cpp"],  # one source (and object file) per core
+        depends=DEPENDS + ["src/module.cpp"],
         include_dirs=INCLUDES,
-        define_macros=[("PSTABLE_MODULE_NAME", f"_core_{name}"),
-                       ("PSTABLE_SIMD_NAME", f'"{name}"'), ("NDEBUG", None)],
+        define_macros=[("NDEBUG", None)],
         extra_compile_args=COMMON_FLAGS + flags,
         cxx_std=17,
     )

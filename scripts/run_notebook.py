@@ -42,6 +42,7 @@ def main() -> int:
         (spec / "kernel.json").write_text(json.dumps({
             "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "display_name": f"Python ({sys.executable})", "language": "python",
+            "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},  # quiet debugpy's frozen-modules note
         }))
         os.environ["JUPYTER_PATH"] = os.pathsep.join(
             p for p in (jupyter_path, os.environ.get("JUPYTER_PATH")) if p)

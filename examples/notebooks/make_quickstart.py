@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes quickstart.ipynb from the cells below (edit here, then run this script).
 
-The notebook is stored without outputs; scripts/run_notebook.py executes it in CI.
+The script writes it without outputs; the committed copy is executed (scripts/run_notebook.py
+NOTEBOOK --output NOTEBOOK). CI executes it again with scripts/run_notebook.py.
 """
 
 from pathlib import Path

@@ -1,6 +1,7 @@
-// The compiled core of the `pstable` Python package. This one file is compiled once per
-// instruction set (setup.py and python/CMakeLists.txt pass -DPSTABLE_MODULE_NAME=_core_avx2 and
-// the matching -m flags); pstable/__init__.py imports the best one the CPU supports. Every
+// The compiled core of the `pstable` Python package. This file is compiled once per instruction
+// set, through src/cores/core_<name>.cpp (which defines PSTABLE_MODULE_NAME=_core_<name>; setup.py
+// and python/CMakeLists.txt add the matching -m flags); pstable/__init__.py imports the best one
+// the CPU supports. Every
 // symbol is hidden and Python loads extensions with RTLD_LOCAL, so the Eigen and xsimd code of
 // the different modules never mixes.
 
@@ -22,7 +23,7 @@
 #endif
 
 #ifndef PSTABLE_MODULE_NAME
-#error "define PSTABLE_MODULE_NAME (e.g. _core_avx2): the module is built once per instruction set"
+#error "compile src/cores/core_<name>.cpp, which defines PSTABLE_MODULE_NAME, not this file"
 #endif
 #ifndef PSTABLE_SIMD_NAME
 #error "define PSTABLE_SIMD_NAME (e.g. avx2)"

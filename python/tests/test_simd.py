@@ -82,3 +82,13 @@ def test_env_var_rejects_unknown_core():
     done = _run("import pstable", "avx9000")
     assert done.returncode != 0
     assert "PSTABLE_SIMD='avx9000' is not a pstable core" in done.stderr
+
+
+def test_each_core_is_built_for_its_instruction_set():
+    """A core's name, the kernels it runs and the flags it was compiled with agree."""
+    kernels = {"avx512": "avx512bw", "avx2": "fma3+avx2", "sse2": "sse2"}
+    for name in pstable.available_simd():
+        core = importlib.import_module(f"pstable._core_{name}")
+        assert core.simd == name
+        if name in kernels:
+            assert core.kernel_arch == kernels[name]

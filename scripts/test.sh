@@ -23,3 +23,6 @@ build build/sanitize -DPSTABLE_SANITIZE=ON -DPSTABLE_BUILD_BENCH=OFF -DPSTABLE_B
   -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/sanitize -j "$jobs" --output-on-failure -E '^consumer_'
+
+echo "== Python package: pip install, pytest, notebooks"
+scripts/test_python.sh

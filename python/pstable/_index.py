@@ -1,0 +1,262 @@
+"""The index classes: numpy-facing wrappers over the compiled core's type-erased indexes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, Tuple, Union, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _simd
+
+if TYPE_CHECKING:
+    from ._core import Index as _CoreIndex
+
+_core = _simd.choose()
+
+Metric = Literal["euclidean", "cosine", "ip"]
+DType = Union[Literal["float32", "float64"], "np.dtype[Any]", type]
+SearchResult = Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]
+CountedResult = Tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.floating[Any]], Union[npt.NDArray[np.int64], int]
+]
+
+_DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
+
+
+def _dtype_name(dtype: DType) -> str:
+    try:
+        d = np.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from e
+    if d not in _DTYPES:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {d}")
+    return _DTYPES[d]
+
+
+def _as_rows(x: Any, dtype: np.dtype[Any], what: str) -> tuple[np.ndarray[Any, Any], bool]:
+    """A C-contiguous 2-D array of `dtype` holding `x`, and whether `x` was one 1-D point.
+
+    Arrays that already are C-contiguous of the right dtype pass through unchanged (no copy); other
+    numeric arrays (other float or integer dtypes, Fortran order, strided views, lists) are
+    converted with one copy. Anything else raises TypeError or ValueError saying what to pass.
+    """
+    a = x if isinstance(x, np.ndarray) else np.asarray(x)
+    if a.dtype.kind not in "fiu":
+        raise TypeError(
+            f"{what} must hold real numbers (float32 or float64), got dtype {a.dtype}; "
+            f"pass e.g. numpy.asarray({what}, dtype=numpy.{dtype})"
+        )
+    if a.ndim == 1:
+        a, single = a.reshape(1, -1), True
+    elif a.ndim == 2:
+        single = False
+    else:
+        raise ValueError(
+            f"{what} must be 2-D (one point per row) or 1-D (one point), got shape {a.shape}"
+        )
+    return np.ascontiguousarray(a, dtype=dtype), single
+
+
+class _Index:
+    """Common part of the index classes (not constructed directly)."""
+
+    _impl: "_CoreIndex"
+
+    @property
+    def dim(self) -> int:
+        """Number of coordinates of every point."""
+        return self._impl.dim
+
+    @property
+    def size(self) -> int:
+        """Number of points added (ids are 0 .. size - 1)."""
+        return self._impl.size
+
+    @property
+    def metric(self) -> str:
+        """'euclidean', 'cosine' or 'ip'."""
+        return self._impl.metric
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """numpy dtype of stored points and returned distances (float32 or float64)."""
+        return np.dtype(self._impl.dtype)
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes the index holds (borrowed rows not counted)."""
+        return self._impl.memory_bytes
+
+    def __len__(self) -> int:
+        return self._impl.size
+
+    def add(self, data: npt.ArrayLike) -> None:
+        """Appends the rows of `data` (n x dim, or one point of dim values); ids continue from size.
+
+        The index copies the rows. Other dtypes and layouts are converted first (one more copy).
+        Raises ValueError (pstable.InvalidArgument) for wrong widths, NaN or infinite values, or
+        zero rows under cosine; the index is then unchanged. Releases the GIL while adding.
+        """
+        rows, _ = _as_rows(data, self.dtype, "data")
+        self._impl.add(rows)
+
+    @overload
+    def search(
+        self, queries: npt.ArrayLike, k: int, num_threads: int = ...,
+        return_counts: Literal[False] = ...,
+    ) -> SearchResult: ...
+
+    @overload
+    def search(
+        self, queries: npt.ArrayLike, k: int, num_threads: int = ...,
+        *, return_counts: Literal[True],
+    ) -> CountedResult: ...
+
+    def search(
+        self, queries: npt.ArrayLike, k: int, num_threads: int = 1, return_counts: bool = False
+    ) -> SearchResult | CountedResult:
+        """The k best points for each query row: `(ids, distances)`, each (n x k), best first.
+
+        distances are Euclidean distances, or similarities for 'cosine' and 'ip' (larger is
+        better); ties order by the smaller id. A 1-D query gives 1-D results. With
+        `return_counts=True` also returns `visited`, the distance computations per query.
+        A C-contiguous array of the index's dtype is read in place (no copy); other inputs are
+        converted first. `num_threads=0` uses every hardware thread. Releases the GIL.
+        """
+        q, single = _as_rows(queries, self.dtype, "queries")
+        ids, distances, visited = self._impl.search(q, k, num_threads)
+        if single:
+            ids, distances, visited = ids[0], distances[0], int(visited[0])
+        if return_counts:
+            return ids, distances, visited
+        return ids, distances
+
+    def save(self, path: str) -> None:
+        """Writes the index to `path` in pstable's versioned file format."""
+        self._impl.save(str(path))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(dim={self.dim}, metric={self.metric!r}, "
+            f"dtype={self._impl.dtype!r}{self._repr_extra()}, size={self.size})"
+        )
+
+    def _repr_extra(self) -> str:
+        return ""
+
+
+class ExactIndex(_Index):
+    """Exact k-nearest-neighbour search: every query is compared with every point.
+
+    `ExactIndex(dim, metric="euclidean", dtype="float32")` starts empty; `add` copies rows in.
+    `ExactIndex.borrow(array)` searches a C-contiguous float32/float64 array in place, keeping a
+    reference to it; don't modify the array while the index is used.
+    Thread safety: any method may be called from several Python threads; searches run in
+    parallel, `add` waits for running searches.
+    """
+
+    def __init__(self, dim: int, metric: Metric = "euclidean", dtype: DType = "float32") -> None:
+        self._impl = _core.make_exact(dim, metric, _dtype_name(dtype))
+
+    @classmethod
+    def borrow(cls, data: np.ndarray[Any, Any], metric: Metric = "euclidean") -> "ExactIndex":
+        """An index over `data` itself (n x dim, C-contiguous float32 or float64): no copy.
+
+        The index keeps a reference to `data`; the values must not change while it is used.
+        Raises TypeError for other dtypes or layouts instead of silently copying.
+        """
+        if not isinstance(data, np.ndarray) or data.dtype not in _DTYPES:
+            got = data.dtype if isinstance(data, np.ndarray) else type(data).__name__
+            raise TypeError(
+                f"borrow needs a float32 or float64 numpy array, got {got}; convert with "
+                "numpy.ascontiguousarray(data, dtype=numpy.float32) or use add(), which copies"
+            )
+        if data.ndim != 2:
+            raise ValueError(f"borrow needs a 2-D array (one point per row), got shape {data.shape}")
+        if not data.flags.c_contiguous:
+            raise TypeError(
+                "borrow needs a C-contiguous array (it reads the buffer in place); convert with "
+                "numpy.ascontiguousarray(data) or use add(), which copies"
+            )
+        index = cls.__new__(cls)
+        index._impl = _core.borrow_exact(data, metric)
+        return index
+
+    @classmethod
+    def load(cls, path: str, metric: Metric = "euclidean", dtype: DType = "float32") -> "ExactIndex":
+        """Reads an index written by `save` (needs the C++ file format)."""
+        index = cls.__new__(cls)
+        index._impl = _core.load_exact(str(path), metric, _dtype_name(dtype))
+        return index
+
+    @property
+    def owns_data(self) -> bool:
+        """False while the index reads a borrowed array."""
+        return self._impl.owns_data
+
+    def rows(self) -> np.ndarray[Any, Any]:
+        """A copy of the stored points (size x dim), in id order."""
+        return self._impl.rows()
+
+    def _repr_extra(self) -> str:
+        return "" if self._impl.owns_data else ", borrowed=True"
+
+    # Pickling goes through the raw rows: portable across machines and SIMD cores.
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "format": 1,
+            "dim": self.dim,
+            "metric": self.metric,
+            "dtype": self._impl.dtype,
+            "rows": self._impl.rows(),
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state.get("format") != 1:
+            raise ValueError(f"unknown ExactIndex pickle format {state.get('format')!r}")
+        self._impl = _core.make_exact(state["dim"], state["metric"], state["dtype"])
+        if len(state["rows"]):
+            self._impl.add(np.ascontiguousarray(state["rows"]))
+
+
+if getattr(_core, "has_e2lsh", False):
+
+    class E2LSHIndex(_Index):
+        """E2LSH (p-stable LSH) approximate search: L tables of k Gaussian-projection hashes.
+
+        Candidates are the points in the query's buckets (plus `num_probes` extra buckets per table
+        by multi-probe), ranked by exact distance. Metric 'euclidean' or 'cosine'.
+        """
+
+        def __init__(
+            self, dim: int, metric: Metric = "euclidean", dtype: DType = "float32", *,
+            num_tables: int = 10, num_hashes: int = 8, bucket_width: float = 4.0,
+            num_probes: int = 0, seed: int = 1,
+        ) -> None:
+            self._impl = _core.make_e2lsh(
+                dim, metric, _dtype_name(dtype), num_tables, num_hashes, bucket_width,
+                num_probes, seed,
+            )
+
+        @property
+        def params(self) -> dict[str, Any]:
+            """num_tables, num_hashes, bucket_width, num_probes, seed."""
+            return self._impl.params()
+
+        def remove(self, id: int) -> None:
+            """Removes point `id`; it is never returned again."""
+            self._impl.remove(id)
+
+        def compact(self) -> None:
+            """Reclaims the space of removed points."""
+            self._impl.compact()
+
+        def set_num_probes(self, probes: int) -> None:
+            """Extra buckets per table that search looks up (multi-probe)."""
+            self._impl.set_num_probes(probes)
+
+        def _repr_extra(self) -> str:
+            p = self.params
+            return "".join(f", {key}={p[key]!r}" for key in
+                           ("num_tables", "num_hashes", "bucket_width", "num_probes", "seed"))

@@ -1,0 +1,101 @@
+"""Builds pstable's compiled cores: one extension per instruction set, plus the CPU probe.
+
+pip install ./python            (with PyPI: build requirements come from pyproject.toml)
+pip install --no-build-isolation ./python   (offline, with Debian's python3-pybind11)
+
+The C++ headers come from ../include (a checkout) or ./include (an sdist); Eigen and xsimd from
+$EIGEN3_INCLUDE_DIR / $XSIMD_INCLUDE_DIR, pkg-config, or the usual prefixes.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from pybind11.setup_helpers import Pybind11Extension, build_ext
+from setuptools import setup
+
+HERE = Path(__file__).resolve().parent
+
+
+def pstable_include() -> str:
+    for candidate in (HERE / "include", HERE.parent / "include"):
+        if (candidate / "pstable" / "pstable.hpp").is_file():
+            return str(candidate)
+    sys.exit("setup.py: pstable's headers not found in ./include or ../include")
+
+
+def header_dir(env: str, pkg: str, relative: str, probe: str) -> list[str]:
+    """Directory holding `probe` (e.g. Eigen/Core) from $env, pkg-config or common prefixes."""
+    candidates = [os.environ.get(env, "")]
+    if shutil.which("pkg-config"):
+        out = subprocess.run(["pkg-config", "--cflags-only-I", pkg], capture_output=True, text=True)
+        candidates += [flag[2:] for flag in out.stdout.split() if flag.startswith("-I")]
+    for prefix in (os.environ.get("CONDA_PREFIX", ""), sys.prefix, "/usr/local", "/usr",
+                   "/opt/homebrew"):
+        if prefix:
+            candidates.append(os.path.join(prefix, "include", relative))
+    for c in candidates:
+        if c and os.path.isfile(os.path.join(c, probe)):
+            return [c]
+    sys.exit(f"setup.py: {probe} not found; install it or set ${env}")
+
+
+def version() -> str:
+    text = (Path(pstable_include()) / "pstable" / "version.hpp").read_text()
+    return re.search(r'PSTABLE_VERSION_STRING "([^"]+)"', text).group(1)
+
+
+# The per-instruction-set cores. Never -march=native: the wheel must run on other CPUs too.
+if platform.machine().lower() in ("x86_64", "amd64"):
+    CORES = {
+        "avx512": ["-mavx512f", "-mavx512cd", "-mavx512dq", "-mavx512bw", "-mavx2", "-mfma"],
+        "avx2": ["-mavx2", "-mfma"],
+        "sse2": [],
+    }
+else:
+    CORES = {"generic": []}
+
+INCLUDES = (
+    [pstable_include(), str(HERE / "src")]
+    + header_dir("EIGEN3_INCLUDE_DIR", "eigen3", "eigen3", "Eigen/Core")
+    + header_dir("XSIMD_INCLUDE_DIR", "xsimd", "", "xsimd/xsimd.hpp")
+)
+COMMON_FLAGS = ["-O3", "-g0"]
+# Rebuild a core when any header changes (setuptools otherwise only compares the .cpp's time).
+DEPENDS = sorted(str(p.relative_to(HERE)) if HERE in p.parents else str(p)
+                 for p in [*Path(INCLUDES[0]).rglob("*.hpp"), *(HERE / "src").glob("*.hpp")])
+
+extensions = [
+    Pybind11Extension(
+        f"pstable._core_{name}",
+        [f"src/cores/core_{name}.cpp"],  # one source (and object file) per core
+        depends=DEPENDS + ["src/module.cpp"],
+        include_dirs=INCLUDES,
+        define_macros=[("NDEBUG", None)],
+        extra_compile_args=COMMON_FLAGS + flags,
+        cxx_std=17,
+    )
+    for name, flags in CORES.items()
+]
+extensions.append(
+    Pybind11Extension("pstable._cpu", ["src/cpu.cpp"], include_dirs=INCLUDES,
+                      extra_compile_args=COMMON_FLAGS, cxx_std=17)
+)
+
+
+class ParallelBuildExt(build_ext):
+    """Builds the extensions in parallel ($PSTABLE_BUILD_JOBS, default 2)."""
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = int(os.environ.get("PSTABLE_BUILD_JOBS", "2"))
+
+
+setup(version=version(), ext_modules=extensions, cmdclass={"build_ext": ParallelBuildExt})

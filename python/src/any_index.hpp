@@ -1,0 +1,169 @@
+#pragma once
+
+// The type-erased index the Python classes hold: one interface, implemented once per
+// (index kind, scalar, metric) combination by Bound<Index>.
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "numpy_glue.hpp"
+#include "pstable/pstable.hpp"
+
+namespace pstable::python {
+
+/// What every index offers Python. Thread safety: `add` (and other mutations) take an exclusive
+/// lock, `search` a shared one, both after releasing the GIL, so Python threads may call any
+/// method concurrently and searches run in parallel.
+class AnyIndex {
+ public:
+  virtual ~AnyIndex() = default;
+
+  virtual std::string kind() const = 0;
+  virtual std::string metric() const = 0;
+  virtual std::string dtype() const = 0;
+  virtual Eigen::Index dim() const = 0;
+  virtual Eigen::Index size() const = 0;
+  virtual bool owns_data() const = 0;
+  virtual std::size_t memory_bytes() const = 0;
+
+  /// Appends the rows of a C-contiguous 2-D array of the index's dtype (copied into the index).
+  virtual void add(const py::array& rows) = 0;
+  /// (ids, distances, visited) for the rows of a C-contiguous 2-D array of the index's dtype.
+  virtual py::tuple search(const py::array& queries, Eigen::Index k, int num_threads) const = 0;
+  /// A copy of the stored rows (for pickling).
+  virtual py::array rows() const = 0;
+  /// Writes the index file (needs the C++ file format; raises otherwise).
+  virtual void save(const std::string& path) const = 0;
+
+  // Debug hooks the tests use to prove zero-copy and GIL release.
+  /// Address of the first query value the last `search` handed to the C++ index.
+  std::uintptr_t last_query_address() const noexcept { return last_query_address_.load(); }
+  /// Address of the first stored value (a borrowed array's own buffer for `borrow`).
+  virtual std::uintptr_t data_address() const = 0;
+  /// Number of calls currently running in C++ with the GIL released.
+  int active_calls() const noexcept { return active_calls_.load(); }
+
+ protected:
+  // Counts a call as active for as long as it lives (construct it after releasing the GIL).
+  class ActiveCall {
+   public:
+    explicit ActiveCall(const AnyIndex& owner) : owner_(owner) { ++owner_.active_calls_; }
+    ~ActiveCall() { --owner_.active_calls_; }
+    ActiveCall(const ActiveCall&) = delete;
+    ActiveCall& operator=(const ActiveCall&) = delete;
+
+   private:
+    const AnyIndex& owner_;
+  };
+
+  mutable std::shared_mutex mutex_;
+  mutable std::atomic<std::uintptr_t> last_query_address_{0};
+  mutable std::atomic<int> active_calls_{0};
+};
+
+template <class T>
+std::string dtype_name() {
+  return std::is_same_v<T, float> ? "float32" : "float64";
+}
+
+template <class I, class = void>
+struct HasSave : std::false_type {};
+template <class I>
+struct HasSave<I, std::void_t<decltype(std::declval<const I&>().save(std::string()))>>
+    : std::true_type {};
+
+template <class I, class = void>
+struct HasLoad : std::false_type {};
+template <class I>
+struct HasLoad<I, std::void_t<decltype(I::load(std::string()))>> : std::true_type {};
+
+/// The common part of every index: add, search and the properties, over a concrete
+/// `Index<T, Metric>`. `Interface` is AnyIndex or a kind-specific extension of it.
+template <class Index, class Interface = AnyIndex>
+class Bound : public Interface {
+ public:
+  using T = typename Index::Scalar;
+  using Metric = typename Index::MetricType;
+
+  explicit Bound(Index index, py::object keep_alive = py::none())
+      : index_(std::move(index)), keep_alive_(std::move(keep_alive)) {}
+
+  std::string metric() const override { return Metric::name; }
+  std::string dtype() const override { return dtype_name<T>(); }
+  Eigen::Index dim() const override { return index_.dim(); }
+  Eigen::Index size() const override {
+    std::shared_lock lock(this->mutex_);
+    return index_.size();
+  }
+  std::size_t memory_bytes() const override {
+    std::shared_lock lock(this->mutex_);
+    return index_.memory_bytes();
+  }
+
+  void add(const py::array& rows) override {
+    const auto view = view_rows<T>(rows, "data");
+    py::gil_scoped_release release;
+    std::unique_lock lock(this->mutex_);
+    const typename AnyIndex::ActiveCall active(*this);
+    index_.add(MatrixRef<T>(view));
+  }
+
+  py::tuple search(const py::array& queries, Eigen::Index k, int num_threads) const override {
+    const auto view = view_rows<T>(queries, "queries");
+    Neighbors<T> result;
+    {
+      py::gil_scoped_release release;
+      std::shared_lock lock(this->mutex_);
+      const typename AnyIndex::ActiveCall active(*this);
+      const MatrixRef<T> ref(view);  // binds the numpy buffer itself: no copy
+      this->last_query_address_ = reinterpret_cast<std::uintptr_t>(ref.data());
+      result = index_.search(ref, k, num_threads);
+    }
+    return py::make_tuple(adopt(std::move(result.ids())), adopt(std::move(result.distances())),
+                          adopt(std::move(result.visited())));
+  }
+
+  void save(const std::string& path) const override {
+    if constexpr (HasSave<Index>::value) {
+      py::gil_scoped_release release;
+      std::shared_lock lock(this->mutex_);
+      index_.save(path);
+    } else {
+      (void)path;
+      throw InvalidState(
+          "this build of pstable has no index file format yet; pickle the index instead");
+    }
+  }
+
+ protected:
+  Index index_;
+  py::object keep_alive_;  // the numpy array a borrowed index reads
+};
+
+/// Exact search: nothing beyond the common part.
+template <class T, class Metric>
+class BoundExact final : public Bound<ExactIndex<T, Metric>> {
+ public:
+  using Bound<ExactIndex<T, Metric>>::Bound;
+  std::string kind() const override { return "exact"; }
+
+  bool owns_data() const override {
+    std::shared_lock lock(this->mutex_);
+    return this->index_.owns_data();
+  }
+  py::array rows() const override {
+    std::shared_lock lock(this->mutex_);
+    return adopt(RowMatrix<T>(this->index_.data()));
+  }
+  std::uintptr_t data_address() const override {
+    std::shared_lock lock(this->mutex_);
+    return reinterpret_cast<std::uintptr_t>(this->index_.data().data());
+  }
+};
+
+}  // namespace pstable::python

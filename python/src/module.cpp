@@ -1,0 +1,220 @@
+// The compiled core of the `pstable` Python package. This file is compiled once per instruction
+// set, through src/cores/core_<name>.cpp (which defines PSTABLE_MODULE_NAME=_core_<name>; setup.py
+// and python/CMakeLists.txt add the matching -m flags); pstable/__init__.py imports the best one
+// the CPU supports. Every
+// symbol is hidden and Python loads extensions with RTLD_LOCAL, so the Eigen and xsimd code of
+// the different modules never mixes.
+
+#include <memory>
+#include <string>
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "any_index.hpp"
+#include "pstable/pstable.hpp"
+
+#if __has_include("pstable/index/e2lsh.hpp")
+#include "bound_e2lsh.hpp"
+#define PSTABLE_PYTHON_HAS_E2LSH 1
+#else
+#define PSTABLE_PYTHON_HAS_E2LSH 0
+#endif
+
+#ifndef PSTABLE_MODULE_NAME
+#error "compile src/cores/core_<name>.cpp, which defines PSTABLE_MODULE_NAME, not this file"
+#endif
+#ifndef PSTABLE_SIMD_NAME
+#error "define PSTABLE_SIMD_NAME (e.g. avx2)"
+#endif
+
+namespace pstable::python {
+namespace {
+
+template <class T, class Metric>
+struct Types {
+  using Scalar = T;
+  using MetricType = Metric;
+};
+
+template <class T, class Make>
+auto with_metric(const std::string& metric, Make&& make) {
+  if (metric == "euclidean") return make(Types<T, Euclidean>{});
+  if (metric == "cosine") return make(Types<T, Cosine>{});
+  if (metric == "ip") return make(Types<T, InnerProduct>{});
+  throw InvalidArgument("metric must be 'euclidean', 'cosine' or 'ip', got '" + metric + "'");
+}
+
+/// The one place where the strings "float32" x "cosine" become C++ types: calls
+/// `make(Types<T, Metric>{})` for the combination named.
+template <class Make>
+auto with_types(const std::string& dtype, const std::string& metric, Make&& make) {
+  if (dtype == "float32") return with_metric<float>(metric, make);
+  if (dtype == "float64") return with_metric<double>(metric, make);
+  throw InvalidArgument("dtype must be 'float32' or 'float64', got '" + dtype + "'");
+}
+
+std::unique_ptr<AnyIndex> make_exact(Eigen::Index dim, const std::string& metric,
+                                     const std::string& dtype) {
+  return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyIndex> {
+    using T = typename decltype(types)::Scalar;
+    using M = typename decltype(types)::MetricType;
+    return std::make_unique<BoundExact<T, M>>(ExactIndex<T, M>(dim));
+  });
+}
+
+/// An exact index over the caller's C-contiguous array, kept alive by the index: no copy.
+std::unique_ptr<AnyIndex> borrow_exact(const py::array& data, const std::string& metric) {
+  const std::string dtype = py::str(data.dtype()).cast<std::string>();
+  return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyIndex> {
+    using T = typename decltype(types)::Scalar;
+    using M = typename decltype(types)::MetricType;
+    const auto view = view_rows<T>(data, "data");
+    return std::make_unique<BoundExact<T, M>>(
+        ExactIndex<T, M>::borrow(view.data(), view.rows(), view.cols()), data);
+  });
+}
+
+std::unique_ptr<AnyIndex> load_exact(const std::string& path, const std::string& metric,
+                                     const std::string& dtype) {
+  return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyIndex> {
+    using T = typename decltype(types)::Scalar;
+    using M = typename decltype(types)::MetricType;
+    if constexpr (HasLoad<ExactIndex<T, M>>::value) {
+      return std::make_unique<BoundExact<T, M>>(ExactIndex<T, M>::load(path));
+    } else {
+      throw InvalidState("this build of pstable has no index file format yet");
+    }
+  });
+}
+
+#if PSTABLE_PYTHON_HAS_E2LSH
+std::unique_ptr<AnyLSHIndex> make_e2lsh(Eigen::Index dim, const std::string& metric,
+                                        const std::string& dtype, const E2LSHParams& params) {
+  return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyLSHIndex> {
+    using T = typename decltype(types)::Scalar;
+    using M = typename decltype(types)::MetricType;
+    if constexpr (std::is_same_v<M, InnerProduct>) {
+      throw InvalidArgument("E2LSHIndex supports metric 'euclidean' or 'cosine', got 'ip'");
+    } else {
+      params.validate();
+      return std::make_unique<BoundE2LSH<T, M>>(E2LSHIndex<T, M>(dim, params));
+    }
+  });
+}
+#endif
+
+// Classes and exception translators are module-local: the cores are separate modules that may
+// all be loaded into one process, and must not register the same pybind11 type globally.
+
+// pstable's C++ exceptions become the Python classes of pstable._errors (each derives from
+// pstable.Error and from ValueError, RuntimeError or OSError). Handles are leaked on purpose:
+// they must outlive the interpreter's module teardown.
+struct ErrorClasses {
+  py::handle error, invalid_argument, dimension_mismatch, invalid_data, invalid_state, io_error,
+      format_error;
+};
+ErrorClasses errors;
+
+void translate(std::exception_ptr p) {
+  try {
+    if (p) std::rethrow_exception(p);
+  } catch (const DimensionMismatch& e) {
+    PyErr_SetString(errors.dimension_mismatch.ptr(), e.what());
+  } catch (const InvalidData& e) {
+    PyErr_SetString(errors.invalid_data.ptr(), e.what());
+  } catch (const InvalidArgument& e) {
+    PyErr_SetString(errors.invalid_argument.ptr(), e.what());
+  } catch (const InvalidState& e) {
+    PyErr_SetString(errors.invalid_state.ptr(), e.what());
+  } catch (const FormatError& e) {
+    PyErr_SetString(errors.format_error.ptr(), e.what());
+  } catch (const IoError& e) {
+    PyErr_SetString(errors.io_error.ptr(), e.what());
+  } catch (const Error& e) {
+    PyErr_SetString(errors.error.ptr(), e.what());
+  }
+}
+
+void register_errors() {
+  const py::module_ m = py::module_::import("pstable._errors");
+  const auto get = [&](const char* name) { return py::object(m.attr(name)).release(); };
+  errors = {get("Error"),        get("InvalidArgument"), get("DimensionMismatch"),
+            get("InvalidData"),  get("InvalidState"),    get("IoError"),
+            get("FormatError")};
+  py::register_local_exception_translator(&translate);
+}
+
+template <class Class>
+void bind_common(Class& c) {
+  c.def_property_readonly("kind", &AnyIndex::kind)
+      .def_property_readonly("metric", &AnyIndex::metric)
+      .def_property_readonly("dtype", &AnyIndex::dtype)
+      .def_property_readonly("dim", &AnyIndex::dim)
+      .def_property_readonly("size", &AnyIndex::size)
+      .def_property_readonly("owns_data", &AnyIndex::owns_data)
+      .def_property_readonly("memory_bytes", &AnyIndex::memory_bytes)
+      .def("add", &AnyIndex::add, py::arg("rows"))
+      .def("search", &AnyIndex::search, py::arg("queries"), py::arg("k"),
+           py::arg("num_threads") = 1)
+      .def("rows", &AnyIndex::rows)
+      .def("save", &AnyIndex::save, py::arg("path"))
+      .def("last_query_address", &AnyIndex::last_query_address)
+      .def("data_address", &AnyIndex::data_address)
+      .def("active_calls", &AnyIndex::active_calls);
+}
+
+}  // namespace
+}  // namespace pstable::python
+
+PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
+  namespace py = pybind11;
+  using namespace pstable::python;
+  m.doc() = "pstable's compiled core for one instruction set; use the `pstable` package instead";
+  register_errors();
+
+  m.attr("simd") = PSTABLE_SIMD_NAME;
+  m.attr("kernel_arch") = pstable::simd::kernels<float>().arch;
+  m.attr("version") = pstable::version();
+  m.attr("has_e2lsh") = static_cast<bool>(PSTABLE_PYTHON_HAS_E2LSH);
+  m.attr("has_files") = HasSave<pstable::ExactIndex<float, pstable::Euclidean>>::value &&
+                        HasLoad<pstable::ExactIndex<float, pstable::Euclidean>>::value;
+
+  py::class_<AnyIndex> index(m, "Index", py::module_local());
+  bind_common(index);
+  m.def("make_exact", &make_exact, py::arg("dim"), py::arg("metric"), py::arg("dtype"));
+  m.def("borrow_exact", &borrow_exact, py::arg("data"), py::arg("metric"));
+  m.def("load_exact", &load_exact, py::arg("path"), py::arg("metric"), py::arg("dtype"));
+
+#if PSTABLE_PYTHON_HAS_E2LSH
+  py::class_<AnyLSHIndex, AnyIndex>(m, "LSHIndex", py::module_local())
+      .def("remove", &AnyLSHIndex::remove, py::arg("id"))
+      .def("compact", &AnyLSHIndex::compact)
+      .def("set_num_probes", &AnyLSHIndex::set_num_probes, py::arg("probes"))
+      .def("params", [](const AnyLSHIndex& self) {
+        const pstable::E2LSHParams p = self.params();
+        py::dict d;
+        d["num_tables"] = p.num_tables;
+        d["num_hashes"] = p.num_hashes;
+        d["bucket_width"] = p.bucket_width;
+        d["num_probes"] = p.num_probes;
+        d["seed"] = p.seed;
+        return d;
+      });
+  m.def(
+      "make_e2lsh",
+      [](Eigen::Index dim, const std::string& metric, const std::string& dtype, int num_tables,
+         int num_hashes, double bucket_width, int num_probes, std::uint64_t seed) {
+        pstable::E2LSHParams p;
+        p.num_tables = num_tables;
+        p.num_hashes = num_hashes;
+        p.bucket_width = bucket_width;
+        p.num_probes = num_probes;
+        p.seed = seed;
+        return make_e2lsh(dim, metric, dtype, p);
+      },
+      py::arg("dim"), py::arg("metric"), py::arg("dtype"), py::arg("num_tables"),
+      py::arg("num_hashes"), py::arg("bucket_width"), py::arg("num_probes"), py::arg("seed"));
+#endif
+}

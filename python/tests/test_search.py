@@ -1,0 +1,105 @@
+"""Search results against a numpy brute force, over metric x dtype x batch size."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+import pstable
+from conftest import DTYPES, METRICS, brute_force, check_against_oracle, to_value
+
+DIM = 27  # not a multiple of any SIMD width: exercises the scalar tails
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch", [1, 7, 100])
+def test_matches_brute_force(metric, dtype, batch, rng):
+    data = rng.standard_normal((600, DIM)).astype(dtype)
+    queries = rng.standard_normal((batch, DIM)).astype(dtype)
+    index = pstable.ExactIndex(DIM, metric=metric, dtype=dtype)
+    index.add(data[:250])
+    index.add(data[250:])  # ids continue across adds
+    k = 10
+    ids, distances, visited = index.search(queries, k, return_counts=True)
+    check_against_oracle(data, queries, ids, distances, k, metric, dtype)
+    expected = np.argsort(brute_force(data, queries, metric), axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(ids, expected)  # continuous data: no ties
+    np.testing.assert_array_equal(visited, np.full(batch, 600))
+    # More threads, same answer.
+    ids2, distances2 = index.search(queries, k, num_threads=2)
+    np.testing.assert_array_equal(ids2, ids)
+    np.testing.assert_array_equal(distances2, distances)
+
+
+@pytest.mark.parametrize("batch", [3, 40])
+def test_ties_break_by_smaller_id(batch):
+    # Integer coordinates: distances are exact, so many points tie exactly.
+    grid = np.array([[i % 3, (i // 3) % 3] for i in range(90)], dtype=np.float32)
+    queries = np.tile(np.array([[1.0, 1.0], [0.0, 2.0], [2.0, 0.0]], dtype=np.float32),
+                      (batch // 3 + 1, 1))[:batch]
+    index = pstable.ExactIndex(2)
+    index.add(grid)
+    ids, distances = index.search(queries, 15)
+    scores = brute_force(grid, queries, "euclidean")
+    expected = np.lexsort((np.broadcast_to(np.arange(90), scores.shape), scores), axis=1)[:, :15]
+    np.testing.assert_array_equal(ids, expected)
+    np.testing.assert_allclose(distances, np.take_along_axis(scores, expected, axis=1), rtol=1e-6)
+
+
+def test_single_query_gives_1d_results(rng):
+    data = rng.standard_normal((50, 8)).astype(np.float32)
+    index = pstable.ExactIndex(8, metric="cosine")
+    index.add(data)
+    ids, sims, visited = index.search(data[3], 4, return_counts=True)
+    assert ids.shape == sims.shape == (4,)
+    assert ids[0] == 3 and sims[0] == pytest.approx(1.0, abs=1e-6)
+    assert visited == 50
+    one_row_ids, _ = index.search(data[3:4], 4)
+    np.testing.assert_array_equal(one_row_ids, ids[None, :])
+
+
+def test_properties_and_repr(rng):
+    index = pstable.ExactIndex(5, metric="ip", dtype=np.float64)
+    assert (index.dim, index.size, len(index), index.metric) == (5, 0, 0, "ip")
+    assert index.dtype == np.float64 and index.owns_data
+    index.add(rng.standard_normal((7, 5)))
+    assert len(index) == 7
+    assert repr(index) == "ExactIndex(dim=5, metric='ip', dtype='float64', size=7)"
+    assert index.memory_bytes >= 7 * 5 * 8
+    np.testing.assert_array_equal(index.rows().shape, (7, 5))
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pickle_round_trip(metric, dtype, rng):
+    data = rng.standard_normal((120, 9)).astype(dtype)
+    queries = rng.standard_normal((20, 9)).astype(dtype)
+    index = pstable.ExactIndex(9, metric=metric, dtype=dtype)
+    index.add(data)
+    clone = pickle.loads(pickle.dumps(index))
+    assert repr(clone) == repr(index)
+    for a, b in zip(index.search(queries, 5), clone.search(queries, 5)):
+        np.testing.assert_array_equal(a, b)
+    empty = pickle.loads(pickle.dumps(pstable.ExactIndex(4, metric=metric, dtype=dtype)))
+    assert len(empty) == 0 and empty.dim == 4
+
+
+def test_pickle_of_borrowed_index_owns_its_copy(rng):
+    data = rng.standard_normal((30, 4)).astype(np.float32)
+    index = pstable.ExactIndex.borrow(data)
+    clone = pickle.loads(pickle.dumps(index))
+    assert clone.owns_data and not index.owns_data
+    data[:] = 0.0  # the clone must not see this
+    assert np.any(clone.rows() != 0.0)
+
+
+def test_cosine_reports_similarity(rng):
+    data = np.array([[1.0, 0.0], [0.0, 2.0], [-3.0, 0.0]], dtype=np.float32)
+    index = pstable.ExactIndex(2, metric="cosine")
+    index.add(data)
+    ids, sims = index.search(np.array([2.0, 0.0], dtype=np.float32), 3)
+    np.testing.assert_array_equal(ids, [0, 1, 2])
+    np.testing.assert_allclose(sims, to_value(np.array([-1.0, 0.0, 1.0]), "cosine"), atol=1e-6)

@@ -151,12 +151,22 @@ def load_or_build(backend, kind, metric, vectors, settings=None, cache_dir=None,
     if path.is_file():
         start = time.perf_counter()
         try:
-            index = backend.load(str(path))
+            index = _load(backend, path, metric)
             return SearchIndex(kind, metric, index, len(vectors), settings,
                                time.perf_counter() - start, loaded_from=str(path))
         except Exception as error:  # a stale or foreign file: rebuild and overwrite it
             print(f"cache: cannot load {path} ({error}); rebuilding", flush=True)
     built = build_index(backend, kind, metric, vectors, settings, progress)
     path.parent.mkdir(parents=True, exist_ok=True)
-    built.index.save(str(path))
+    try:
+        built.index.save(str(path))
+    except Exception as error:  # e.g. a binding without E2LSH files yet: serve without a cache
+        print(f"cache: cannot save {path} ({error}); the index is rebuilt next time", flush=True)
     return built
+
+
+def _load(backend, path, metric):
+    """pstable.load(path), or the class method E2LSHIndex.load where there is no module-level one."""
+    if hasattr(backend, "load"):
+        return backend.load(str(path))
+    return backend.E2LSHIndex.load(str(path), metric=metric, dtype="float32")

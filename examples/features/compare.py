@@ -43,7 +43,7 @@ def main(argv=None):
         query, query_labels = query[:args.queries], query_labels[:args.queries]
         for metric in adapter.METRICS:
             exact_ids = None
-            for kind in adapter.KINDS:
+            for kind in adapter.available_kinds(backend):
                 settings = adapter.E2LSHSettings(args.tables, args.hashes, None, args.width_factor, args.probes)
                 index = adapter.build_index(backend, kind, metric, base, settings)
                 start = time.perf_counter()

@@ -54,7 +54,11 @@ class SearchEngine:
         module = adapter.get_backend(backend)
         tag = self.features_dir.name
         self.indexes = {}
-        for kind in adapter.KINDS:
+        self.kinds = adapter.available_kinds(module)
+        if len(self.kinds) < len(adapter.KINDS):
+            log(f"warning: backend {backend!r} has no E2LSHIndex (pstable built without branch lsh); "
+                "serving the exact scan only", flush=True)
+        for kind in self.kinds:
             for metric in adapter.METRICS:
                 def progress(done, total, kind=kind, metric=metric):
                     log(f"\rbuilding {kind} {metric} index: {done}/{total} vectors", end="", flush=True)
@@ -102,11 +106,11 @@ class SearchEngine:
         }
 
 
-def parse_options(values):
+def parse_options(values, kinds=adapter.KINDS):
     """mode, metric and k from request values, with defaults; BadRequest on anything else."""
-    mode = values.get("mode", "e2lsh")
-    if mode not in adapter.KINDS:
-        raise BadRequest(f"unknown mode {mode!r}: use one of {', '.join(adapter.KINDS)}")
+    mode = values.get("mode", kinds[-1])
+    if mode not in kinds:
+        raise BadRequest(f"unknown mode {mode!r}: use one of {', '.join(kinds)}")
     metric = values.get("metric", "euclidean")
     if metric not in adapter.METRICS:
         raise BadRequest(f"unknown metric {metric!r}: use one of {', '.join(adapter.METRICS)}")
@@ -131,7 +135,7 @@ def create_app(engine, gallery_size=48):
 
     @app.context_processor
     def template_globals():
-        return {"engine": engine}
+        return {"engine": engine, "modes": {k: MODE_LABELS[k] for k in engine.kinds}}
 
     def query_id(raw):
         try:
@@ -144,7 +148,7 @@ def create_app(engine, gallery_size=48):
 
     def run(values, files):
         """The search a request asks for: (query description, answer)."""
-        mode, metric, k = parse_options(values)
+        mode, metric, k = parse_options(values, engine.kinds)
         if files and "image" in files and files["image"].filename:
             try:
                 image = read_upload(files["image"].read())
@@ -191,9 +195,9 @@ def create_app(engine, gallery_size=48):
 
     def page_options():
         try:
-            return parse_options(request.args)
+            return parse_options(request.args, engine.kinds)
         except BadRequest:
-            return "e2lsh", "euclidean", 10
+            return engine.kinds[-1], "euclidean", 10
 
     @app.route("/")
     def home():
@@ -208,7 +212,7 @@ def create_app(engine, gallery_size=48):
         gallery = [{"id": i, "class": fmnist.CLASS_NAMES[int(engine.query_labels[i])]}
                    for i in range(first, min(first + gallery_size, n_queries))]
         return render_template("home.html", gallery=gallery, page=page, mode=mode, metric=metric, k=k,
-                               max_k=MAX_K, modes=MODE_LABELS, metrics=METRIC_LABELS, engine=engine,
+                               max_k=MAX_K, metrics=METRIC_LABELS,
                                last_page=(n_queries - 1) // gallery_size)
 
     @app.route("/search", methods=["GET", "POST"])
@@ -220,7 +224,7 @@ def create_app(engine, gallery_size=48):
             import base64
             upload_png = base64.b64encode(png_bytes(image)).decode()
         return render_template("results.html", query=query, answer=answer, upload_png=upload_png,
-                               modes=MODE_LABELS, metrics=METRIC_LABELS, max_k=MAX_K, engine=engine)
+                               metrics=METRIC_LABELS, max_k=MAX_K)
 
     @app.route("/api/search", methods=["GET", "POST"])
     def api_search():

@@ -27,6 +27,11 @@ def get_backend(name=DEFAULT_BACKEND):
     return importlib.import_module(name)
 
 
+def available_kinds(backend):
+    """The index kinds this backend provides (a binding built before E2LSH has only "exact")."""
+    return tuple(k for k in KINDS if k == "exact" or hasattr(backend, "E2LSHIndex"))
+
+
 @dataclass
 class E2LSHSettings:
     """E2LSH parameters. bucket_width=None picks w = width_factor x the median distance from a

@@ -1,7 +1,7 @@
 """Shared fixtures: a small pixel feature set and a search engine over its first images.
 
 The backend is the module named by PSTABLE_TEST_BACKEND; by default the real `pstable` when it
-imports, else the numpy stand-in in this folder (tests only; say PSTABLE_TEST_BACKEND=pstable to
+imports and has E2LSHIndex, else the numpy stand-in in this folder (tests only; say PSTABLE_TEST_BACKEND=pstable to
 insist on the compiled module, as scripts/test_web.sh --require-pstable does).
 """
 import importlib.util
@@ -25,7 +25,11 @@ def backend_name():
     chosen = os.environ.get("PSTABLE_TEST_BACKEND")
     if chosen:
         return chosen
-    return "pstable" if importlib.util.find_spec("pstable") else "numpy_standin"
+    if importlib.util.find_spec("pstable"):
+        import pstable
+        if hasattr(pstable, "E2LSHIndex"):
+            return "pstable"
+    return "numpy_standin"
 
 
 def pytest_report_header(config):

@@ -66,6 +66,24 @@ class ExactIndex(_Base):
     def _candidates(self, q):
         return np.arange(len(self.data))
 
+    def search(self, queries, k, num_threads=1, return_counts=False):
+        """Blocks of queries at once through a matrix product (the loop in _Base is slow)."""
+        q = self._prep(queries)
+        norms = (self.data.astype(np.float64) ** 2).sum(1)
+        ids, dist = [], []
+        for lo in range(0, len(q), 256):
+            block = q[lo:lo + 256]
+            dots = block @ self.data.T
+            score = -dots if self.metric == "cosine" else norms[None, :] - 2 * dots
+            top = np.argpartition(score, min(k, score.shape[1] - 1), axis=1)[:, :k]
+            for row, cand in zip(block, top):
+                i, d = self._rank(row, cand, k)
+                ids.append(i)
+                dist.append(d)
+        ids, dist = np.array(ids), np.array(dist)
+        visited = np.full(len(q), len(self.data), np.int64)
+        return (ids, dist, visited) if return_counts else (ids, dist)
+
 
 class E2LSHIndex(_Base):
     def __init__(self, dim, metric="euclidean", dtype="float32", num_tables=10, num_hashes=8,

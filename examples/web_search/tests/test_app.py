@@ -272,3 +272,14 @@ def test_bucket_width_follows_the_data_scale(engine):
 def test_unknown_kind_is_refused(engine):
     with pytest.raises(ValueError, match="unknown index"):
         adapter.build_index(adapter.get_backend(engine.backend_name), "hnsw", "euclidean", engine.base[:10])
+
+
+def test_backend_without_e2lsh_serves_exact_only(features_dir):
+    from app import SearchEngine, create_app
+    engine = SearchEngine(features_dir, "standin_exact_only", limit=500, log=lambda *a, **k: None)
+    client = create_app(engine).test_client()
+    html = client.get("/").get_data(as_text=True)
+    assert 'id="mode-exact"' in html and 'id="mode-e2lsh"' not in html
+    assert client.get("/api/search?query=1").get_json()["mode"] == "exact"
+    response = client.get("/api/search?query=1&mode=e2lsh")
+    assert response.status_code == 400 and "unknown mode 'e2lsh'" in response.get_json()["error"]

@@ -283,3 +283,20 @@ def test_backend_without_e2lsh_serves_exact_only(features_dir):
     assert client.get("/api/search?query=1").get_json()["mode"] == "exact"
     response = client.get("/api/search?query=1&mode=e2lsh")
     assert response.status_code == 400 and "unknown mode 'e2lsh'" in response.get_json()["error"]
+
+
+def test_cnn_upload_uses_the_trained_model(tmp_path):
+    """With CNN features an upload goes through the saved model; skipped until train_cnn.py ran."""
+    import fmnist
+    cnn = fmnist.FEATURES_ROOT / "cnn"
+    pytest.importorskip("torch")
+    if not (cnn / "model.pt").is_file():
+        pytest.skip("no CNN feature set: run examples/features/train_cnn.py")
+    from app import SearchEngine, create_app
+    from conftest import backend_name
+    engine = SearchEngine(cnn, backend_name(), limit=1000, log=lambda *a, **k: None)
+    client = create_app(engine).test_client()
+    by_id = client.get("/api/search?query=4&mode=exact&k=5").get_json()
+    body = client.post("/api/search", data={"mode": "exact", "k": "5", **upload(png_of(engine.query_images[4]))},
+                       content_type="multipart/form-data").get_json()
+    assert [r["id"] for r in body["results"]] == [r["id"] for r in by_id["results"]]

@@ -4,7 +4,10 @@
 #   data    Fashion-MNIST
 #   bench   peers for comparisons (FAISS, hnswlib, OpenBLAS) and matplotlib
 #   python  the pybind11 module, pytest and the notebook runner
-# Usage: scripts/setup.sh [group ...]   (no group: every group)
+#   web     the Flask search example and its browser test (scripts/web.sh, scripts/test_web.sh)
+#   npm     npm, for systems whose nodejs lacks it (scripts/web.sh asks for it only then)
+#   cnn     PyTorch (CPU) for examples/features/train_cnn.py
+# Usage: scripts/setup.sh [group ...]   (no group: every group but npm)
 set -euo pipefail
 
 declare -A groups=(
@@ -12,10 +15,17 @@ declare -A groups=(
   [data]="dataset-fashion-mnist"
   [bench]="python3-numpy python3-faiss python3-hnswlib libopenblas0-pthread python3-matplotlib"
   [python]="python3-dev python3-numpy python3-pytest pybind11-dev python3-pybind11 python3-venv python3-pip python3-setuptools python3-wheel python3-nbclient python3-nbformat python3-ipykernel python3-matplotlib"
+  [web]="python3-numpy python3-flask python3-pil python3-pytest nodejs chromium chromium-driver python3-selenium"
+  [npm]="npm"
+  [cnn]="python3-numpy python3-torch"
 )
 
 wanted=(build)
-if [ "$#" -eq 0 ]; then wanted=("${!groups[@]}"); else wanted+=("$@"); fi
+if [ "$#" -eq 0 ]; then
+  for g in "${!groups[@]}"; do [ "$g" = npm ] || wanted+=("$g"); done  # npm only on request
+else
+  wanted+=("$@")
+fi
 
 packages=()
 for g in "${wanted[@]}"; do

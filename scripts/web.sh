@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Starts the Fashion-MNIST image search example (examples/web_search) on http://127.0.0.1:5000/
+# with a default index on raw pixels: installs what is missing (Debian packages, Bootstrap from
+# npm), builds and installs pstable's Python module into build/venv, writes the pixel features
+# once, then runs the Flask app. Extra arguments go to app.py, e.g.
+#   scripts/web.sh --features build/features/cnn --port 8000
+# (CNN features: scripts/setup.sh cnn && /usr/bin/python3 examples/features/train_cnn.py)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+scripts/setup.sh web data python
+command -v npm >/dev/null || scripts/setup.sh npm
+
+# pstable's Python module, installed the way scripts/test_python.sh (branch python) does.
+# TODO(merge python): once that branch is merged, call its build/install step here instead
+# (e.g. a scripts/build_python.sh) rather than repeating the pip command.
+venv=$root/build/venv
+if [ ! -d "$root/python" ]; then
+  echo "web.sh: pstable's Python module (python/) is not in this checkout; merge branch python" >&2
+  exit 1
+fi
+[ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$venv"
+if ! "$venv/bin/python" -c "import pstable" 2>/dev/null; then
+  echo "== pip install ./python (once)"
+  PSTABLE_BUILD_JOBS=$(nproc) "$venv/bin/pip" install --no-build-isolation --no-deps \
+    --disable-pip-version-check -q "$root/python"
+fi
+
+if [ ! -f examples/web_search/node_modules/bootstrap/dist/css/bootstrap.min.css ]; then
+  (cd examples/web_search && npm install --no-audit --no-fund --loglevel=error)
+fi
+[ -f build/features/pixels/base.npy ] || /usr/bin/python3 examples/features/pixels.py
+
+exec "$venv/bin/python" examples/web_search/app.py "$@"

@@ -314,9 +314,10 @@ class IndexFileReader {
     const auto kind = static_cast<IndexKind>(header_.kind);
     const auto scalar = static_cast<ScalarType>(header_.scalar);
     const auto metric = static_cast<MetricKind>(header_.metric);
-    if (std::string(to_string(kind)) == "unknown") corrupt(concat("unknown index kind ", int(header_.kind)));
-    if (std::string(to_string(scalar)) == "unknown") corrupt(concat("unknown scalar type ", int(header_.scalar)));
-    if (std::string(to_string(metric)) == "unknown") corrupt(concat("unknown metric ", int(header_.metric)));
+    const char* newer = " (written by a newer pstable? upgrade pstable)";
+    if (std::string(to_string(kind)) == "unknown") corrupt(concat("unknown index kind ", int(header_.kind), newer));
+    if (std::string(to_string(scalar)) == "unknown") corrupt(concat("unknown scalar type ", int(header_.scalar), newer));
+    if (std::string(to_string(metric)) == "unknown") corrupt(concat("unknown metric ", int(header_.metric), newer));
     if (header_.dim == 0 || header_.dim > kMaxDim) corrupt(concat("dimension ", header_.dim));
     if (header_.count > kMaxCount) corrupt(concat("point count ", header_.count));
     if (header_.params_bytes > data_end() - kHeaderBytes) {

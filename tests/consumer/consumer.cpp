@@ -1,7 +1,11 @@
 // A program that uses pstable as an outside project would: it must build and find neighbours.
 #include <pstable/pstable.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
+#include <string>
 
 int main() {
   pstable::RowMatrix<float> points(3, 2);
@@ -13,5 +17,10 @@ int main() {
   const auto result = index.search(query, 1);
   std::cout << "nearest: " << result.ids()(0, 0) << " kernels: "
             << pstable::simd::kernels<float>().arch << "\n";
-  return result.ids()(0, 0) == 1 ? 0 : 1;
+  // Index files need zlib, found through pstable's package config.
+  const auto path = (std::filesystem::temp_directory_path() / ("pstable-consumer-" + std::to_string(::getpid()) + ".pst")).string();
+  index.save(path);
+  const auto loaded = pstable::ExactIndex<float, pstable::Euclidean>::load(path);
+  std::filesystem::remove(path);
+  return result.ids()(0, 0) == 1 && loaded.size() == 3 ? 0 : 1;
 }

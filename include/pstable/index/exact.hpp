@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
 #include "pstable/detail/validate.hpp"
+#include "pstable/io/exact_file.hpp"
 #include "pstable/metric/traits.hpp"
 #include "pstable/simd/dispatch.hpp"
 
@@ -33,8 +35,12 @@ namespace pstable {
 /// SIMD kernels and a bounded heap. Both give brute-force results with ties broken by the smaller
 /// id (up to floating-point rounding between nearly equal distances).
 ///
-/// Thread safety: `add` needs exclusive access; `search` is const and may run from many threads
-/// at once, and itself uses `num_threads` workers.
+/// Files: `save(path)` writes the rows to a versioned, checksummed index file (docs/file-format.md)
+/// through a temporary renamed over `path`; `ExactIndex::load(path)` reads it back as an owning
+/// index that returns the same search results bit for bit.
+///
+/// Thread safety: `add` needs exclusive access; `search` and `save` are const and may run from
+/// many threads at once; `search` itself uses `num_threads` workers.
 template <class T, class Metric>
 class ExactIndex {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
@@ -70,6 +76,15 @@ class ExactIndex {
 
   /// Bytes the index holds (rows it owns plus per-row norms).
   std::size_t memory_bytes() const noexcept { return points_.memory_bytes(); }
+
+  /// Writes the index to `path` atomically (a failed save leaves any previous file intact).
+  /// Throws IoError if the file cannot be written.
+  void save(const std::string& path) const { save_index(*this, path); }
+
+  /// Reads an index written by `save`. Throws IoError if the file cannot be read, FormatError if
+  /// it is not a pstable index, is truncated or corrupted, comes from a newer pstable, or holds
+  /// another scalar type, metric or index kind (the message names the type to load it as).
+  static ExactIndex load(const std::string& path) { return load_index<ExactIndex>(path); }
 
   /// Appends rows; their ids continue from size(). Validates everything before changing anything:
   /// on an exception the index is as it was.

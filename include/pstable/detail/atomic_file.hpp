@@ -1,0 +1,144 @@
+#pragma once
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "pstable/core/error.hpp"
+#include "pstable/detail/validate.hpp"
+
+namespace pstable::detail {
+
+/// Writes a file so that readers see either the old content or the complete new one, never a
+/// mix: bytes go to `<path>.tmp-<pid>-<n>` in the same directory, `commit` flushes them, fsyncs,
+/// and renames the temporary over `path` (atomic on POSIX file systems). If the writer is
+/// destroyed before `commit` (an exception), the temporary is deleted and `path` is untouched.
+/// POSIX only (open/write/fsync/rename).
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(std::string path) : path_(std::move(path)) {
+    std::error_code ec;
+    if (path_.empty()) throw IoError("cannot write a file with an empty path");
+    if (std::filesystem::is_directory(path_, ec)) {
+      throw IoError(concat("cannot write '", path_, "': it is a directory; pass a file path"));
+    }
+    static std::atomic<unsigned> counter{0};
+    temp_ = concat(path_, ".tmp-", ::getpid(), "-", counter.fetch_add(1));
+    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd_ < 0) {
+      throw IoError(concat("cannot create '", temp_, "' to save '", path_, "': ",
+                           std::strerror(errno), "; check that the directory exists and is writable"));
+    }
+    buffer_.reserve(kBufferBytes);
+  }
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  ~AtomicFileWriter() { discard(); }
+
+  const std::string& path() const noexcept { return path_; }
+  const std::string& temp_path() const noexcept { return temp_; }
+  /// Bytes written so far.
+  std::uint64_t position() const noexcept { return position_; }
+
+  void write(const void* data, std::size_t n) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    if (buffer_.size() + n > kBufferBytes) flush();
+    if (n >= kBufferBytes) {
+      write_fd(bytes, n, position_);
+    } else {
+      buffer_.insert(buffer_.end(), bytes, bytes + n);
+    }
+    position_ += n;
+  }
+
+  /// Overwrites bytes already written (at offset + n <= position()).
+  void overwrite(std::uint64_t offset, const void* data, std::size_t n) {
+    flush();
+    write_fd(static_cast<const unsigned char*>(data), n, offset);
+  }
+
+  /// Makes the new content durable and visible under path(). Throws IoError (and keeps the old
+  /// file) if any step fails.
+  void commit() {
+    flush();
+    if (::fsync(fd_) != 0) fail("flush");
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) fail("close");
+    if (std::rename(temp_.c_str(), path_.c_str()) != 0) {
+      const auto message = concat("cannot rename '", temp_, "' to '", path_, "': ",
+                                  std::strerror(errno), "; the previous file, if any, is unchanged");
+      discard();
+      throw IoError(message);
+    }
+    committed_ = true;
+    sync_directory();
+  }
+
+ private:
+  static constexpr std::size_t kBufferBytes = std::size_t(1) << 20;
+
+  void flush() {
+    if (buffer_.empty()) return;
+    write_fd(buffer_.data(), buffer_.size(), position_ - buffer_.size());
+    buffer_.clear();
+  }
+
+  void write_fd(const unsigned char* bytes, std::size_t n, std::uint64_t offset) {
+    while (n > 0) {
+      const ::ssize_t done = ::pwrite(fd_, bytes, n, static_cast<::off_t>(offset));
+      if (done < 0 && errno == EINTR) continue;
+      if (done <= 0) fail("write");
+      bytes += done;
+      offset += static_cast<std::uint64_t>(done);
+      n -= static_cast<std::size_t>(done);
+    }
+  }
+
+  [[noreturn]] void fail(const char* step) {
+    const auto message = concat("cannot ", step, " '", temp_, "' while saving '", path_, "': ",
+                                std::strerror(errno), "; the previous file, if any, is unchanged");
+    discard();
+    throw IoError(message);
+  }
+
+  void discard() noexcept {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    if (!committed_ && !temp_.empty()) {
+      ::unlink(temp_.c_str());
+      temp_.clear();
+    }
+  }
+
+  // Persists the rename itself; best effort (some file systems refuse to open directories).
+  void sync_directory() noexcept {
+    auto dir = std::filesystem::path(path_).parent_path();
+    if (dir.empty()) dir = ".";
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+  }
+
+  std::string path_;
+  std::string temp_;
+  int fd_ = -1;
+  bool committed_ = false;
+  std::uint64_t position_ = 0;
+  std::vector<unsigned char> buffer_;
+};
+
+}  // namespace pstable::detail

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+
+#include "pstable/core/types.hpp"
+#include "pstable/io/index_file.hpp"
+
+namespace pstable {
+
+template <class T, class Metric>
+class ExactIndex;
+
+namespace detail {
+
+/// ExactIndex files: no parameters, one section "ROWS" with size() x dim() values in id order.
+/// Norms are recomputed on load (the same kernels give the same values, so searches are
+/// bit-identical). A borrowed index saves its rows and loads as an owning one.
+template <class T, class Metric>
+struct IndexSerializer<ExactIndex<T, Metric>> {
+  using Scalar = T;
+  using MetricType = Metric;
+  static constexpr IndexKind kind = IndexKind::exact;
+
+  static void save(const ExactIndex<T, Metric>& index, IndexFileWriter& out) {
+    out.section("ROWS", index.data().data(),
+                static_cast<std::size_t>(index.size()) * static_cast<std::size_t>(index.dim()));
+  }
+
+  static ExactIndex<T, Metric> load(IndexFileReader& in) {
+    const auto& h = in.header();
+    const std::uint64_t values = checked_mul(h.count, h.dim, "points x dimensions");
+    const std::uint64_t found = in.begin_section<T>("ROWS");
+    if (found != values) {
+      in.corrupt(concat("section ROWS holds ", found, " values, the header's ", h.count,
+                        " points x ", h.dim, " dimensions need ", values));
+    }
+    const auto dim = static_cast<Eigen::Index>(h.dim);
+    RowMatrix<T> rows(static_cast<Eigen::Index>(h.count), dim);
+    in.read_values(rows.data(), found);
+    ExactIndex<T, Metric> index(dim);
+    if (rows.rows() > 0) index.add(rows);
+    return index;
+  }
+};
+
+}  // namespace detail
+}  // namespace pstable

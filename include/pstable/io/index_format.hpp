@@ -1,0 +1,187 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include "pstable/detail/endian.hpp"
+#include "pstable/detail/validate.hpp"
+#include "pstable/metric/traits.hpp"
+
+namespace pstable {
+
+/// Version of the index file layout this build writes and the newest it reads
+/// (docs/file-format.md). Bumped whenever the layout changes; older versions stay readable.
+inline constexpr std::uint32_t kIndexFormatVersion = 1;
+
+/// Which index a file holds.
+enum class IndexKind : std::uint8_t { exact = 1, e2lsh = 2 };
+
+/// Scalar type of the stored points.
+enum class ScalarType : std::uint8_t { float32 = 1, float64 = 2 };
+
+/// Metric of the stored index.
+enum class MetricKind : std::uint8_t { euclidean = 1, cosine = 2, inner_product = 3 };
+
+/// "exact", "e2lsh" (or "unknown").
+inline const char* to_string(IndexKind kind) noexcept {
+  switch (kind) {
+    case IndexKind::exact: return "exact";
+    case IndexKind::e2lsh: return "e2lsh";
+  }
+  return "unknown";
+}
+
+/// "float32", "float64" (or "unknown").
+inline const char* to_string(ScalarType scalar) noexcept {
+  switch (scalar) {
+    case ScalarType::float32: return "float32";
+    case ScalarType::float64: return "float64";
+  }
+  return "unknown";
+}
+
+/// "euclidean", "cosine", "inner_product" (or "unknown").
+inline const char* to_string(MetricKind metric) noexcept {
+  switch (metric) {
+    case MetricKind::euclidean: return "euclidean";
+    case MetricKind::cosine: return "cosine";
+    case MetricKind::inner_product: return "inner_product";
+  }
+  return "unknown";
+}
+
+/// What an index file holds, read from its header (see read_index_file_info).
+struct IndexFileInfo {
+  std::uint32_t format_version = 0;
+  IndexKind kind = IndexKind::exact;
+  ScalarType scalar = ScalarType::float32;
+  MetricKind metric = MetricKind::euclidean;
+  std::int64_t dim = 0;
+  std::int64_t count = 0;        ///< points in the index (index.size() when saved)
+  std::uint64_t file_bytes = 0;  ///< total size of the file
+
+  /// "float64 cosine exact index".
+  std::string description() const {
+    return detail::concat(to_string(scalar), " ", to_string(metric), " ", to_string(kind), " index");
+  }
+
+  /// The C++ type that loads it: "ExactIndex<double, Cosine>".
+  std::string type_name() const {
+    const char* cls = kind == IndexKind::exact ? "ExactIndex" : "E2LSHIndex";
+    const char* t = scalar == ScalarType::float32 ? "float" : "double";
+    const char* m = metric == MetricKind::euclidean ? "Euclidean"
+                    : metric == MetricKind::cosine  ? "Cosine"
+                                                    : "InnerProduct";
+    return detail::concat(cls, "<", t, ", ", m, ">");
+  }
+};
+
+namespace detail {
+
+template <class T>
+constexpr ScalarType scalar_type_of() noexcept {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "float or double");
+  return std::is_same_v<T, float> ? ScalarType::float32 : ScalarType::float64;
+}
+
+template <class Metric>
+constexpr MetricKind metric_kind_of() noexcept {
+  static_assert(is_metric_v<Metric>, "Metric must be Euclidean, Cosine or InnerProduct");
+  return std::is_same_v<Metric, Euclidean> ? MetricKind::euclidean
+         : std::is_same_v<Metric, Cosine>  ? MetricKind::cosine
+                                           : MetricKind::inner_product;
+}
+
+/// Element types of data sections (code stored in each section header).
+enum class ElementType : std::uint8_t { f32 = 1, f64 = 2, i32 = 3, i64 = 4, u8 = 5, u32 = 6, u64 = 7 };
+
+template <class E>
+constexpr ElementType element_type_of() noexcept {
+  if constexpr (std::is_same_v<E, float>) return ElementType::f32;
+  else if constexpr (std::is_same_v<E, double>) return ElementType::f64;
+  else if constexpr (std::is_same_v<E, std::int32_t>) return ElementType::i32;
+  else if constexpr (std::is_same_v<E, std::int64_t>) return ElementType::i64;
+  else if constexpr (std::is_same_v<E, std::uint8_t>) return ElementType::u8;
+  else if constexpr (std::is_same_v<E, std::uint32_t>) return ElementType::u32;
+  else {
+    static_assert(std::is_same_v<E, std::uint64_t>, "section elements: f32 f64 i32 i64 u8 u32 u64");
+    return ElementType::u64;
+  }
+}
+
+inline const char* to_string(ElementType type) noexcept {
+  switch (type) {
+    case ElementType::f32: return "f32";
+    case ElementType::f64: return "f64";
+    case ElementType::i32: return "i32";
+    case ElementType::i64: return "i64";
+    case ElementType::u8: return "u8";
+    case ElementType::u32: return "u32";
+    case ElementType::u64: return "u64";
+  }
+  return "unknown";
+}
+
+/// Layout constants of format version 1 (docs/file-format.md).
+inline constexpr std::array<unsigned char, 8> kIndexMagic = {'P', 'S', 'T', 'A', 'B', 'L', 'E', 0};
+inline constexpr std::array<unsigned char, 4> kTrailerMagic = {'P', 'E', 'N', 'D'};
+inline constexpr std::size_t kHeaderBytes = 64;
+inline constexpr std::size_t kSectionHeaderBytes = 16;
+inline constexpr std::size_t kTrailerBytes = 8;
+inline constexpr std::size_t kAlignment = 8;
+
+/// Bytes of zero padding after n bytes to reach the next multiple of kAlignment.
+constexpr std::uint64_t padding_after(std::uint64_t n) noexcept {
+  return (kAlignment - n % kAlignment) % kAlignment;
+}
+
+/// The fixed 64-byte header.
+struct FileHeader {
+  std::uint32_t format_version = kIndexFormatVersion;
+  std::uint64_t file_bytes = 0;
+  std::uint8_t kind = 0;
+  std::uint8_t scalar = 0;
+  std::uint8_t metric = 0;
+  std::uint32_t section_count = 0;
+  std::uint64_t dim = 0;
+  std::uint64_t count = 0;
+  std::uint64_t params_bytes = 0;
+
+  std::array<unsigned char, kHeaderBytes> encode() const noexcept {
+    std::array<unsigned char, kHeaderBytes> b{};
+    for (std::size_t i = 0; i < kIndexMagic.size(); ++i) b[i] = kIndexMagic[i];
+    store_le<std::uint32_t>(&b[8], format_version);
+    store_le<std::uint32_t>(&b[12], static_cast<std::uint32_t>(kHeaderBytes));
+    store_le<std::uint64_t>(&b[16], file_bytes);
+    b[24] = kind;
+    b[25] = scalar;
+    b[26] = metric;
+    b[27] = 0;
+    store_le<std::uint32_t>(&b[28], section_count);
+    store_le<std::uint64_t>(&b[32], dim);
+    store_le<std::uint64_t>(&b[40], count);
+    store_le<std::uint64_t>(&b[48], params_bytes);
+    // 56..63: reserved, zero in version 1.
+    return b;
+  }
+
+  /// Decodes the fields after the magic and version (checked by the caller).
+  static FileHeader decode(const unsigned char* b) noexcept {
+    FileHeader h;
+    h.format_version = load_le<std::uint32_t>(&b[8]);
+    h.file_bytes = load_le<std::uint64_t>(&b[16]);
+    h.kind = b[24];
+    h.scalar = b[25];
+    h.metric = b[26];
+    h.section_count = load_le<std::uint32_t>(&b[28]);
+    h.dim = load_le<std::uint64_t>(&b[32]);
+    h.count = load_le<std::uint64_t>(&b[40]);
+    h.params_bytes = load_le<std::uint64_t>(&b[48]);
+    return h;
+  }
+};
+
+}  // namespace detail
+}  // namespace pstable

@@ -1,0 +1,82 @@
+#pragma once
+
+// Test helpers for file I/O: a scratch directory removed at the end, raw byte files.
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace testing {
+
+using Bytes = std::vector<unsigned char>;
+
+/// A fresh directory under the system temp directory, deleted with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    static int counter = 0;
+    path_ = std::filesystem::temp_directory_path() /
+            ("pstable-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::add, ec);
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+  /// Names of the files in the directory.
+  std::vector<std::string> list() const {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(path_)) {
+      names.push_back(entry.path().filename().string());
+    }
+    return names;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline Bytes read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+inline void write_bytes(const std::string& path, const Bytes& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// Appends `value` as little-endian bytes (written out byte by byte, independent of the library).
+template <class U>
+void put_le(Bytes& out, U value) {
+  for (std::size_t i = 0; i < sizeof(U); ++i) out.push_back(static_cast<unsigned char>(value >> (8 * i)));
+}
+
+inline void put_f32(Bytes& out, float value) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  put_le(out, bits);
+}
+
+template <class U>
+void patch_le(Bytes& bytes, std::size_t offset, U value) {
+  for (std::size_t i = 0; i < sizeof(U); ++i) {
+    bytes[offset + i] = static_cast<unsigned char>(value >> (8 * i));
+  }
+}
+
+}  // namespace testing

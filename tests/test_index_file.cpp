@@ -1,0 +1,343 @@
+#include <catch2/catch.hpp>
+#include <zlib.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <random>
+#include <stdexcept>
+
+#include "file_util.hpp"
+#include "pstable/index/exact.hpp"
+#include "pstable/io/index_file.hpp"
+
+using namespace pstable;
+using testing::Bytes;
+
+namespace {
+
+template <class T>
+RowMatrix<T> gaussian(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<T> g(0, 1);
+  RowMatrix<T> m(rows, cols);
+  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = g(rng);
+  return m;
+}
+
+// Recomputes the trailer's CRC-32 (zlib, independently of the library) after a test edits bytes.
+void fix_checksum(Bytes& b) {
+  const auto crc = ::crc32(0, b.data(), static_cast<uInt>(b.size() - 8));
+  testing::patch_le<std::uint32_t>(b, b.size() - 8, static_cast<std::uint32_t>(crc));
+}
+
+template <class E>
+std::string error_of(const std::string& path) {
+  try {
+    (void)ExactIndex<float, Euclidean>::load(path);
+  } catch (const E& e) {
+    return e.what();
+  }
+  FAIL("load did not throw the expected exception type");
+  return {};
+}
+
+std::string format_error(const std::string& path) { return error_of<FormatError>(path); }
+
+// A small saved index: 5 float32 Euclidean points of 3 dimensions (64 + 16 + 60 + 4 + 8 bytes).
+Bytes small_file(const testing::TempDir& dir) {
+  ExactIndex<float, Euclidean> index(3);
+  index.add(gaussian<float>(5, 3, 7));
+  const auto path = dir.file("small.pst");
+  index.save(path);
+  return testing::read_bytes(path);
+}
+
+constexpr std::size_t kSectionStart = 64;  // no parameters for ExactIndex
+constexpr std::size_t kRowsStart = kSectionStart + 16;
+
+// An index type whose save throws midway, to test that failures leave no trace.
+struct ExplodingIndex {
+  Eigen::Index dim() const { return 2; }
+  Eigen::Index size() const { return 1; }
+};
+
+}  // namespace
+
+namespace pstable::detail {
+template <>
+struct IndexSerializer<ExplodingIndex> {
+  using Scalar = float;
+  using MetricType = Euclidean;
+  static constexpr IndexKind kind = IndexKind::exact;
+  static void save(const ExplodingIndex&, IndexFileWriter& out) {
+    const float values[2] = {1, 2};
+    out.section("ROWS", values, 2);
+    throw std::runtime_error("simulated failure while writing");
+  }
+  static ExplodingIndex load(IndexFileReader&) { return {}; }
+};
+}  // namespace pstable::detail
+
+TEMPLATE_PRODUCT_TEST_CASE("saved exact indexes load bit-exact", "[file]", ExactIndex,
+                           ((float, Euclidean), (float, Cosine), (float, InnerProduct),
+                            (double, Euclidean), (double, Cosine), (double, InnerProduct))) {
+  using T = typename TestType::Scalar;
+  testing::TempDir dir;
+  const auto data = gaussian<T>(300, 17, 1);
+  const auto queries = gaussian<T>(40, 17, 2);  // >= kBatchThreshold: GEMM path
+  const auto few = gaussian<T>(3, 17, 3);       // streaming path
+  TestType index(17);
+  index.add(data);
+  const auto path = dir.file("index.pst");
+  index.save(path);
+
+  const auto loaded = TestType::load(path);
+  REQUIRE(loaded.dim() == 17);
+  REQUIRE(loaded.size() == 300);
+  CHECK(loaded.owns_data());
+  CHECK(std::memcmp(loaded.data().data(), data.data(), sizeof(T) * 300 * 17) == 0);
+  for (const auto* q : {&queries, &few}) {
+    const auto a = index.search(*q, 10);
+    const auto b = loaded.search(*q, 10);
+    CHECK(a.ids() == b.ids());
+    CHECK(std::memcmp(a.distances().data(), b.distances().data(),
+                      sizeof(T) * static_cast<std::size_t>(a.distances().size())) == 0);
+  }
+
+  const auto info = read_index_file_info(path);
+  CHECK(info.format_version == kIndexFormatVersion);
+  CHECK(info.kind == IndexKind::exact);
+  CHECK(info.scalar == detail::scalar_type_of<T>());
+  CHECK(info.metric == detail::metric_kind_of<typename TestType::MetricType>());
+  CHECK(info.dim == 17);
+  CHECK(info.count == 300);
+  CHECK(info.file_bytes == std::filesystem::file_size(path));
+  CHECK(dir.list() == std::vector<std::string>{"index.pst"});  // no temporary left behind
+}
+
+TEST_CASE("index file layout matches docs/file-format.md", "[file]") {
+  testing::TempDir dir;
+  const Bytes b = small_file(dir);
+  REQUIRE(b.size() == 64 + 16 + 60 + 4 + 8);
+  CHECK(std::memcmp(b.data(), "PSTABLE\0", 8) == 0);
+  CHECK(b[8] == 1);                        // format version
+  CHECK(b[12] == 64);                      // header bytes
+  CHECK(b[16] == b.size());                // file bytes
+  CHECK((b[24] == 1 && b[25] == 1 && b[26] == 1));  // exact, float32, euclidean
+  CHECK(b[28] == 1);                       // one section
+  CHECK(b[32] == 3);                       // dim
+  CHECK(b[40] == 5);                       // count
+  CHECK(b[48] == 0);                       // parameter bytes
+  CHECK(std::memcmp(&b[kSectionStart], "ROWS", 4) == 0);
+  CHECK(b[kSectionStart + 4] == 1);        // f32
+  CHECK(b[kSectionStart + 8] == 15);       // values
+  CHECK(std::memcmp(&b[b.size() - 4], "PEND", 4) == 0);
+  const auto crc = ::crc32(0, b.data(), static_cast<uInt>(b.size() - 8));
+  CHECK(b[b.size() - 8] == (crc & 0xff));
+}
+
+TEST_CASE("borrowed and empty indexes round trip", "[file]") {
+  testing::TempDir dir;
+  const auto data = gaussian<double>(20, 4, 5);
+  const auto borrowed = ExactIndex<double, Cosine>::borrow(data.data(), 20, 4);
+  borrowed.save(dir.file("b.pst"));
+  const auto loaded = ExactIndex<double, Cosine>::load(dir.file("b.pst"));
+  CHECK(loaded.owns_data());
+  CHECK(RowMatrix<double>(loaded.data()) == data);
+
+  ExactIndex<float, InnerProduct> empty(9);
+  empty.save(dir.file("e.pst"));
+  const auto e = ExactIndex<float, InnerProduct>::load(dir.file("e.pst"));
+  CHECK(e.size() == 0);
+  CHECK(e.dim() == 9);
+}
+
+TEST_CASE("saving over an existing file replaces it", "[file]") {
+  testing::TempDir dir;
+  const auto path = dir.file("i.pst");
+  ExactIndex<float, Euclidean> a(2), b(2);
+  a.add(gaussian<float>(3, 2, 1));
+  b.add(gaussian<float>(8, 2, 2));
+  a.save(path);
+  b.save(path);
+  CHECK(ExactIndex<float, Euclidean>::load(path).size() == 8);
+  CHECK(dir.list() == std::vector<std::string>{"i.pst"});
+}
+
+TEST_CASE("large sections stream through the writer", "[file]") {
+  testing::TempDir dir;
+  const auto data = gaussian<float>(300, 1024, 9);  // 1.2 MB: bigger than the write buffer
+  ExactIndex<float, Euclidean> index(1024);
+  index.add(data);
+  index.save(dir.file("big.pst"));
+  CHECK(RowMatrix<float>(ExactIndex<float, Euclidean>::load(dir.file("big.pst")).data()) == data);
+}
+
+TEST_CASE("foreign, empty and truncated files are rejected", "[file]") {
+  testing::TempDir dir;
+  const Bytes good = small_file(dir);
+  const auto path = dir.file("bad.pst");
+
+  testing::write_bytes(path, Bytes{'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '!'});
+  CHECK_THAT(format_error(path), Catch::Contains("not a pstable index file"));
+
+  testing::write_bytes(path, Bytes{0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0});
+  CHECK_THAT(format_error(path), Catch::Contains("read_npy"));
+
+  testing::write_bytes(path, Bytes{});
+  CHECK_THAT(format_error(path), Catch::Contains("empty"));
+
+  // Every prefix: inside the header, at the section boundaries, inside the data, no trailer.
+  for (std::size_t n = 1; n < good.size(); ++n) {
+    CAPTURE(n);
+    testing::write_bytes(path, Bytes(good.begin(), good.begin() + static_cast<long>(n)));
+    CHECK_THAT(format_error(path), Catch::Contains("truncated"));
+  }
+
+  Bytes longer = good;
+  longer.push_back(0);
+  testing::write_bytes(path, longer);
+  CHECK_THAT(format_error(path), Catch::Contains("appended"));
+}
+
+TEST_CASE("corrupted files fail the checksum", "[file]") {
+  testing::TempDir dir;
+  const Bytes good = small_file(dir);
+  const auto path = dir.file("bad.pst");
+  for (const std::size_t at : {kRowsStart, kRowsStart + 30, std::size_t(40), std::size_t(26), good.size() - 6}) {
+    CAPTURE(at);
+    Bytes b = good;
+    b[at] ^= 0x10;
+    testing::write_bytes(path, b);
+    const auto message = format_error(path);
+    CHECK_THAT(message, Catch::Contains("corrupted") && Catch::Contains("checksum mismatch"));
+  }
+  // Any single flipped byte anywhere is caught as some FormatError, never a crash or a load.
+  for (std::size_t at = 0; at < good.size(); ++at) {
+    CAPTURE(at);
+    Bytes b = good;
+    b[at] ^= 0x01;
+    testing::write_bytes(path, b);
+    CHECK_THROWS_AS((ExactIndex<float, Euclidean>::load(path)), FormatError);
+  }
+}
+
+TEST_CASE("files from a newer pstable are refused with an upgrade hint", "[file]") {
+  testing::TempDir dir;
+  Bytes b = small_file(dir);
+  testing::patch_le<std::uint32_t>(b, 8, 3);
+  testing::write_bytes(dir.file("new.pst"), b);
+  CHECK_THAT(format_error(dir.file("new.pst")),
+             Catch::Contains("written by a newer pstable (format 3), this build reads up to 1: "
+                             "upgrade pstable"));
+}
+
+TEST_CASE("loading as the wrong type names the right one", "[file]") {
+  testing::TempDir dir;
+  ExactIndex<double, Cosine> index(2);
+  index.add(gaussian<double>(4, 2, 1));
+  index.save(dir.file("d.pst"));
+  const auto message = format_error(dir.file("d.pst"));
+  CHECK_THAT(message, Catch::Contains("holds a float64 cosine exact index; load it as "
+                                      "ExactIndex<double, Cosine>"));
+  CHECK_THROWS_AS((ExactIndex<double, Euclidean>::load(dir.file("d.pst"))), FormatError);
+  CHECK_THROWS_AS((ExactIndex<float, Cosine>::load(dir.file("d.pst"))), FormatError);
+  CHECK_NOTHROW(ExactIndex<double, Cosine>::load(dir.file("d.pst")));
+
+  Bytes b = testing::read_bytes(dir.file("d.pst"));
+  b[24] = 2;  // e2lsh
+  fix_checksum(b);
+  testing::write_bytes(dir.file("k.pst"), b);
+  CHECK_THAT(format_error(dir.file("k.pst")),
+             Catch::Contains("e2lsh index; load it as E2LSHIndex<double, Cosine>"));
+}
+
+TEST_CASE("lengths in files with a valid checksum are checked before allocating", "[file]") {
+  testing::TempDir dir;
+  const Bytes good = small_file(dir);
+  const auto path = dir.file("crafted.pst");
+  auto crafted = [&](std::size_t offset, std::uint64_t value) {
+    Bytes b = good;
+    testing::patch_le<std::uint64_t>(b, offset, value);
+    fix_checksum(b);
+    testing::write_bytes(path, b);
+    return format_error(path);
+  };
+  CHECK_THAT(crafted(40, std::uint64_t(1) << 40), Catch::Contains("ROWS holds 15 values"));  // count
+  CHECK_THAT(crafted(40, std::uint64_t(1) << 63), Catch::Contains("point count"));
+  CHECK_THAT(crafted(32, std::uint64_t(1) << 30), Catch::Contains("ROWS holds 15 values"));  // dim
+  CHECK_THAT(crafted(32, 0), Catch::Contains("dimension 0"));
+  CHECK_THAT(crafted(kSectionStart + 8, std::uint64_t(1) << 40),
+             Catch::Contains("declares 1099511627776 values"));                         // section
+  CHECK_THAT(crafted(kSectionStart + 8, ~std::uint64_t(0)), Catch::Contains("declares"));
+  CHECK_THAT(crafted(48, 1000), Catch::Contains("parameters block"));
+
+  Bytes b = good;
+  b[25] = 9;
+  fix_checksum(b);
+  testing::write_bytes(path, b);
+  CHECK_THAT(format_error(path), Catch::Contains("unknown scalar type 9"));
+
+  b = good;
+  std::memcpy(&b[kSectionStart], "NORM", 4);
+  fix_checksum(b);
+  testing::write_bytes(path, b);
+  CHECK_THAT(format_error(path), Catch::Contains("expected section ROWS, found 'NORM'"));
+
+  b = good;
+  b[kSectionStart + 4] = 2;  // f64
+  fix_checksum(b);
+  testing::write_bytes(path, b);
+  CHECK_THAT(format_error(path), Catch::Contains("holds f64 values, expected f32"));
+
+  b = good;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(&b[kRowsStart], &nan, 4);
+  fix_checksum(b);
+  testing::write_bytes(path, b);
+  CHECK_THAT(format_error(path), Catch::Contains("rejects") && Catch::Contains("NaN"));
+}
+
+TEST_CASE("unreadable paths raise IoError", "[file]") {
+  testing::TempDir dir;
+  const auto missing = error_of<IoError>(dir.file("missing.pst"));
+  CHECK_THAT(missing, Catch::Contains("cannot open"));
+  CHECK_THROWS_AS((ExactIndex<float, Euclidean>::load(dir.path().string())), IoError);
+}
+
+TEST_CASE("a failed save keeps the previous file and leaves no temporary", "[file]") {
+  testing::TempDir dir;
+  const Bytes before = small_file(dir);
+  const auto path = dir.file("small.pst");
+  ExactIndex<float, Euclidean> other(3);
+  other.add(gaussian<float>(50, 3, 8));
+
+  SECTION("the serializer throws midway") {
+    CHECK_THROWS_WITH(save_index(ExplodingIndex{}, path), "simulated failure while writing");
+  }
+  SECTION("the target is a directory") {
+    std::filesystem::create_directory(dir.file("sub"));
+    CHECK_THROWS_AS(other.save(dir.file("sub")), IoError);
+    CHECK(std::filesystem::is_directory(dir.file("sub")));
+    std::filesystem::remove(dir.file("sub"));
+  }
+  SECTION("the directory does not exist") {
+    CHECK_THROWS_AS(other.save(dir.file("nowhere/x.pst")), IoError);
+  }
+  SECTION("the directory is not writable") {
+    if (::geteuid() == 0) {
+      WARN("running as root, which can write anywhere: skipped");
+    } else {
+      std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_read |
+                                                   std::filesystem::perms::owner_exec);
+      CHECK_THROWS_AS(other.save(path), IoError);
+      std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all);
+    }
+  }
+  CHECK(testing::read_bytes(path) == before);
+  CHECK(dir.list() == std::vector<std::string>{"small.pst"});
+}

@@ -7,6 +7,7 @@
 #include "pstable/core/neighbors.hpp"
 #include "pstable/core/types.hpp"
 #include "pstable/index/exact.hpp"
+#include "pstable/io/idx.hpp"
 #include "pstable/metric/traits.hpp"
 #include "pstable/simd/dispatch.hpp"
 #include "pstable/simd/scalar.hpp"

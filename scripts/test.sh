@@ -17,6 +17,10 @@ build() {  # build DIR [cmake args...]
 echo "== Release build and tests"
 build build/release
 ctest --test-dir build/release -j "$jobs" --output-on-failure
+# The bench and the demo are built above; only a short smoke run of the kernel benchmarks here
+# (the search benchmarks take minutes: see docs/performance.md).
+build/release/bench/pstable_bench --benchmark_filter='^kernel/l2_sq/float/.*/784$' \
+  --benchmark_min_time=0.01 >/dev/null
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 build build/sanitize -DPSTABLE_SANITIZE=ON -DPSTABLE_BUILD_BENCH=OFF -DPSTABLE_BUILD_EXAMPLES=OFF \

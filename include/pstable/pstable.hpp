@@ -10,6 +10,7 @@
 #include "pstable/io/index_file.hpp"
 #include "pstable/io/npy.hpp"
 #include "pstable/io/vecs.hpp"
+#include "pstable/io/idx.hpp"
 #include "pstable/metric/traits.hpp"
 #include "pstable/simd/dispatch.hpp"
 #include "pstable/simd/scalar.hpp"

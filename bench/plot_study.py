@@ -6,6 +6,7 @@ Draws, for each input file (one metric each; several files share the axes):
   map_vs_w.png       precision@k (the report's "mAP") against w at a fixed L, a line per k hashes
   map_vs_L.png       precision@k against L at a fixed k hashes, a line per w
   visited_vs_L.png   items visited (% of the database) against L at a fixed k hashes, a line per w
+  per_class.png      precision@k of the sequential scan per query class, a bar per input file
 The sequential scan is drawn as a dashed line (or a star) for reference. Only rows with the
 smallest probe count are used for the last three, so multi-probe rows don't mix in.
 
@@ -30,7 +31,8 @@ NUMERIC = ["num_tables", "num_hashes", "bucket_width", "num_probes", "k", "preci
 
 
 def read_study(path):
-    """Rows as dicts with numeric fields converted; the metric named in each row."""
+    """Rows as dicts with numeric fields converted; the metric, distractor count and per-class
+    precision ({label: (name, value)}) in each row."""
     path = pathlib.Path(path)
     if path.suffix == ".json":
         data = json.loads(path.read_text())
@@ -39,12 +41,18 @@ def read_study(path):
             row = dict(run)
             row["metric"] = data["setup"]["metric"]
             row["k"] = data["setup"]["k"]
+            row["num_distractors"] = data["setup"]["num_distractors"]
+            row["classes"] = {c["label"]: (c["name"], c["precision"]) for c in run["per_class"]}
             rows.append(row)
     else:
         with path.open(newline="") as f:
             rows = list(csv.DictReader(f))
+        for row in rows:
+            row["classes"] = {int(key[len("precision_class_"):]): (key[len("precision_class_"):],
+                                                                   float(value))
+                              for key, value in row.items() if key.startswith("precision_class_")}
     for row in rows:
-        for key in NUMERIC:
+        for key in NUMERIC + ["num_distractors"]:
             row[key] = float(row[key])
     if not rows:
         raise SystemExit(f"{path} holds no rows")
@@ -179,6 +187,28 @@ def main():
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
         save(fig, f"visited_vs_L{tag}.png")
+
+    # Per-class precision of the sequential scan, one bar per input file.
+    scans = [(rows[0]["metric"], exact(rows)) for rows in studies if exact(rows)]
+    if scans:
+        labels = sorted(scans[0][1]["classes"])
+        names = [scans[0][1]["classes"][c][0] for c in labels]
+        fig, ax = plt.subplots(figsize=(9, 4.4))
+        width = 0.8 / len(scans)
+        for i, (metric, e) in enumerate(scans):
+            extra = f" + {e['num_distractors']:,.0f} distractors" if e["num_distractors"] else ""
+            ax.bar([j + i * width for j in range(len(labels))],
+                   [e["classes"].get(c, ("", 0.0))[1] for c in labels], width,
+                   label=f"{metric}{extra}: {e['precision']:.3f}")
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(labels))])
+        ax.set_xticklabels(names, rotation=30, ha="right")
+        ax.set_ylabel(f"P@{k} (the report's mAP)")
+        ax.set_ylim(0, 1.22)
+        ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+        ax.set_title(f"Sequential scan: P@{k} per query class (legend: all classes)")
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper center", ncol=2)
+        save(fig, "per_class.png")
 
     for path in written:
         print(f"wrote {path}")

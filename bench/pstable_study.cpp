@@ -183,6 +183,10 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
     lsh_settings = o.tune ? o.probes.size()
                           : o.tables.size() * o.hashes.size() * o.widths.size() * o.probes.size();
   }
+  if (o.lsh && !PSTABLE_STUDY_HAS_E2LSH) {
+    std::fprintf(stderr, "pstable_study: built without pstable/index/e2lsh.hpp; running the "
+                         "sequential scan only\n");
+  }
   study::Progress progress(static_cast<double>(d.queries.rows()) * (1 + lsh_settings), o.progress);
 
   std::vector<study::MethodRun> runs;
@@ -219,11 +223,6 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
         }
       }
     }
-  }
-#else
-  if (o.lsh) {
-    std::fprintf(stderr, "pstable_study: built without pstable/index/e2lsh.hpp; running the "
-                         "sequential scan only\n");
   }
 #endif
   progress.finish();

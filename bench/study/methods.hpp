@@ -1,0 +1,127 @@
+#pragma once
+
+// The seam between the study and the indexes: each "method" (the sequential scan, one E2LSH
+// setting) is run by one function that returns the Neighbors and the time it took. The E2LSH
+// methods compile only once pstable/index/e2lsh.hpp exists (branch lsh); until then the study
+// runs the sequential scan alone and says so.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "pstable/core/neighbors.hpp"
+#include "pstable/index/exact.hpp"
+#include "dataset.hpp"
+#include "progress.hpp"
+
+#if __has_include("pstable/index/e2lsh.hpp")
+#include "pstable/index/e2lsh.hpp"
+#define PSTABLE_STUDY_HAS_E2LSH 1
+#else
+#define PSTABLE_STUDY_HAS_E2LSH 0
+#endif
+#if PSTABLE_STUDY_HAS_E2LSH && __has_include("pstable/index/tuning.hpp")
+#include "pstable/index/tuning.hpp"
+#define PSTABLE_STUDY_HAS_TUNING 1
+#else
+#define PSTABLE_STUDY_HAS_TUNING 0
+#endif
+
+namespace study {
+
+/// One method's settings. `exact` rows leave the LSH fields at 0.
+struct MethodSpec {
+  bool exact = true;
+  int num_tables = 0;       // L (the report's g)
+  int num_hashes = 0;       // k hashes per table (the report's h)
+  double bucket_width = 0;  // w
+  int num_probes = 0;
+  bool tuned = false;
+
+  std::string name() const { return exact ? "sequential scan" : tuned ? "E2LSH (tuned)" : "E2LSH"; }
+};
+
+/// What one method returned: the neighbours, search time (all queries) and build time.
+struct MethodRun {
+  MethodSpec spec;
+  pstable::Neighbors<float> result;
+  double search_seconds = 0;
+  double build_seconds = 0;
+  std::size_t memory_bytes = 0;
+};
+
+using Clock = std::chrono::steady_clock;
+
+inline double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// Searches the queries in chunks (so the progress bar moves), timing only the search calls.
+template <class Search>
+pstable::Neighbors<float> search_in_chunks(const Matrix& queries, Eigen::Index k, Search&& search,
+                                           Progress& progress, double& seconds) {
+  constexpr Eigen::Index kChunk = 512;
+  pstable::Neighbors<float> all(queries.rows(), k);
+  seconds = 0;
+  for (Eigen::Index q0 = 0; q0 < queries.rows(); q0 += kChunk) {
+    const Eigen::Index n = std::min(kChunk, queries.rows() - q0);
+    const auto start = Clock::now();
+    const auto part = search(queries.middleRows(q0, n));
+    seconds += seconds_since(start);
+    all.ids().middleRows(q0, n) = part.ids();
+    all.distances().middleRows(q0, n) = part.distances();
+    all.visited().segment(q0, n) = part.visited();
+    all.probed().segment(q0, n) = part.probed();
+    progress.advance(static_cast<double>(n));
+  }
+  return all;
+}
+
+template <class Metric>
+MethodRun run_exact(const Matrix& base, const Matrix& queries, Eigen::Index k, int threads,
+                    Progress& progress) {
+  MethodRun run;
+  progress.set_label("sequential scan");
+  const auto index = pstable::ExactIndex<float, Metric>::borrow(base.data(), base.rows(), base.cols());
+  run.memory_bytes = static_cast<std::size_t>(base.size()) * sizeof(float) + index.memory_bytes();
+  run.result = search_in_chunks(
+      queries, k, [&](const auto& chunk) { return index.search(chunk, k, threads); }, progress,
+      run.search_seconds);
+  return run;
+}
+
+#if PSTABLE_STUDY_HAS_E2LSH
+/// Builds one E2LSH index per (L, k, w) and searches it once per probe count in `probes`.
+template <class Metric>
+std::vector<MethodRun> run_e2lsh(const Matrix& base, const Matrix& queries, Eigen::Index k,
+                                 int threads, const pstable::E2LSHParams& params,
+                                 const std::vector<int>& probes, bool tuned, Progress& progress) {
+  std::vector<MethodRun> runs;
+  const auto build_start = Clock::now();
+  pstable::E2LSHIndex<float, Metric> index(base.cols(), params);
+  index.add(base);
+  const double build_seconds = seconds_since(build_start);
+  for (int p : probes) {
+    MethodRun run;
+    run.spec.exact = false;
+    run.spec.tuned = tuned;
+    run.spec.num_tables = params.num_tables;
+    run.spec.num_hashes = params.num_hashes;
+    run.spec.bucket_width = params.bucket_width;
+    run.spec.num_probes = p;
+    run.build_seconds = build_seconds;
+    run.memory_bytes = index.memory_bytes();
+    index.set_num_probes(p);
+    progress.set_label(pstable::detail::concat("E2LSH L=", params.num_tables, " k=",
+                                               params.num_hashes, " w=", params.bucket_width,
+                                               " p=", p));
+    run.result = search_in_chunks(
+        queries, k, [&](const auto& chunk) { return index.search(chunk, k, threads); }, progress,
+        run.search_seconds);
+    runs.push_back(std::move(run));
+  }
+  return runs;
+}
+#endif
+
+}  // namespace study

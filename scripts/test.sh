@@ -30,3 +30,6 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 
 echo "== Python package: pip install, pytest, notebooks"
 scripts/test_python.sh
+
+echo "== Web search example: Flask routes and headless Chromium, on the installed module"
+scripts/test_web.sh --require-pstable

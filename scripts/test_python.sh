@@ -8,15 +8,9 @@ root=$PWD
 
 scripts/setup.sh python data
 
-venv=$root/build/venv
-if [ ! -x "$venv/bin/python" ]; then
-  /usr/bin/python3 -m venv --system-site-packages "$venv"
-fi
-
 echo "== pip install ./python"
-# A non-editable install: the tests import the installed package, not the source tree.
-PSTABLE_BUILD_JOBS=$(nproc) "$venv/bin/pip" install --no-build-isolation --no-deps \
-  --disable-pip-version-check -q "$root/python"
+scripts/install_python.sh
+venv=$root/build/venv
 
 echo "== pytest"
 cd "$root/python/tests"   # not python/: the source tree's pstable/ has no compiled core

@@ -12,19 +12,10 @@ root=$PWD
 scripts/setup.sh web data python
 command -v npm >/dev/null || scripts/setup.sh npm
 
-# pstable's Python module, installed the way scripts/test_python.sh (branch python) does.
-# TODO(merge python): once that branch is merged, call its build/install step here instead
-# (e.g. a scripts/build_python.sh) rather than repeating the pip command.
 venv=$root/build/venv
-if [ ! -d "$root/python" ]; then
-  echo "web.sh: pstable's Python module (python/) is not in this checkout; merge branch python" >&2
-  exit 1
-fi
-[ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$venv"
 if ! "$venv/bin/python" -c "import pstable" 2>/dev/null; then
-  echo "== pip install ./python (once)"
-  PSTABLE_BUILD_JOBS=$(nproc) "$venv/bin/pip" install --no-build-isolation --no-deps \
-    --disable-pip-version-check -q "$root/python"
+  echo "== building and installing pstable's Python module (once)"
+  scripts/install_python.sh
 fi
 
 if [ ! -f examples/web_search/node_modules/bootstrap/dist/css/bootstrap.min.css ]; then

@@ -238,6 +238,7 @@ class E2LSHIndex {
 
   static constexpr Eigen::Index kHashBlock = 4096;
   static constexpr Eigen::Index kQueryBlock = 64;
+  static constexpr std::size_t kPrefetchAhead = 2;  // candidates whose rows load ahead
   static constexpr std::uint32_t kGone = std::numeric_limits<std::uint32_t>::max();
 
   static const E2LSHParams& checked(const E2LSHParams& params) {
@@ -280,6 +281,7 @@ class E2LSHIndex {
     std::vector<T> buffer;
     detail::PerturbationGenerator generator;
     detail::TopK<T> top(k);
+    std::vector<std::uint32_t> candidates;
     RowMatrix<T> block, f;
     for (Eigen::Index q0 = begin; q0 < end; q0 += kQueryBlock) {
       const Eigen::Index nb = std::min(kQueryBlock, end - q0);
@@ -293,19 +295,17 @@ class E2LSHIndex {
         }
         const T* qp = points_.prepare_query(queries.row(q0 + i).data(), buffer);
         top.reset(k);
-        std::int64_t visited = 0;
         std::int64_t probed = 0;
+        // Gather the distinct live candidates first, then compute their distances with the
+        // next rows prefetched: the rows are scattered, so overlapping their loads matters.
+        candidates.clear();
         const auto visit = [&](detail::BucketTable::Range bucket) {
           for (const std::uint32_t* p = bucket.begin; p != bucket.end; ++p) {
             const std::uint32_t row = *p;
             if (marks[row] == epoch) continue;
             marks[row] = epoch;
-            if (removed_[row]) continue;
-            const Id id = id_of(row);
-            if (!keep(id)) continue;
-            ++visited;
-            const T key = points_.key(kernels, qp, static_cast<Id>(row));
-            if (key <= top.threshold()) top.push(key, id);
+            if (removed_[row] || !keep(id_of(row))) continue;
+            candidates.push_back(row);
           }
         };
         for (int t = 0; t < L; ++t) {
@@ -313,11 +313,26 @@ class E2LSHIndex {
                                         tables_[static_cast<std::size_t>(t)], generator,
                                         slots.data(), below.data(), visit);
         }
+        const std::size_t nc = candidates.size();
+        for (std::size_t c = 0; c < std::min(nc, kPrefetchAhead); ++c) prefetch_row(candidates[c]);
+        for (std::size_t c = 0; c < nc; ++c) {
+          if (c + kPrefetchAhead < nc) prefetch_row(candidates[c + kPrefetchAhead]);
+          const std::uint32_t row = candidates[c];
+          const T key = points_.key(kernels, qp, static_cast<Id>(row));
+          if (key <= top.threshold()) top.push(key, id_of(row));
+        }
+        const auto visited = static_cast<std::int64_t>(nc);
         out.visited()(q0 + i) = visited;
         out.probed()(q0 + i) = probed;
         write_row(top, out, q0 + i);
       }
     }
+  }
+
+  void prefetch_row(std::uint32_t row) const noexcept {
+    const char* p = reinterpret_cast<const char*>(points_.row(static_cast<Id>(row)));
+    const std::size_t bytes = static_cast<std::size_t>(dim()) * sizeof(T);
+    for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
   }
 
   static void write_row(detail::TopK<T>& top, Neighbors<T>& out, Eigen::Index q) {

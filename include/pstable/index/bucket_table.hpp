@@ -78,6 +78,30 @@ class BucketTable {
     return {};
   }
 
+  // Lookups in three steps, so that a query can overlap the memory accesses of many lookups:
+  // prefetch_directory(key); b = locate(key) and prefetch_bucket(b); find_from(b, key).
+  void prefetch_directory(std::uint64_t key) const noexcept {
+    if (!keys_.empty()) __builtin_prefetch(&directory_[top_bits(key, bits_)]);
+  }
+  std::uint32_t locate(std::uint64_t key) const noexcept {
+    return keys_.empty() ? 0 : directory_[top_bits(key, bits_)];
+  }
+  void prefetch_bucket(std::uint32_t b) const noexcept {
+    if (b < keys_.size()) {
+      __builtin_prefetch(&keys_[b]);
+      __builtin_prefetch(&offsets_[b]);
+    }
+  }
+  /// find(key), given b = locate(key).
+  Range find_from(std::uint32_t b, std::uint64_t key) const noexcept {
+    if (keys_.empty()) return {};
+    for (const std::uint32_t e = directory_[top_bits(key, bits_) + 1]; b < e; ++b) {
+      if (keys_[b] == key) return {rows_.data() + offsets_[b], rows_.data() + offsets_[b + 1]};
+      if (keys_[b] > key) break;
+    }
+    return {};
+  }
+
   /// Every (key, row) pair, sorted by key then row: what `assign_sorted` was given.
   std::vector<KeyedRow> pairs() const {
     std::vector<KeyedRow> out;

@@ -237,7 +237,7 @@ class E2LSHIndex {
   friend struct detail::IndexSerializer;
 
   static constexpr Eigen::Index kHashBlock = 4096;
-  static constexpr Eigen::Index kQueryBlock = 64;
+  static constexpr Eigen::Index kQueryBlock = 128;  // queries hashed and grouped together
   static constexpr std::size_t kPrefetchAhead = 2;  // candidates whose rows load ahead
   static constexpr std::uint32_t kGone = std::numeric_limits<std::uint32_t>::max();
 
@@ -266,6 +266,10 @@ class E2LSHIndex {
     return result;
   }
 
+  // Queries [begin, end) in blocks: one product hashes a block; each query gathers its distinct
+  // live candidates (epoch-stamped marks); then the block's (row, query) pairs are grouped by row
+  // (counting sort over the rows touched), so a candidate row shared by several queries of the
+  // block is loaded from memory once and compared with all of them while in cache.
   template <class Keep>
   void search_range(const MatrixRef<T>& queries, Eigen::Index begin, Eigen::Index end,
                     Keep& keep, Neighbors<T>& out) const {
@@ -274,58 +278,109 @@ class E2LSHIndex {
     const int kh = params_.num_hashes;
     const int probes = params_.num_probes;
     const auto k = static_cast<std::size_t>(out.k());
-    std::vector<std::uint32_t> marks(static_cast<std::size_t>(points_.size()), 0);
+    const auto n = static_cast<std::size_t>(points_.size());
+    const auto d = static_cast<std::size_t>(dim());
+    std::vector<std::uint32_t> marks(n, 0), count(n, 0), head(n);
     std::uint32_t epoch = 0;
     std::vector<std::int32_t> slots(static_cast<std::size_t>(kh));
     std::vector<T> below(static_cast<std::size_t>(kh));
     std::vector<T> buffer;
     detail::PerturbationGenerator generator;
-    detail::TopK<T> top(k);
-    std::vector<std::uint32_t> candidates;
-    RowMatrix<T> block, f;
+    std::vector<detail::TopK<T>> tops(static_cast<std::size_t>(kQueryBlock), detail::TopK<T>(k));
+    std::vector<std::uint32_t> gathered, used, by_row, probe_tables, probe_starts;
+    std::vector<std::uint64_t> probe_keys;
+    std::vector<std::size_t> first(static_cast<std::size_t>(kQueryBlock) + 1);
+    std::vector<const T*> prepared(static_cast<std::size_t>(kQueryBlock));
+    RowMatrix<T> block, f, prepared_rows(kQueryBlock, dim());
     for (Eigen::Index q0 = begin; q0 < end; q0 += kQueryBlock) {
       const Eigen::Index nb = std::min(kQueryBlock, end - q0);
       block = queries.middleRows(q0, nb);
       if constexpr (std::is_same_v<Metric, Cosine>) block.rowwise().normalize();
       hashes_.project(block, f);  // one product for the block
+      gathered.clear();
       for (Eigen::Index i = 0; i < nb; ++i) {
+        const auto qi = static_cast<std::size_t>(i);
+        const T* query = queries.row(q0 + i).data();
+        const T* p = points_.prepare_query(query, buffer);
+        if (p != query) {
+          std::copy(p, p + d, prepared_rows.row(i).data());
+          p = prepared_rows.row(i).data();
+        }
+        prepared[qi] = p;
         if (++epoch == 0) {
           std::fill(marks.begin(), marks.end(), 0);
           epoch = 1;
         }
-        const T* qp = points_.prepare_query(queries.row(q0 + i).data(), buffer);
-        top.reset(k);
-        std::int64_t probed = 0;
-        // Gather the distinct live candidates first, then compute their distances with the
-        // next rows prefetched: the rows are scattered, so overlapping their loads matters.
-        candidates.clear();
+        first[qi] = gathered.size();
         const auto visit = [&](detail::BucketTable::Range bucket) {
-          for (const std::uint32_t* p = bucket.begin; p != bucket.end; ++p) {
-            const std::uint32_t row = *p;
+          for (const std::uint32_t* r = bucket.begin; r != bucket.end; ++r) {
+            const std::uint32_t row = *r;
             if (marks[row] == epoch) continue;
             marks[row] = epoch;
             if (removed_[row] || !keep(id_of(row))) continue;
-            candidates.push_back(row);
+            gathered.push_back(row);
           }
         };
+        // All the query's bucket keys first, then the lookups in stages with prefetches, so
+        // that the cache misses of different tables overlap.
+        probe_keys.clear();
+        probe_tables.clear();
         for (int t = 0; t < L; ++t) {
-          probed += detail::probe_table(f.row(i).data(), t, kh, probes,
-                                        tables_[static_cast<std::size_t>(t)], generator,
-                                        slots.data(), below.data(), visit);
+          const int added = detail::probe_keys(f.row(i).data(), t, kh, probes, generator,
+                                               slots.data(), below.data(), probe_keys);
+          probe_tables.insert(probe_tables.end(), static_cast<std::size_t>(added),
+                              static_cast<std::uint32_t>(t));
         }
-        const std::size_t nc = candidates.size();
-        for (std::size_t c = 0; c < std::min(nc, kPrefetchAhead); ++c) prefetch_row(candidates[c]);
-        for (std::size_t c = 0; c < nc; ++c) {
-          if (c + kPrefetchAhead < nc) prefetch_row(candidates[c + kPrefetchAhead]);
-          const std::uint32_t row = candidates[c];
-          const T key = points_.key(kernels, qp, static_cast<Id>(row));
-          if (key <= top.threshold()) top.push(key, id_of(row));
+        const std::size_t np = probe_keys.size();
+        probe_starts.resize(np);
+        for (std::size_t j = 0; j < np; ++j) tables_[probe_tables[j]].prefetch_directory(probe_keys[j]);
+        for (std::size_t j = 0; j < np; ++j) {
+          const auto& table = tables_[probe_tables[j]];
+          probe_starts[j] = table.locate(probe_keys[j]);
+          table.prefetch_bucket(probe_starts[j]);
         }
-        const auto visited = static_cast<std::int64_t>(nc);
-        out.visited()(q0 + i) = visited;
+        for (std::size_t j = 0; j < np; ++j) {
+          visit(tables_[probe_tables[j]].find_from(probe_starts[j], probe_keys[j]));
+        }
+        const auto probed = static_cast<std::int64_t>(np);
         out.probed()(q0 + i) = probed;
-        write_row(top, out, q0 + i);
+        out.visited()(q0 + i) = static_cast<std::int64_t>(gathered.size() - first[qi]);
       }
+      first[static_cast<std::size_t>(nb)] = gathered.size();
+
+      // Group the (row, query) pairs by row.
+      used.clear();
+      for (const std::uint32_t row : gathered) {
+        if (count[row]++ == 0) used.push_back(row);
+      }
+      std::uint32_t running = 0;
+      for (const std::uint32_t row : used) {
+        head[row] = running;
+        running += count[row];
+        count[row] = head[row];  // now the fill cursor
+      }
+      by_row.resize(gathered.size());
+      for (Eigen::Index i = 0; i < nb; ++i) {
+        const auto qi = static_cast<std::size_t>(i);
+        for (std::size_t e = first[qi]; e < first[qi + 1]; ++e) {
+          by_row[count[gathered[e]]++] = static_cast<std::uint32_t>(i);
+        }
+      }
+      for (Eigen::Index i = 0; i < nb; ++i) tops[static_cast<std::size_t>(i)].reset(k);
+      const std::size_t nu = used.size();
+      for (std::size_t c = 0; c < std::min(nu, kPrefetchAhead); ++c) prefetch_row(used[c]);
+      for (std::size_t c = 0; c < nu; ++c) {
+        if (c + kPrefetchAhead < nu) prefetch_row(used[c + kPrefetchAhead]);
+        const std::uint32_t row = used[c];
+        const Id id = id_of(row);
+        for (std::uint32_t e = head[row]; e < count[row]; ++e) {
+          auto& top = tops[by_row[e]];
+          const T key = points_.key(kernels, prepared[by_row[e]], static_cast<Id>(row));
+          if (key <= top.threshold()) top.push(key, id);
+        }
+        count[row] = 0;
+      }
+      for (Eigen::Index i = 0; i < nb; ++i) write_row(tops[static_cast<std::size_t>(i)], out, q0 + i);
     }
   }
 

@@ -35,6 +35,11 @@ struct TuneOptions {
   std::vector<double> table_collision = {0.01, 0.02, 0.05, 0.12}; ///< p(r)^k tried, sets w
   std::vector<int> probe_counts = {0, 4, 12, 30, 60, 120};       ///< probes per table tried
   std::uint64_t seed = 1;              ///< seed of the sample and of the projections
+  /// Unit costs of the query-time model, in microseconds; 0 = time them on this machine. Timings
+  /// vary from run to run, so fix all three to make the choice reproducible.
+  double distance_us = 0;
+  double lookup_us = 0;
+  double hash_us = 0;
 
   void validate() const {
     using detail::concat;
@@ -50,6 +55,11 @@ struct TuneOptions {
     if (max_tables < 1 || max_tables > E2LSHParams::kMaxTables) {
       throw InvalidArgument(concat("max_tables must be in [1, ", E2LSHParams::kMaxTables, "], got ",
                                    max_tables));
+    }
+    for (double c : {distance_us, lookup_us, hash_us}) {
+      if (!std::isfinite(c) || c < 0) {
+        throw InvalidArgument(concat("unit costs must be finite and >= 0 (0 = timed), got ", c));
+      }
     }
     if (hash_counts.empty() || table_collision.empty() || probe_counts.empty()) {
       throw InvalidArgument("hash_counts, table_collision and probe_counts must not be empty");
@@ -197,7 +207,9 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
     RowMatrix<T> probe_block = queries.topRows(std::min<Eigen::Index>(nq, 64)) * family.scaled_projections();
     t_hash = detail::seconds_since(start) * 1e6 / (static_cast<double>(probe_block.rows()) * columns);
   }
-  double t_lookup = -1;  // timed on the first built table
+  if (options.distance_us > 0) t_distance = options.distance_us;
+  if (options.hash_us > 0) t_hash = options.hash_us;
+  double t_lookup = options.lookup_us > 0 ? options.lookup_us : -1;  // else timed on a table
 
   TuneResult result;
   result.typical_distance = r;

@@ -1,0 +1,146 @@
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "pstable/config.hpp"
+
+namespace pstable::detail {
+
+/// A (key, row) pair of one table.
+struct KeyedRow {
+  std::uint64_t key;
+  std::uint32_t row;
+};
+
+inline bool key_then_row(const KeyedRow& a, const KeyedRow& b) noexcept {
+  return a.key < b.key || (a.key == b.key && a.row < b.row);
+}
+
+/// One hash table of an E2LSH index, stored flat (no node per bucket):
+/// - `rows_`: every row id (uint32), grouped by bucket, ascending within a bucket;
+/// - `keys_`: the distinct bucket keys, sorted; `offsets_[b] .. offsets_[b + 1]` is bucket b
+///   in `rows_`;
+/// - `directory_`: the keys are well mixed, so their top bits are uniform; entry d is the first
+///   bucket whose key's top bits are >= d. A lookup reads one directory pair and scans the few
+///   keys (about 2) between them: O(1) expected, three cache lines.
+/// Memory: 4 bytes per row, 12 per bucket and about 2 per bucket for the directory.
+class BucketTable {
+ public:
+  /// A bucket's rows, [begin, end).
+  struct Range {
+    const std::uint32_t* begin = nullptr;
+    const std::uint32_t* end = nullptr;
+    std::size_t size() const noexcept { return static_cast<std::size_t>(end - begin); }
+  };
+
+  /// Builds from pairs sorted by key_then_row.
+  void assign_sorted(const std::vector<KeyedRow>& pairs) {
+    std::vector<std::uint64_t> keys;
+    std::vector<std::uint32_t> offsets;
+    std::vector<std::uint32_t> rows(pairs.size());
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+      PSTABLE_ASSERT(i == 0 || !key_then_row(pairs[i], pairs[i - 1]));
+      rows[i] = pairs[i].row;
+      if (i == 0 || pairs[i].key != pairs[i - 1].key) {
+        keys.push_back(pairs[i].key);
+        offsets.push_back(static_cast<std::uint32_t>(i));
+      }
+    }
+    offsets.push_back(static_cast<std::uint32_t>(pairs.size()));
+    int bits = 0;
+    while ((std::size_t{2} << bits) < keys.size() && bits < 30) ++bits;  // ~2 keys per entry
+    std::vector<std::uint32_t> directory((std::size_t{1} << bits) + 1);
+    std::size_t b = 0;
+    for (std::size_t d = 0; d + 1 < directory.size(); ++d) {
+      while (b < keys.size() && top_bits(keys[b], bits) < d) ++b;
+      directory[d] = static_cast<std::uint32_t>(b);
+    }
+    directory.back() = static_cast<std::uint32_t>(keys.size());
+    keys.shrink_to_fit();
+    offsets.shrink_to_fit();
+    keys_.swap(keys);
+    offsets_.swap(offsets);
+    rows_.swap(rows);
+    directory_.swap(directory);
+    bits_ = bits;
+  }
+
+  /// The rows whose key is `key` (empty when none).
+  Range find(std::uint64_t key) const noexcept {
+    if (keys_.empty()) return {};
+    const std::size_t d = top_bits(key, bits_);
+    for (std::uint32_t b = directory_[d], e = directory_[d + 1]; b < e; ++b) {
+      if (keys_[b] == key) return {rows_.data() + offsets_[b], rows_.data() + offsets_[b + 1]};
+      if (keys_[b] > key) break;
+    }
+    return {};
+  }
+
+  // Lookups in three steps, so that a query can overlap the memory accesses of many lookups:
+  // prefetch_directory(key); b = locate(key) and prefetch_bucket(b); find_from(b, key).
+  void prefetch_directory(std::uint64_t key) const noexcept {
+    if (!keys_.empty()) __builtin_prefetch(&directory_[top_bits(key, bits_)]);
+  }
+  std::uint32_t locate(std::uint64_t key) const noexcept {
+    return keys_.empty() ? 0 : directory_[top_bits(key, bits_)];
+  }
+  void prefetch_bucket(std::uint32_t b) const noexcept {
+    if (b < keys_.size()) {
+      __builtin_prefetch(&keys_[b]);
+      __builtin_prefetch(&offsets_[b]);
+    }
+  }
+  /// find(key), given b = locate(key).
+  Range find_from(std::uint32_t b, std::uint64_t key) const noexcept {
+    if (keys_.empty()) return {};
+    for (const std::uint32_t e = directory_[top_bits(key, bits_) + 1]; b < e; ++b) {
+      if (keys_[b] == key) return {rows_.data() + offsets_[b], rows_.data() + offsets_[b + 1]};
+      if (keys_[b] > key) break;
+    }
+    return {};
+  }
+
+  /// Every (key, row) pair, sorted by key then row: what `assign_sorted` was given.
+  std::vector<KeyedRow> pairs() const {
+    std::vector<KeyedRow> out;
+    out.reserve(rows_.size());
+    for (std::size_t b = 0; b < keys_.size(); ++b) {
+      for (std::uint32_t i = offsets_[b]; i < offsets_[b + 1]; ++i) out.push_back({keys_[b], rows_[i]});
+    }
+    return out;
+  }
+
+  std::size_t num_rows() const noexcept { return rows_.size(); }
+  std::size_t num_buckets() const noexcept { return keys_.size(); }
+  const std::vector<std::uint64_t>& keys() const noexcept { return keys_; }
+  const std::vector<std::uint32_t>& offsets() const noexcept { return offsets_; }
+  const std::vector<std::uint32_t>& rows() const noexcept { return rows_; }
+
+  std::size_t memory_bytes() const noexcept {
+    return keys_.capacity() * sizeof(std::uint64_t) +
+           (offsets_.capacity() + rows_.capacity() + directory_.capacity()) * sizeof(std::uint32_t);
+  }
+
+ private:
+  static std::size_t top_bits(std::uint64_t key, int bits) noexcept {
+    return bits == 0 ? 0 : static_cast<std::size_t>(key >> (64 - bits));
+  }
+
+  std::vector<std::uint64_t> keys_;
+  std::vector<std::uint32_t> offsets_;
+  std::vector<std::uint32_t> rows_;
+  std::vector<std::uint32_t> directory_;
+  int bits_ = 0;
+};
+
+/// Merges two sorted pair lists into one sorted list.
+inline std::vector<KeyedRow> merge_sorted(const std::vector<KeyedRow>& a,
+                                          const std::vector<KeyedRow>& b) {
+  std::vector<KeyedRow> out(a.size() + b.size());
+  std::merge(a.begin(), a.end(), b.begin(), b.end(), out.begin(), key_then_row);
+  return out;
+}
+
+}  // namespace pstable::detail

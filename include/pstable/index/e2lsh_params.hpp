@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "pstable/core/error.hpp"
+#include "pstable/detail/validate.hpp"
+
+namespace pstable {
+
+/// Parameters of an E2LSH index (FALCONN-style aggregate with defaults).
+///
+/// L tables, each keyed by k concatenated p-stable hashes h(p) = floor((a.p + b) / w). A larger
+/// k makes buckets smaller (fewer candidates, lower recall per table), a larger L raises recall
+/// and cost, a larger w makes buckets coarser, and multi-probe looks up `num_probes` more
+/// buckets per table next to the query's own. See docs/e2lsh.md, or `tune_e2lsh` to choose them.
+struct E2LSHParams {
+  /// Largest accepted k: a table's perturbation sets are 64-bit masks over its 2k boundaries.
+  static constexpr int kMaxHashes = 32;
+  /// Largest accepted L.
+  static constexpr int kMaxTables = 4096;
+  /// Largest accepted number of extra probes per table.
+  static constexpr int kMaxProbes = 1 << 20;
+
+  int num_tables = 10;          ///< L: independent hash tables
+  int num_hashes = 8;           ///< k: hash functions concatenated into one table key
+  double bucket_width = 4.0;    ///< w: width of one hash slot, in units of the data
+  int num_probes = 0;           ///< extra buckets per table by multi-probe (0 = plain E2LSH)
+  std::uint64_t seed = 1;       ///< seed of the projections; equal seeds give equal indexes
+
+  /// Throws InvalidArgument naming the first bad field and the accepted range.
+  void validate() const {
+    using detail::concat;
+    if (num_tables < 1 || num_tables > kMaxTables) {
+      throw InvalidArgument(concat("num_tables (L) must be in [1, ", kMaxTables, "], got ",
+                                   num_tables));
+    }
+    if (num_hashes < 1 || num_hashes > kMaxHashes) {
+      throw InvalidArgument(concat("num_hashes (k) must be in [1, ", kMaxHashes, "], got ",
+                                   num_hashes, "; use a larger bucket_width instead of more hashes"));
+    }
+    if (!std::isfinite(bucket_width) || !(bucket_width > 0)) {
+      throw InvalidArgument(concat("bucket_width (w) must be a finite positive number, got ",
+                                   bucket_width));
+    }
+    check_probes(num_probes, num_hashes);
+  }
+
+  /// Throws unless `probes` extra buckets exist next to the home bucket of a k-hash table.
+  static void check_probes(int probes, int hashes) {
+    using detail::concat;
+    if (probes < 0 || probes > kMaxProbes) {
+      throw InvalidArgument(concat("num_probes must be in [0, ", kMaxProbes, "], got ", probes,
+                                   " (0 = plain E2LSH)"));
+    }
+    // A table with k hashes has 3^k - 1 neighbouring buckets (each slot -1, 0 or +1).
+    const double neighbours = std::pow(3.0, hashes) - 1;
+    if (static_cast<double>(probes) > neighbours) {
+      throw InvalidArgument(concat("num_probes = ", probes, " exceeds the ", neighbours,
+                                   " buckets next to a table's home bucket with num_hashes = ",
+                                   hashes, "; pass num_probes <= 3^k - 1"));
+    }
+  }
+};
+
+}  // namespace pstable

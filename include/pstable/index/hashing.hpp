@@ -1,0 +1,143 @@
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "pstable/core/types.hpp"
+
+namespace pstable::detail {
+
+/// SplitMix64 (Steele, Lea, Flood 2014), written out so that a seed gives the same stream on
+/// every platform and standard library (std::normal_distribution does not).
+class SplitMix64 {
+ public:
+  explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
+
+  std::uint64_t next() noexcept {
+    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+
+  /// Uniform in [0, 1) with 53 random bits.
+  double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
+  /// Standard normal by the Box-Muller transform; both values of a pair are used in turn.
+  double normal() noexcept {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
+    const double u1 = 1.0 - uniform();  // (0, 1]: log is finite
+    const double u2 = uniform();
+    const double radius = std::sqrt(-2.0 * std::log(u1));
+    const double angle = 6.283185307179586476925 * u2;
+    spare_ = radius * std::sin(angle);
+    has_spare_ = true;
+    return radius * std::cos(angle);
+  }
+
+ private:
+  std::uint64_t state_;
+  double spare_ = 0;
+  bool has_spare_ = false;
+};
+
+/// The 64-bit finaliser of SplitMix64: a bijection that spreads every input bit.
+inline std::uint64_t mix64(std::uint64_t z) noexcept {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+/// The bucket key of a table: its k slot values combined into one well-mixed 64-bit word.
+/// Distinct slot vectors share a key with probability about 2^-64 per pair.
+inline std::uint64_t slot_key(const std::int32_t* slots, int k) noexcept {
+  std::uint64_t h = 0x243F6A8885A308D3ULL;
+  for (int i = 0; i < k; ++i) {
+    h = (h ^ static_cast<std::uint32_t>(slots[i])) * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 29;
+  }
+  return mix64(h);
+}
+
+/// floor(f) as an int32 slot; values beyond the int32 range share the extreme slots.
+template <class T>
+inline std::int32_t to_slot(T f) noexcept {
+  constexpr T lo = T(-2147483648.0);
+  constexpr T hi = T(2147483520.0);  // below 2^31 and exact in float
+  const T v = std::floor(f);
+  return static_cast<std::int32_t>(v < lo ? lo : (v > hi ? hi : v));
+}
+
+/// The p-stable (Gaussian) hash family: function j is h_j(p) = floor((a_j . p + b_j) / w) with
+/// a_j ~ N(0, I) and b_j = w u_j, u_j ~ U[0, 1). Draw order, fixed: for j = 0, 1, ...: the dim
+/// coordinates of a_j, then u_j, all from SplitMix64(seed) (normals by Box-Muller). Table t of
+/// an index with k hashes per table uses functions t*k .. t*k + k - 1, so indexes with the same
+/// seed share their first functions whatever L, k and w are.
+///
+/// The index stores a_j / w and u_j, so that one matrix product gives f_j = (a_j . p + b_j) / w
+/// for a whole batch of rows, and slots are floor(f_j).
+template <class T>
+class HashFamily {
+ public:
+  using ColMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+
+  HashFamily() = default;
+
+  HashFamily(Eigen::Index dim, int num_functions, double width, std::uint64_t seed)
+      : width_(width), scaled_(dim, num_functions), offsets_(1, num_functions) {
+    SplitMix64 rng(seed);
+    for (int j = 0; j < num_functions; ++j) {
+      for (Eigen::Index c = 0; c < dim; ++c) scaled_(c, j) = static_cast<T>(rng.normal() / width);
+      offsets_(0, j) = static_cast<T>(rng.uniform());
+    }
+  }
+
+  Eigen::Index dim() const noexcept { return scaled_.rows(); }
+  int num_functions() const noexcept { return static_cast<int>(scaled_.cols()); }
+  double width() const noexcept { return width_; }
+
+  /// a_j / w, one column per function (dim x num_functions).
+  const ColMatrix& scaled_projections() const noexcept { return scaled_; }
+  /// u_j = b_j / w, one entry per function.
+  const RowVector<T>& scaled_offsets() const noexcept { return offsets_; }
+
+  /// a_j, as drawn (up to the rounding of the stored a_j / w).
+  Eigen::Matrix<double, Eigen::Dynamic, 1> projection(int j) const {
+    return scaled_.col(j).template cast<double>() * width_;
+  }
+  /// b_j in [0, w).
+  double offset(int j) const noexcept { return static_cast<double>(offsets_(0, j)) * width_; }
+
+  /// out = rows * A / w + u: row i holds f_j(rows.row(i)) for every function j.
+  template <class Rows>
+  void project(const Rows& rows, RowMatrix<T>& out) const {
+    out.resize(rows.rows(), scaled_.cols());
+    out.noalias() = rows * scaled_;
+    out.rowwise() += offsets_;
+  }
+
+  std::size_t memory_bytes() const noexcept {
+    return static_cast<std::size_t>(scaled_.size() + offsets_.size()) * sizeof(T);
+  }
+
+ private:
+  double width_ = 1.0;
+  ColMatrix scaled_;
+  RowVector<T> offsets_;
+};
+
+/// Slots and key of table t from a row of f values (k functions per table).
+template <class T>
+inline std::uint64_t table_key(const T* f_row, int t, int k, std::int32_t* slots) noexcept {
+  const T* f = f_row + static_cast<std::ptrdiff_t>(t) * k;
+  for (int i = 0; i < k; ++i) slots[i] = to_slot(f[i]);
+  return slot_key(slots, k);
+}
+
+}  // namespace pstable::detail

@@ -1,0 +1,346 @@
+#pragma once
+
+#include <algorithm>
+#include <ctime>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "pstable/core/error.hpp"
+#include "pstable/core/types.hpp"
+#include "pstable/detail/validate.hpp"
+#include "pstable/index/bucket_table.hpp"
+#include "pstable/index/collision.hpp"
+#include "pstable/index/e2lsh.hpp"
+#include "pstable/index/exact.hpp"
+#include "pstable/index/hashing.hpp"
+#include "pstable/index/multiprobe.hpp"
+#include "pstable/simd/dispatch.hpp"
+
+namespace pstable {
+
+/// What `tune_e2lsh` aims for and how much work it may do.
+struct TuneOptions {
+  Eigen::Index k = 10;                 ///< neighbours per query the index must find
+  double target_recall = 0.9;          ///< recall@k to reach on the held-out queries
+  /// A setting is accepted when its sample recall is >= target_recall + recall_margin: the sample
+  /// recall of 300 queries x 10 neighbours has a standard error near 0.005.
+  double recall_margin = 0.01;
+  Eigen::Index num_queries = 300;      ///< held-out sample queries (excluded from the index)
+  Eigen::Index max_points = 0;         ///< > 0: tune on a random sample of this many points
+  int max_tables = 32;                 ///< largest L tried
+  std::vector<int> hash_counts = {8, 12, 16};                    ///< k (hashes per table) tried
+  std::vector<double> table_collision = {0.01, 0.02, 0.05, 0.12}; ///< p(r)^k tried, sets w
+  std::vector<int> probe_counts = {0, 4, 12, 30, 60, 120};       ///< probes per table tried
+  std::uint64_t seed = 1;              ///< seed of the sample and of the projections
+  /// Unit costs of the query-time model, in microseconds; 0 = time them on this machine. Timings
+  /// vary from run to run, so fix all three to make the choice reproducible.
+  double distance_us = 0;
+  double lookup_us = 0;
+  double hash_us = 0;
+
+  void validate() const {
+    using detail::concat;
+    if (k < 1) throw InvalidArgument(concat("k must be >= 1, got ", k));
+    if (!(target_recall > 0 && target_recall <= 1)) {
+      throw InvalidArgument(concat("target_recall must be in (0, 1], got ", target_recall));
+    }
+    if (!(recall_margin >= 0 && recall_margin < 1)) {
+      throw InvalidArgument(concat("recall_margin must be in [0, 1), got ", recall_margin));
+    }
+    if (num_queries < 1) throw InvalidArgument(concat("num_queries must be >= 1, got ", num_queries));
+    if (max_points < 0) throw InvalidArgument(concat("max_points must be >= 0, got ", max_points));
+    if (max_tables < 1 || max_tables > E2LSHParams::kMaxTables) {
+      throw InvalidArgument(concat("max_tables must be in [1, ", E2LSHParams::kMaxTables, "], got ",
+                                   max_tables));
+    }
+    for (double c : {distance_us, lookup_us, hash_us}) {
+      if (!std::isfinite(c) || c < 0) {
+        throw InvalidArgument(concat("unit costs must be finite and >= 0 (0 = timed), got ", c));
+      }
+    }
+    if (hash_counts.empty() || table_collision.empty() || probe_counts.empty()) {
+      throw InvalidArgument("hash_counts, table_collision and probe_counts must not be empty");
+    }
+    for (int h : hash_counts) {
+      if (h < 1 || h > E2LSHParams::kMaxHashes) {
+        throw InvalidArgument(concat("hash_counts entries must be in [1, ", E2LSHParams::kMaxHashes,
+                                     "], got ", h));
+      }
+    }
+    for (double c : table_collision) {
+      if (!(c > 0 && c < 1)) throw InvalidArgument(concat("table_collision entries must be in (0, 1), got ", c));
+    }
+    for (int p : probe_counts) {
+      if (p < 0 || p > E2LSHParams::kMaxProbes) {
+        throw InvalidArgument(concat("probe_counts entries must be in [0, ", E2LSHParams::kMaxProbes,
+                                     "], got ", p));
+      }
+    }
+  }
+};
+
+/// One configuration the tuner measured on the sample (the fewest tables reaching the target, or
+/// max_tables when none did).
+struct TuneTrial {
+  E2LSHParams params;
+  double recall = 0;         ///< recall@k on the held-out queries
+  double mean_visited = 0;   ///< distinct candidates per query
+  double mean_probed = 0;    ///< buckets looked up per query
+  double estimated_us = 0;   ///< modelled query time, microseconds
+};
+
+/// What the tuner chose and what the chosen index measured on the held-out queries.
+struct TuneResult {
+  E2LSHParams params;              ///< the cheapest setting that reached the target
+  double recall = 0;               ///< measured by an E2LSHIndex with `params` over the sample
+  double mean_visited = 0;         ///< distinct candidates per query, same run
+  double visited_fraction = 0;     ///< mean_visited / indexed points
+  double queries_per_second = 0;   ///< one thread, same run (processor time)
+  double typical_distance = 0;     ///< median distance to the k-th neighbour (unit rows for cosine)
+  bool reached_target = false;     ///< false: params is the best recall found
+  Eigen::Index indexed_points = 0; ///< points in the tuning index
+  double distance_us = 0;          ///< timed cost of one distance computation
+  double lookup_us = 0;            ///< timed cost of one bucket lookup (with probe generation)
+  double hash_us = 0;              ///< timed cost of one hash function for one query
+  std::vector<TuneTrial> trials;   ///< every measured configuration
+};
+
+namespace detail {
+
+/// w with p(r, w)^k == rho, by bisection (p rises with w).
+inline double width_for(double r, int k, double rho) {
+  const double target = std::pow(rho, 1.0 / k);
+  double lo = r * 1e-3, hi = r * 1e3;
+  for (int i = 0; i < 100; ++i) {
+    const double mid = std::sqrt(lo * hi);
+    (collision_probability(r, mid) < target ? lo : hi) = mid;
+  }
+  return hi;
+}
+
+// Processor time of the process: the tuner runs on one thread, and processor time is what
+// a shared, loaded machine does not inflate.
+inline double seconds_since(std::clock_t start) {
+  return static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
+}
+
+}  // namespace detail
+
+/// Chooses E2LSH parameters for `data` by measurement (see docs/e2lsh.md, "Tuning"):
+/// 1. holds out `num_queries` random rows as queries and computes their exact k nearest
+///    neighbours among the other rows (ExactIndex);
+/// 2. r = median distance to the k-th neighbour; for each k in `hash_counts` and each per-table
+///    collision level rho in `table_collision`, sets w so that p(r, w)^k = rho (collision
+///    probability of the Gaussian family);
+/// 3. hashes the sample once (one matrix product; the functions are those E2LSHIndex draws for
+///    the same seed), builds up to `max_tables` tables per (k, w) and, for each probe count,
+///    walks the held-out queries through the tables, measuring recall and distinct candidates
+///    after every table, so one pass gives every L;
+/// 4. models query time as L k d t_hash + probes t_lookup + visited t_distance with costs
+///    timed on this machine, and picks the cheapest (k, w, L, probes) reaching the target;
+/// 5. builds an E2LSHIndex with it and reports the recall and speed measured on the queries.
+/// Cosine tunes on unit-normalised rows. Needs at least num_queries + k + 1 rows (fewer queries
+/// are held out from small data).
+template <class T, class Metric>
+TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {}) {
+  options.validate();
+  detail::PointSet<T, Metric> checker(data.cols());
+  checker.validate_rows(data, "data");
+  const Eigen::Index n = data.rows();
+  const Eigen::Index nq = std::min(options.num_queries, n / 5);
+  if (n < 5 * (options.k + 1)) {
+    throw InvalidArgument(detail::concat("tuning needs more data: ", n, " rows for k = ", options.k,
+                                         "; pass at least ", 5 * (options.k + 1), " rows"));
+  }
+  const Eigen::Index d = data.cols();
+
+  // 1. Sample: a portable Fisher-Yates permutation; the first nq rows are the queries.
+  std::vector<Eigen::Index> perm(static_cast<std::size_t>(n));
+  for (Eigen::Index i = 0; i < n; ++i) perm[static_cast<std::size_t>(i)] = i;
+  detail::SplitMix64 rng(options.seed ^ 0x5DEECE66DULL);
+  for (Eigen::Index i = n - 1; i > 0; --i) {
+    std::swap(perm[static_cast<std::size_t>(i)], perm[static_cast<std::size_t>(rng.next() % static_cast<std::uint64_t>(i + 1))]);
+  }
+  Eigen::Index nb = n - nq;
+  if (options.max_points > 0) nb = std::min(nb, std::max(options.max_points, options.k));
+  std::sort(perm.begin() + nq, perm.begin() + nq + nb);
+  RowMatrix<T> queries(nq, d), base(nb, d);
+  for (Eigen::Index i = 0; i < nq; ++i) queries.row(i) = data.row(perm[static_cast<std::size_t>(i)]);
+  for (Eigen::Index i = 0; i < nb; ++i) base.row(i) = data.row(perm[static_cast<std::size_t>(nq + i)]);
+  if constexpr (std::is_same_v<Metric, Cosine>) {
+    queries.rowwise().normalize();
+    base.rowwise().normalize();
+  }
+
+  // Ground truth (Euclidean on unit rows orders like cosine).
+  const auto truth = ExactIndex<T, Euclidean>::borrow(base.data(), nb, d).search(queries, options.k, 1);
+  std::vector<double> kth(static_cast<std::size_t>(nq));
+  for (Eigen::Index q = 0; q < nq; ++q) kth[static_cast<std::size_t>(q)] = truth.distances()(q, options.k - 1);
+  std::nth_element(kth.begin(), kth.begin() + nq / 2, kth.end());
+  double r = kth[static_cast<std::size_t>(nq / 2)];
+  if (!(r > 0)) r = std::max(1e-6, *std::max_element(kth.begin(), kth.end()));
+
+  // 3. One product for every function any configuration uses.
+  const int max_hashes = *std::max_element(options.hash_counts.begin(), options.hash_counts.end());
+  const int columns = std::max(max_hashes, std::min(options.max_tables * max_hashes, 512));
+  const detail::HashFamily<T> family(d, columns, 1.0, options.seed);
+  const RowMatrix<T> base_proj = base * family.scaled_projections();
+  const RowMatrix<T> query_proj = queries * family.scaled_projections();
+  const auto& u = family.scaled_offsets();
+
+  // 4. Costs on this machine, in microseconds.
+  const auto& kernels = simd::kernels<T>();
+  double t_distance = 0, t_hash = 0;
+  {
+    auto start = std::clock();
+    T sink = 0;
+    const int reps = 4000;
+    for (int i = 0; i < reps; ++i) {
+      sink += kernels.l2_sq(base.row(static_cast<Eigen::Index>((i * 7919ULL) % static_cast<std::uint64_t>(nb))).data(),
+                            queries.row(i % nq).data(), static_cast<std::size_t>(d));
+    }
+    t_distance = detail::seconds_since(start) * 1e6 / reps + (sink == T(-1) ? 1 : 0);
+    start = std::clock();
+    RowMatrix<T> probe_block = queries.topRows(std::min<Eigen::Index>(nq, 64)) * family.scaled_projections();
+    t_hash = detail::seconds_since(start) * 1e6 / (static_cast<double>(probe_block.rows()) * columns);
+  }
+  if (options.distance_us > 0) t_distance = options.distance_us;
+  if (options.hash_us > 0) t_hash = options.hash_us;
+  double t_lookup = options.lookup_us > 0 ? options.lookup_us : -1;  // else timed on a table
+
+  TuneResult result;
+  result.typical_distance = r;
+  result.indexed_points = nb;
+  const double target = std::min(1.0, options.target_recall + options.recall_margin);
+  double best_cost = std::numeric_limits<double>::infinity();
+  double best_recall = -1;
+  TuneTrial best;
+
+  std::vector<std::uint32_t> marks(static_cast<std::size_t>(nb), 0), truth_marks(static_cast<std::size_t>(nb), 0);
+  std::uint32_t epoch = 0;
+  detail::PerturbationGenerator generator;
+  std::vector<std::int32_t> slots(static_cast<std::size_t>(max_hashes));
+  std::vector<T> below(static_cast<std::size_t>(max_hashes));
+  RowMatrix<T> fq;
+  for (int kh : options.hash_counts) {
+    const int L_max = std::min(options.max_tables, columns / kh);
+    for (double rho : options.table_collision) {
+      const double w = detail::width_for(r, kh, rho);
+      // Tables for (kh, w): keys from the shared products.
+      std::vector<detail::BucketTable> tables(static_cast<std::size_t>(L_max));
+      std::vector<detail::KeyedRow> pairs(static_cast<std::size_t>(nb));
+      std::vector<T> frow(static_cast<std::size_t>(kh));
+      const T inv_w = static_cast<T>(1.0 / w);
+      for (int t = 0; t < L_max; ++t) {
+        for (Eigen::Index i = 0; i < nb; ++i) {
+          const T* p = base_proj.row(i).data() + t * kh;
+          for (int j = 0; j < kh; ++j) frow[static_cast<std::size_t>(j)] = p[j] * inv_w + u(0, t * kh + j);
+          pairs[static_cast<std::size_t>(i)] = {detail::table_key(frow.data(), 0, kh, slots.data()),
+                                                static_cast<std::uint32_t>(i)};
+        }
+        std::sort(pairs.begin(), pairs.end(), detail::key_then_row);
+        tables[static_cast<std::size_t>(t)].assign_sorted(pairs);
+      }
+      fq = (query_proj.leftCols(L_max * kh) * inv_w).rowwise() + u.leftCols(L_max * kh);
+      if (t_lookup < 0) {
+        const auto start = std::clock();
+        std::size_t sink = 0, count = 0;
+        for (Eigen::Index q = 0; q < nq; ++q) {
+          count += static_cast<std::size_t>(detail::probe_table(fq.row(q).data(), 0, kh, 16, tables[0], generator,
+                                                                slots.data(), below.data(),
+                                                                [&](detail::BucketTable::Range b) { sink += b.size(); }));
+        }
+        t_lookup = detail::seconds_since(start) * 1e6 / static_cast<double>(count) + (sink == 1 ? 1e-9 : 0);
+      }
+      double previous_cost = std::numeric_limits<double>::infinity();
+      for (int probes : options.probe_counts) {
+        if (static_cast<double>(probes) > std::pow(3.0, kh) - 1) break;
+        std::vector<double> found(static_cast<std::size_t>(L_max), 0), visited(found), probed(found);
+        for (Eigen::Index q = 0; q < nq; ++q) {
+          if (++epoch == 0) {
+            std::fill(marks.begin(), marks.end(), 0);
+            std::fill(truth_marks.begin(), truth_marks.end(), 0);
+            epoch = 1;
+          }
+          for (Eigen::Index j = 0; j < options.k; ++j) truth_marks[static_cast<std::size_t>(truth.ids()(q, j))] = epoch;
+          double f = 0, v = 0, pr = 0;
+          for (int t = 0; t < L_max; ++t) {
+            pr += detail::probe_table(fq.row(q).data(), t, kh, probes, tables[static_cast<std::size_t>(t)],
+                                      generator, slots.data(), below.data(), [&](detail::BucketTable::Range b) {
+                                        for (const std::uint32_t* p = b.begin; p != b.end; ++p) {
+                                          if (marks[*p] == epoch) continue;
+                                          marks[*p] = epoch;
+                                          v += 1;
+                                          f += truth_marks[*p] == epoch;
+                                        }
+                                      });
+            found[static_cast<std::size_t>(t)] += f;
+            visited[static_cast<std::size_t>(t)] += v;
+            probed[static_cast<std::size_t>(t)] += pr;
+          }
+        }
+        // The fewest tables reaching the target (or all of them).
+        int L = L_max;
+        for (int t = 0; t < L_max; ++t) {
+          if (found[static_cast<std::size_t>(t)] >= target * static_cast<double>(nq * options.k) - 1e-9) {
+            L = t + 1;
+            break;
+          }
+        }
+        TuneTrial trial;
+        trial.params.num_tables = L;
+        trial.params.num_hashes = kh;
+        trial.params.bucket_width = w;
+        trial.params.num_probes = probes;
+        trial.params.seed = options.seed;
+        const auto s = static_cast<std::size_t>(L - 1);
+        trial.recall = found[s] / static_cast<double>(nq * options.k);
+        trial.mean_visited = visited[s] / static_cast<double>(nq);
+        trial.mean_probed = probed[s] / static_cast<double>(nq);
+        trial.estimated_us = L * kh * t_hash + trial.mean_probed * t_lookup + trial.mean_visited * t_distance;
+        result.trials.push_back(trial);
+        const bool reached = trial.recall >= target - 1e-12;
+        if (reached && trial.estimated_us < best_cost) {
+          best_cost = trial.estimated_us;
+          best = trial;
+        } else if (best_cost == std::numeric_limits<double>::infinity() && trial.recall > best_recall) {
+          best_recall = trial.recall;
+          best = trial;
+        }
+        // Costs are U-shaped in the probe count: stop once they rise again.
+        if (reached && trial.estimated_us > previous_cost) break;
+        if (reached) previous_cost = trial.estimated_us;
+        if (reached && L == 1) break;
+      }
+    }
+  }
+
+  // 5. Measure the choice with the real index.
+  result.params = best.params;
+  E2LSHIndex<T, Metric> index(d, best.params);
+  index.add(base);
+  const auto start = std::clock();
+  const auto found = index.search(queries, options.k, 1);
+  const double seconds = detail::seconds_since(start);
+  double hits = 0;
+  for (Eigen::Index q = 0; q < nq; ++q) {
+    for (Eigen::Index j = 0; j < options.k; ++j) {
+      const Id id = truth.ids()(q, j);
+      for (Eigen::Index c = 0; c < options.k; ++c) hits += found.ids()(q, c) == id;
+    }
+  }
+  result.recall = hits / static_cast<double>(nq * options.k);
+  result.mean_visited = found.mean_visited();
+  result.visited_fraction = result.mean_visited / static_cast<double>(nb);
+  result.queries_per_second = static_cast<double>(nq) / std::max(seconds, 1e-9);
+  result.reached_target = result.recall >= options.target_recall - 1e-12;
+  result.distance_us = t_distance;
+  result.lookup_us = t_lookup;
+  result.hash_us = t_hash;
+  return result;
+}
+
+}  // namespace pstable

@@ -1,0 +1,113 @@
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "pstable/index/tuning.hpp"
+
+using namespace pstable;
+
+namespace {
+
+// Points around 40 random centres: neighbours are meaningful, as in real data.
+RowMatrix<float> clustered(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0, 1);
+  RowMatrix<float> centres(40, cols);
+  for (Eigen::Index i = 0; i < centres.size(); ++i) centres.data()[i] = 4 * g(rng);
+  RowMatrix<float> m(rows, cols);
+  for (Eigen::Index i = 0; i < rows; ++i) {
+    m.row(i) = centres.row(i % 40);
+    for (Eigen::Index j = 0; j < cols; ++j) m(i, j) += g(rng);
+  }
+  return m;
+}
+
+TuneOptions small_options() {
+  TuneOptions o;
+  o.k = 5;
+  o.target_recall = 0.8;
+  o.num_queries = 60;
+  o.max_tables = 12;
+  o.hash_counts = {4, 8};
+  o.table_collision = {0.05, 0.2};
+  o.probe_counts = {0, 4, 16};
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("the tuner reaches the target and reports what it measured", "[tuning]") {
+  const RowMatrix<float> data = clustered(3000, 16, 1);
+  const auto options = small_options();
+  const TuneResult r = tune_e2lsh<float, Euclidean>(data, options);
+  CHECK_NOTHROW(r.params.validate());
+  CHECK(r.reached_target);
+  CHECK(r.recall >= options.target_recall);
+  CHECK(r.indexed_points == 3000 - 60);
+  CHECK(r.mean_visited > 0);
+  CHECK(r.visited_fraction == Approx(r.mean_visited / r.indexed_points));
+  CHECK(r.queries_per_second > 0);
+  CHECK(r.typical_distance > 0);
+  REQUIRE_FALSE(r.trials.empty());
+  // The choice is the cheapest accepted trial, and the real index reproduces its sample recall
+  // (same functions for the same seed).
+  const TuneTrial* chosen = nullptr;
+  for (const auto& t : r.trials) {
+    if (t.recall >= options.target_recall + options.recall_margin &&
+        (!chosen || t.estimated_us < chosen->estimated_us)) {
+      chosen = &t;
+    }
+  }
+  REQUIRE(chosen != nullptr);
+  CHECK(chosen->params.num_tables == r.params.num_tables);
+  CHECK(chosen->params.num_hashes == r.params.num_hashes);
+  CHECK(chosen->params.num_probes == r.params.num_probes);
+  CHECK(r.recall == Approx(chosen->recall).margin(0.02));
+  CHECK(r.mean_visited == Approx(chosen->mean_visited).epsilon(0.05));
+  // Deterministic for a seed once the unit costs are fixed (timed costs vary between runs).
+  auto fixed = options;
+  fixed.distance_us = 0.3;
+  fixed.lookup_us = 0.1;
+  fixed.hash_us = 0.01;
+  const TuneResult once = tune_e2lsh<float, Euclidean>(data, fixed);
+  const TuneResult again = tune_e2lsh<float, Euclidean>(data, fixed);
+  CHECK(once.distance_us == 0.3);
+  CHECK(again.params.num_probes == once.params.num_probes);
+  CHECK(again.params.num_tables == once.params.num_tables);
+  CHECK(again.params.bucket_width == once.params.bucket_width);
+  CHECK(again.recall == once.recall);
+  CHECK(again.trials.size() == once.trials.size());
+}
+
+TEST_CASE("the tuner handles cosine", "[tuning]") {
+  const RowMatrix<double> data = clustered(2000, 12, 2).cast<double>();
+  auto options = small_options();
+  const TuneResult r = tune_e2lsh<double, Cosine>(data, options);
+  CHECK(r.recall >= options.target_recall);
+  CHECK(r.typical_distance < 2.0);  // chord length between unit vectors
+}
+
+TEST_CASE("the tuner rejects bad options and data", "[tuning][errors]") {
+  const RowMatrix<float> data = clustered(500, 8, 3);
+  const auto rejects = [&](auto change) {
+    TuneOptions o = small_options();
+    change(o);
+    CHECK_THROWS_AS((tune_e2lsh<float, Euclidean>(data, o)), InvalidArgument);
+  };
+  rejects([](TuneOptions& o) { o.k = 0; });
+  rejects([](TuneOptions& o) { o.target_recall = 0; });
+  rejects([](TuneOptions& o) { o.target_recall = 1.5; });
+  rejects([](TuneOptions& o) { o.recall_margin = -0.1; });
+  rejects([](TuneOptions& o) { o.num_queries = 0; });
+  rejects([](TuneOptions& o) { o.max_points = -1; });
+  rejects([](TuneOptions& o) { o.max_tables = 0; });
+  rejects([](TuneOptions& o) { o.hash_counts = {}; });
+  rejects([](TuneOptions& o) { o.hash_counts = {40}; });
+  rejects([](TuneOptions& o) { o.table_collision = {1.0}; });
+  rejects([](TuneOptions& o) { o.probe_counts = {-1}; });
+  rejects([](TuneOptions& o) { o.lookup_us = -1; });
+  CHECK_THROWS_AS((tune_e2lsh<float, Euclidean>(data.topRows(20), small_options())), InvalidArgument);
+  RowMatrix<float> bad = data;
+  bad(3, 3) = std::nanf("");
+  CHECK_THROWS_AS((tune_e2lsh<float, Euclidean>(bad, small_options())), InvalidData);
+}

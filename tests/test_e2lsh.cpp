@@ -9,20 +9,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "test_data.hpp"
 #include "pstable/index/e2lsh.hpp"
 
 using namespace pstable;
+using testing::gaussian;
 
 namespace {
-
-template <class T>
-RowMatrix<T> gaussian(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> g(0, 1);
-  RowMatrix<T> m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(g(rng));
-  return m;
-}
 
 // An independent, straightforward E2LSH (no multi-probe) from the index's random draws:
 // slots floor((a.p + b) / w) in long double, buckets in std::map, ranking by brute force.

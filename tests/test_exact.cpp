@@ -4,21 +4,14 @@
 #include <random>
 #include <thread>
 
+#include "test_data.hpp"
 #include "brute_force.hpp"
 #include "pstable/index/exact.hpp"
 
 using namespace pstable;
+using testing::gaussian;
 
 namespace {
-
-template <class T>
-RowMatrix<T> gaussian(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<T> g(0, 1);
-  RowMatrix<T> m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = g(rng);
-  return m;
-}
 
 // Small integers: every distance and product is exact in float, so ties are real ties.
 template <class T>

@@ -27,7 +27,7 @@ def test_home_shows_gallery_switches_and_bootstrap(client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert html.count('name="query"') == 48
-    assert 'id="mode-exact"' in html and 'id="mode-e2lsh"' in html
+    assert 'id="mode-exact"' in html  # the E2LSH switch: test_the_app_offers_what_the_module_has
     assert 'id="metric-euclidean"' in html and 'id="metric-cosine"' in html
     assert "/vendor/bootstrap/css/bootstrap.min.css" in html
     assert 'type="file"' in html

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Tests the web search example: Flask test-client tests of every route and bad request, then
-# the end-to-end test in headless Chromium. Runs on the installed pstable module (build/venv,
-# as scripts/test_python.sh leaves it) when there is one, else on the tests' numpy stand-in;
-# --require-pstable fails instead of falling back.
+# the end-to-end test in headless Chromium, on the installed pstable module (build/venv, as
+# scripts/test_python.sh or scripts/install_python.sh leave it; there is no stand-in). On a build
+# without E2LSHIndex the E2LSH tests are skipped with that reason (-rs lists skips);
+# --require-pstable (CI) makes them run and fail instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -13,14 +14,17 @@ if [ ! -f examples/web_search/node_modules/bootstrap/dist/css/bootstrap.min.css 
   (cd examples/web_search && npm install --no-audit --no-fund --loglevel=error)
 fi
 
-python=/usr/bin/python3
-[ -x "$root/build/venv/bin/python" ] && python=$root/build/venv/bin/python
+python=$root/build/venv/bin/python
+if [ ! -x "$python" ]; then
+  echo "test_web.sh: no build/venv; run scripts/install_python.sh (or scripts/test_python.sh) first" >&2
+  exit 1
+fi
 if [ "${1:-}" = "--require-pstable" ]; then
   export PSTABLE_TEST_BACKEND=pstable
   shift
 fi
 
 echo "== web example: Flask test client"
-"$python" -m pytest -q -p no:cacheprovider examples/web_search/tests/test_app.py "$@"
+"$python" -m pytest -q -rs -p no:cacheprovider examples/web_search/tests/test_app.py "$@"
 echo "== web example: headless Chromium"
-"$python" -m pytest -q -p no:cacheprovider examples/web_search/tests/test_browser.py "$@"
+"$python" -m pytest -q -rs -p no:cacheprovider examples/web_search/tests/test_browser.py "$@"

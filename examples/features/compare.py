@@ -35,6 +35,8 @@ def main(argv=None):
     parser.add_argument("--backend", default=adapter.DEFAULT_BACKEND)
     args = parser.parse_args(argv)
     backend = adapter.get_backend(args.backend)
+    if "e2lsh" not in adapter.available_kinds(backend):
+        print(f"note: {args.backend} has no E2LSHIndex (built without it): exact rows only", file=sys.stderr)
 
     rows = []
     for name in args.features:

@@ -2,7 +2,7 @@
 """Saves a screenshot of a results page (docs/img/web_results.png) from a fresh server in
 headless Chromium. Arguments after -- go to app.py.
 
-Usage: python examples/web_search/screenshot.py [--query 0] [--out docs/img/web_results.png] [-- app args]
+Usage: build/venv/bin/python examples/web_search/screenshot.py [--query 0] [--out docs/img/web_results.png] [-- app args]
 """
 import argparse
 import sys
@@ -25,7 +25,7 @@ def main(argv=None):
     parser.add_argument("--width", type=int, default=1200)
     parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "web_results.png"))
     args = parser.parse_args(argv)
-    with browser.running_server(app_args, extra_path=[Path(__file__).resolve().parent / "tests"]) as url, \
+    with browser.running_server(app_args) as url, \
             browser.chromium(args.width, 900) as driver:
         driver.get(f"{url}/search?query={args.query}&mode={args.mode}&metric={args.metric}&k=10")
         height = driver.execute_script("return document.documentElement.scrollHeight")

@@ -1,10 +1,11 @@
 """Shared fixtures: a small pixel feature set and a search engine over its first images.
 
-The backend is the module named by PSTABLE_TEST_BACKEND; by default the real `pstable` when it
-imports and has E2LSHIndex, else the numpy stand-in in this folder (tests only; say PSTABLE_TEST_BACKEND=pstable to
-insist on the compiled module, as scripts/test_web.sh --require-pstable does).
+The backend is always pstable's compiled module (build/venv, scripts/install_python.sh); there is
+no stand-in. Tests marked `e2lsh` need pstable.E2LSHIndex: they are skipped, with that reason, on
+a binding built without it, unless PSTABLE_TEST_BACKEND=pstable (scripts/test_web.sh
+--require-pstable, as CI runs it) demands the full module, in which case they run and fail.
 """
-import importlib.util
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -21,19 +22,30 @@ import pixels  # noqa: E402
 SMALL = 3000  # training images indexed by the tests
 
 
+REQUIRE_FULL = os.environ.get("PSTABLE_TEST_BACKEND") == "pstable"
+
+
 def backend_name():
-    chosen = os.environ.get("PSTABLE_TEST_BACKEND")
-    if chosen:
-        return chosen
-    if importlib.util.find_spec("pstable"):
-        import pstable
-        if hasattr(pstable, "E2LSHIndex"):
-            return "pstable"
-    return "numpy_standin"
+    return "pstable"
+
+
+def backend_has_e2lsh():
+    return hasattr(importlib.import_module(backend_name()), "E2LSHIndex")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2lsh: needs pstable.E2LSHIndex")
 
 
 def pytest_report_header(config):
-    return f"pstable backend for the web tests: {backend_name()}"
+    import pstable
+    return (f"web tests on {pstable.__file__}: E2LSHIndex {'present' if backend_has_e2lsh() else 'MISSING'}"
+            f"{', required' if REQUIRE_FULL else ''}")
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("e2lsh") and not REQUIRE_FULL and not backend_has_e2lsh():
+        pytest.skip("this pstable build has no E2LSHIndex: the app serves exact search only")
 
 
 @pytest.fixture(scope="session")

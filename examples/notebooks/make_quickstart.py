@@ -11,15 +11,15 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 cells = [
-    new_markdown_cell("""# pstable quick start: Fashion-MNIST
+    new_markdown_cell("""# pstable quick start: Fashion-MNIST, exact search vs E2LSH
 
-Exact k-nearest-neighbour search from numpy with `pstable`, Euclidean distance vs cosine
-similarity, scored the way the original report did: **precision@10 by class** (a result is
-relevant when it has the query's class; the report called the mean "mAP").
+Exact and E2LSH (p-stable LSH) k-nearest-neighbour search from numpy with `pstable`, scored the
+way the original report did: **precision@10 overall and by class** (a result is relevant when it
+has the query's class; the report called the mean "mAP"), mean distance, items visited per query
+and queries per second. Data is read and scored with pstable's own readers and evaluator.
 
 Install: `pip install ./python` from a pstable checkout (see `docs/python.md`)."""),
-    new_code_cell("""import gzip
-import time
+    new_code_cell("""import time
 from pathlib import Path
 
 import numpy as np
@@ -29,116 +29,147 @@ print("pstable", pstable.__version__, "- SIMD core:", pstable.simd_arch(),
       "- available:", pstable.available_simd())"""),
     new_markdown_cell("""## Load Fashion-MNIST
 
-A tiny reader for the IDX files (big-endian header: magic, then one 32-bit size per dimension).
-Pixels become float32 in [0, 1]; each image is a 784-d row."""),
+`pstable.read_idx_images` reads the gzip'd IDX files into float32 rows in [0, 1] (784 values per
+image); `pstable.read_idx_labels` the labels."""),
     new_code_cell("""DATA = Path("/usr/share/datasets/fashion-mnist")
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-train = read_idx(DATA / "train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255
-train_labels = read_idx(DATA / "train-labels-idx1-ubyte.gz")
-test = read_idx(DATA / "t10k-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255
-test_labels = read_idx(DATA / "t10k-labels-idx1-ubyte.gz")
+train = pstable.read_idx_images(DATA / "train-images-idx3-ubyte.gz")
+train_labels = pstable.read_idx_labels(DATA / "train-labels-idx1-ubyte.gz")
+test = pstable.read_idx_images(DATA / "t10k-images-idx3-ubyte.gz")
+test_labels = pstable.read_idx_labels(DATA / "t10k-labels-idx1-ubyte.gz")
 
 NUM_QUERIES = 1000  # the first 1,000 test images: about 100 per class
 queries, query_labels = test[:NUM_QUERIES], test_labels[:NUM_QUERIES]
 print("database", train.shape, train.dtype, "- queries", queries.shape)"""),
-    new_markdown_cell("""## Exact search: Euclidean vs cosine
+    new_markdown_cell("""## Exact search (the ground truth)
 
-`ExactIndex.borrow` searches the numpy array in place (no copy; the index keeps a reference).
-`search` returns `(ids, distances)`: for cosine the "distances" are similarities (larger is
-better). `return_counts=True` adds the number of distance computations per query."""),
+`ExactIndex.borrow` searches the numpy array in place (no copy). `search` returns
+`(ids, distances)`; `return_counts=True` adds the distance computations per query."""),
     new_code_cell("""K = 10
-results = {}
-for metric in ["euclidean", "cosine"]:
-    index = pstable.ExactIndex.borrow(train, metric=metric)
-    start = time.perf_counter()
-    ids, dist, visited = index.search(queries, K, num_threads=0, return_counts=True)
-    seconds = time.perf_counter() - start
-    results[metric] = (ids, dist, visited)
-    print(f"{index!r}: {NUM_QUERIES} queries in {seconds:.2f} s "
-          f"({NUM_QUERIES / seconds:,.0f} queries/s), visited {visited.mean():,.0f} per query")"""),
-    new_markdown_cell("""## Precision@10 by class
+THREADS = 0  # every hardware thread
 
-For each query: the fraction of its 10 results with the query's class; averaged per class and
-overall (the report's table)."""),
+def timed_search(index, **kwargs):
+    start = time.perf_counter()
+    result = index.search(queries, K, num_threads=THREADS, return_counts=True, **kwargs)
+    return result, time.perf_counter() - start
+
+exact = pstable.ExactIndex.borrow(train, metric="euclidean")
+truth, exact_seconds = timed_search(exact)
+print(f"{exact!r}: {NUM_QUERIES / exact_seconds:,.0f} queries/s")"""),
+    new_markdown_cell("""## E2LSH, tuned
+
+`pstable.tune` holds out sample queries, measures recall and candidates for many (k, w, L,
+probes) settings on a 20,000-point sample and picks the cheapest reaching the target recall@10.
+`result.make_index()` (or `E2LSHIndex(dim, **result.params)`) builds an index with it."""),
+    new_code_cell("""start = time.perf_counter()
+tuned = pstable.tune(train, k=K, target_recall=0.9, max_points=20000, num_queries=200,
+                     max_tables=16, hash_counts=[8, 12], probe_counts=[0, 12, 60])
+print(f"tuned in {time.perf_counter() - start:.1f} s: {tuned.params}")
+print(f"on the sample: recall {tuned.recall:.3f}, visited {tuned.visited_fraction:.1%}")
+
+lsh = tuned.make_index()
+start = time.perf_counter()
+lsh.add(train)
+print(f"{lsh!r} built in {time.perf_counter() - start:.1f} s, "
+      f"{lsh.memory_bytes / 2**20:.0f} MiB")
+approx, lsh_seconds = timed_search(lsh)"""),
+    new_markdown_cell("""## The report's table
+
+`pstable.evaluate` scores a search against the exact result: precision@10 by label (overall and
+per class), recall@10, mean distance, visited items and queries per second."""),
     new_code_cell("""from IPython.display import Markdown
 
-def precision_at_k(ids):
-    return (train_labels[ids] == query_labels[:, None]).mean(axis=1)
-
-precision = {m: precision_at_k(results[m][0]) for m in results}
-rows = ["| class | queries | Euclidean P@10 | cosine P@10 |", "|---|---:|---:|---:|"]
+scores = {
+    "exact": pstable.evaluate(truth, truth, query_labels, train_labels, exact_seconds),
+    "E2LSH (tuned)": pstable.evaluate(approx, truth, query_labels, train_labels, lsh_seconds),
+}
+names = list(scores)
+rows = ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
 for c, name in enumerate(CLASSES):
-    mask = query_labels == c
-    rows.append(f"| {name} | {mask.sum()} | {precision['euclidean'][mask].mean():.3f} "
-                f"| {precision['cosine'][mask].mean():.3f} |")
-rows.append(f"| **all** | {NUM_QUERIES} | **{precision['euclidean'].mean():.3f}** "
-            f"| **{precision['cosine'].mean():.3f}** |")
-mean_dist = results["euclidean"][1].mean()
-mean_sim = results["cosine"][1].mean()
-Markdown("\\n".join(rows) + f"\\n\\nMean Euclidean distance of the results: {mean_dist:.3f}; "
-         f"mean cosine similarity: {mean_sim:.3f}.")"""),
-    new_code_cell("""# Sanity check against numpy: the first 50 queries, Euclidean, brute force.
-sq = (queries[:50] ** 2).sum(1)[:, None] - 2 * queries[:50] @ train.T + (train ** 2).sum(1)[None, :]
-expected = np.argsort(sq, axis=1, kind="stable")[:, :K]
-agree = (np.sort(expected, 1) == np.sort(results["euclidean"][0][:50], 1)).mean()
-print(f"ids agreeing with numpy's brute force: {agree:.1%} "
-      "(float32 rounding may swap near-ties)")
-assert agree > 0.99"""),
-    new_markdown_cell("## Plots: precision by class, and one query with its neighbours"),
+    rows.append(f"| P@10 {name} | " +
+                " | ".join(f"{scores[n]['precision_per_class'][c]:.3f}" for n in names) + " |")
+for label, key, fmt in [("**P@10 (report's mAP)**", "precision", "**{:.3f}**"),
+                        ("recall@10", "recall", "{:.3f}"),
+                        ("mAP@10 (standard)", "average_precision", "{:.3f}"),
+                        ("mean distance", "mean_value", "{:.3f}"),
+                        ("visited / query", "mean_visited", "{:,.0f}"),
+                        ("visited fraction", "visited_fraction", "{:.2%}"),
+                        ("queries / s", "queries_per_second", "{:,.0f}")]:
+    rows.append(f"| {label} | " + " | ".join(fmt.format(scores[n][key]) for n in names) + " |")
+Markdown("\\n".join(rows))"""),
+    new_markdown_cell("""## Recall vs items visited
+
+Multi-probe trades more buckets per table for fewer tables; `num_probes` is changed on the
+same index without rebuilding it. Plain E2LSH (no probes) with the same k and w, one index per L, is the peer."""),
     new_code_cell("""%matplotlib inline
 import matplotlib.pyplot as plt
 
-fig, ax = plt.subplots(figsize=(9, 3.5))
-x = np.arange(len(CLASSES))
-for offset, metric in [(-0.2, "euclidean"), (0.2, "cosine")]:
-    per_class = [precision[metric][query_labels == c].mean() for c in range(len(CLASSES))]
-    ax.bar(x + offset, per_class, width=0.4, label=metric)
-ax.set_xticks(x, CLASSES, rotation=30, ha="right")
-ax.set_ylabel("precision@10")
-ax.set_ylim(0, 1)
+def point(index, **kwargs):
+    result, seconds = timed_search(index, **kwargs)
+    return (result[2].mean() / len(train), pstable.recall_at_k(result, truth),
+            NUM_QUERIES / seconds)
+
+probe_curve = []
+for probes in [0, 4, 12, 30, 60, 120]:
+    lsh.num_probes = probes
+    probe_curve.append((probes, *point(lsh)))
+lsh.num_probes = tuned.params["num_probes"]
+
+table_curve = []
+for tables in [4, 8, 16, 32]:
+    sub = pstable.E2LSHIndex(784, num_tables=tables, num_hashes=tuned.params["num_hashes"],
+                             bucket_width=tuned.params["bucket_width"])
+    sub.add(train)
+    table_curve.append((tables, *point(sub)))
+
+fig, ax = plt.subplots(figsize=(7, 4))
+for curve, label, tag in [(probe_curve, f"L = {lsh.params['num_tables']}, probes", "p"),
+                          (table_curve, "no probes, L", "L")]:
+    xs, ys = [c[1] for c in curve], [c[2] for c in curve]
+    ax.plot(xs, ys, "o-", label=label)
+    for c in curve:
+        ax.annotate(f"{tag}={c[0]}", (c[1], c[2]), fontsize=7, xytext=(3, -9),
+                    textcoords="offset points")
+ax.set_xscale("log")
+ax.set_xlabel("fraction of the database visited per query")
+ax.set_ylabel("recall@10")
+ax.set_ylim(0, 1.02)
+ax.grid(alpha=0.3)
 ax.legend()
-ax.set_title("Exact search on Fashion-MNIST, by query class")
+ax.set_title("E2LSH on Fashion-MNIST (60,000 x 784, Euclidean)")
 plt.tight_layout()
 plt.show()
+print("| setting | visited | recall@10 | queries/s |\\n|---|---:|---:|---:|")
+for c in probe_curve:
+    print(f"| probes={c[0]} | {c[1]:.2%} | {c[2]:.3f} | {c[3]:,.0f} |")
+for c in table_curve:
+    print(f"| L={c[0]} | {c[1]:.2%} | {c[2]:.3f} | {c[3]:,.0f} |")"""),
+    new_markdown_cell("""## Filters and removal
 
-q = 0
+`search(..., filter=...)` takes a boolean mask over ids, an array of allowed ids, or a callable
+called once with all ids: here, only sneakers and ankle boots. `remove` hides ids at once."""),
+    new_code_cell("""shoes = np.isin(train_labels, [7, 9])  # a boolean mask over ids
+ids, dist = lsh.search(queries[:5], 5, filter=shoes)
+print("labels of the filtered results:", train_labels[ids[ids >= 0]].tolist())
+
+lsh.remove(ids[0, :2])
+again, _ = lsh.search(queries[:1], 5, filter=shoes)
+print("after removing", ids[0, :2].tolist(), "->", again[0].tolist(),
+      f"(size {lsh.size}, removed {lsh.num_removed})")"""),
+    new_markdown_cell("## One query and its E2LSH neighbours"),
+    new_code_cell("""q = 0
+ids, dist = lsh.search(queries[q], K)
 fig, axes = plt.subplots(1, K + 1, figsize=(12, 1.6))
 axes[0].imshow(queries[q].reshape(28, 28), cmap="gray_r")
-axes[0].set_title("query", fontsize=8)
-for j, (i, s) in enumerate(zip(results["cosine"][0][q], results["cosine"][1][q]), start=1):
+axes[0].set_title(CLASSES[query_labels[q]], fontsize=7)
+for j, (i, d) in enumerate(zip(ids, dist), start=1):
     axes[j].imshow(train[i].reshape(28, 28), cmap="gray_r")
-    axes[j].set_title(f"{s:.3f}", fontsize=8)
+    axes[j].set_title(f"{d:.2f}", fontsize=8)
 for a in axes:
     a.axis("off")
 plt.show()"""),
-    new_markdown_cell("""## E2LSH (when this pstable build has it)
-
-`pstable.E2LSHIndex` hashes with L tables of k Gaussian projections; only the points in the
-query's buckets are compared. Recall@10 against the exact results, and the points visited."""),
-    new_code_cell("""if hasattr(pstable, "E2LSHIndex"):
-    exact_ids = results["euclidean"][0]
-    print("| L | k | w | recall@10 | visited/query | P@10 |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for L, k, w in [(5, 4, 4.0), (10, 6, 4.0), (10, 8, 6.0)]:
-        lsh = pstable.E2LSHIndex(784, metric="euclidean", num_tables=L, num_hashes=k,
-                                 bucket_width=w)
-        lsh.add(train)
-        ids, dist, visited = lsh.search(queries, K, num_threads=0, return_counts=True)
-        found = [len(set(a) & set(b)) for a, b in zip(ids.tolist(), exact_ids.tolist())]
-        p = (train_labels[np.where(ids >= 0, ids, 0)] == query_labels[:, None]) & (ids >= 0)
-        print(f"| {L} | {k} | {w} | {np.mean(found) / K:.3f} | {visited.mean():,.0f} "
-              f"| {p.mean():.3f} |")
-else:
-    print("this pstable build has no E2LSHIndex yet")"""),
 ]
 
 nb = new_notebook(cells=cells)

@@ -21,10 +21,40 @@ from ._errors import (
     IoError,
 )
 from . import _simd
-from ._index import ExactIndex, _core
+from ._index import E2LSHIndex, ExactIndex, _core
+from ._tune import TuneResult, tune
+from ._eval import (
+    evaluate,
+    ground_truth,
+    mean_average_precision,
+    precision_at_k,
+    read_bvecs,
+    read_fvecs,
+    read_idx_images,
+    read_idx_labels,
+    read_ivecs,
+    read_npy,
+    read_npy_labels,
+    recall_at_k,
+)
 
 __all__ = [
     "ExactIndex",
+    "E2LSHIndex",
+    "tune",
+    "TuneResult",
+    "read_npy",
+    "read_npy_labels",
+    "read_fvecs",
+    "read_ivecs",
+    "read_bvecs",
+    "read_idx_images",
+    "read_idx_labels",
+    "ground_truth",
+    "recall_at_k",
+    "precision_at_k",
+    "mean_average_precision",
+    "evaluate",
     "Error",
     "InvalidArgument",
     "DimensionMismatch",
@@ -49,8 +79,3 @@ def available_simd() -> list[str]:
     """Cores built into this installation that this CPU can run, best first."""
     return _simd.available()
 
-
-if getattr(_core, "has_e2lsh", False):
-    from ._index import E2LSHIndex  # noqa: F401
-
-    __all__.append("E2LSHIndex")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, Tuple, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Literal, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -220,43 +220,134 @@ class ExactIndex(_Index):
             self._impl.add(np.ascontiguousarray(state["rows"]))
 
 
-if getattr(_core, "has_e2lsh", False):
+FilterLike = Union[npt.ArrayLike, Callable[[npt.NDArray[np.int64]], npt.ArrayLike], None]
 
-    class E2LSHIndex(_Index):
-        """E2LSH (p-stable LSH) approximate search: L tables of k Gaussian-projection hashes.
 
-        Candidates are the points in the query's buckets (plus `num_probes` extra buckets per table
-        by multi-probe), ranked by exact distance. Metric 'euclidean' or 'cosine'.
+class E2LSHIndex(_Index):
+    """E2LSH (p-stable LSH) approximate search: L tables of k Gaussian-projection hashes.
+
+    `E2LSHIndex(dim, metric="euclidean"|"cosine", dtype="float32"|"float64", *, num_tables=10,
+    num_hashes=8, bucket_width=4.0, num_probes=0, seed=1)` starts empty; `add` copies rows in.
+    Candidates are the points in the query's buckets (plus `num_probes` extra buckets per table by
+    multi-probe), ranked by exact distance. Ids are stable: they continue across `add` calls and
+    survive `remove`/`compact`; an id is never reused. Use `pstable.tune` to choose parameters.
+    Bad parameters raise ValueError (pstable.InvalidArgument) with the C++ message.
+    Thread safety: searches run in parallel from several Python threads; add, remove, compact and
+    setting num_probes wait for running searches.
+    """
+
+    def __init__(
+        self, dim: int, metric: Metric = "euclidean", dtype: DType = "float32", *,
+        num_tables: int = 10, num_hashes: int = 8, bucket_width: float = 4.0,
+        num_probes: int = 0, seed: int = 1,
+    ) -> None:
+        self._impl = _core.make_e2lsh(
+            dim, metric, _dtype_name(dtype), num_tables, num_hashes, bucket_width,
+            num_probes, seed,
+        )
+
+    @property
+    def size(self) -> int:
+        """Points searches can return: added minus removed (ids run up to next_id - 1)."""
+        return self._impl.size
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """num_tables, num_hashes, bucket_width, num_probes, seed (keywords of the constructor)."""
+        return self._impl.params()
+
+    @property
+    def num_probes(self) -> int:
+        """Extra buckets per table that searches look up (multi-probe); settable, no rebuild."""
+        return int(self._impl.params()["num_probes"])
+
+    @num_probes.setter
+    def num_probes(self, probes: int) -> None:
+        self._impl.set_num_probes(probes)
+
+    def set_num_probes(self, probes: int) -> None:
+        """Same as `index.num_probes = probes`. Raises ValueError above 3^num_hashes - 1."""
+        self._impl.set_num_probes(probes)
+
+    @property
+    def next_id(self) -> int:
+        """The id the next added row receives."""
+        return self._impl.next_id
+
+    @property
+    def num_removed(self) -> int:
+        """Removed points still held in memory until `compact()`."""
+        return self._impl.num_removed
+
+    def __contains__(self, id: object) -> bool:
+        return isinstance(id, (int, np.integer)) and self._impl.contains(int(id))
+
+    def remove(self, ids: Union[int, npt.ArrayLike]) -> None:
+        """Removes one id or an array of ids: they are never returned again.
+
+        All ids are checked first (added, not yet removed, no repeats); on ValueError nothing is
+        removed. Memory is reclaimed by `compact()`.
         """
+        a = np.asarray(ids)
+        if a.dtype.kind not in "iu" and not (a.dtype == object and a.size == 0):
+            raise TypeError(f"ids must be integers, got dtype {a.dtype}")
+        self._impl.remove(a.astype(np.int64).ravel().tolist())
 
-        def __init__(
-            self, dim: int, metric: Metric = "euclidean", dtype: DType = "float32", *,
-            num_tables: int = 10, num_hashes: int = 8, bucket_width: float = 4.0,
-            num_probes: int = 0, seed: int = 1,
-        ) -> None:
-            self._impl = _core.make_e2lsh(
-                dim, metric, _dtype_name(dtype), num_tables, num_hashes, bucket_width,
-                num_probes, seed,
+    def compact(self) -> None:
+        """Drops removed points from memory and the tables; other ids do not change."""
+        self._impl.compact()
+
+    def _allowed_mask(self, filter: FilterLike) -> np.ndarray[Any, Any] | None:
+        if filter is None:
+            return None
+        if callable(filter):
+            filter = filter(np.arange(self._impl.next_id, dtype=np.int64))
+        a = np.asarray(filter)
+        if a.ndim != 1:
+            raise ValueError(f"filter must be 1-D (a mask over ids or allowed ids), got shape {a.shape}")
+        if a.dtype == np.bool_:
+            return np.ascontiguousarray(a)
+        if a.dtype.kind not in "iu":
+            raise TypeError(
+                f"filter must be a boolean mask over ids, an integer array of allowed ids or a "
+                f"callable returning one, got dtype {a.dtype}"
             )
+        if a.size and a.min() < 0:
+            raise ValueError(f"filter ids must be >= 0, got {int(a.min())}")
+        mask = np.zeros(max(self._impl.next_id, int(a.max()) + 1 if a.size else 0), dtype=np.bool_)
+        mask[a] = True
+        return mask
 
-        @property
-        def params(self) -> dict[str, Any]:
-            """num_tables, num_hashes, bucket_width, num_probes, seed."""
-            return self._impl.params()
+    def search(  # type: ignore[override]
+        self, queries: npt.ArrayLike, k: int, num_threads: int = 1, return_counts: bool = False,
+        *, filter: FilterLike = None, return_probed: bool = False,
+    ) -> Any:
+        """The k best points for each query row: `(ids, distances)`, each (n x k), best first.
 
-        def remove(self, id: int) -> None:
-            """Removes point `id`; it is never returned again."""
-            self._impl.remove(id)
+        Rows are padded with id -1 (distance inf, or -inf similarity) when the probed buckets hold
+        fewer than k live points. With `return_counts=True` also returns `visited` (distance
+        computations per query); with `return_probed=True` also `probed` (buckets looked up per
+        query), after visited when both are asked for.
 
-        def compact(self) -> None:
-            """Reclaims the space of removed points."""
-            self._impl.compact()
+        `filter` restricts results to some ids without a Python call per candidate:
+        a boolean mask over ids (mask[id] True = allowed; ids past its end are excluded), an
+        integer array of allowed ids, or a callable called ONCE with `arange(next_id)` that
+        returns either. Rejected points cost no distance computation and count in no result.
+        The GIL is released during the search.
+        """
+        q, single = _as_rows(queries, self.dtype, "queries")
+        allowed = self._allowed_mask(filter)
+        ids, distances, visited, probed = self._impl.search_lsh(q, k, num_threads, allowed)
+        if single:
+            ids, distances, visited, probed = ids[0], distances[0], int(visited[0]), int(probed[0])
+        out: tuple[Any, ...] = (ids, distances)
+        if return_counts:
+            out += (visited,)
+        if return_probed:
+            out += (probed,)
+        return out
 
-        def set_num_probes(self, probes: int) -> None:
-            """Extra buckets per table that search looks up (multi-probe)."""
-            self._impl.set_num_probes(probes)
-
-        def _repr_extra(self) -> str:
-            p = self.params
-            return "".join(f", {key}={p[key]!r}" for key in
-                           ("num_tables", "num_hashes", "bucket_width", "num_probes", "seed"))
+    def _repr_extra(self) -> str:
+        p = self.params
+        return "".join(f", {key}={p[key]!r}" for key in
+                       ("num_tables", "num_hashes", "bucket_width", "num_probes", "seed"))

@@ -1,21 +1,32 @@
 #pragma once
 
-// E2LSH behind the AnyIndex interface. Included only when pstable/index/e2lsh.hpp exists.
+// E2LSH behind the AnyIndex interface, plus the tuner binding.
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "any_index.hpp"
 #include "pstable/index/e2lsh.hpp"
+#include "pstable/index/tuning.hpp"
 
 namespace pstable::python {
 
 /// What an E2LSH index adds to AnyIndex.
 class AnyLSHIndex : public AnyIndex {
  public:
-  virtual void remove(Id id) = 0;
+  /// (ids, distances, visited, probed). `allowed` is None or a 1-D C-contiguous bool array over
+  /// ids: only ids with allowed[id] true (and id < len(allowed)) are returned.
+  virtual py::tuple search_lsh(const py::array& queries, Eigen::Index k, int num_threads,
+                               const py::object& allowed) const = 0;
+  /// Removes every id or none: all are checked (present, not removed, no repeats) first.
+  virtual void remove(const std::vector<Id>& ids) = 0;
   virtual void compact() = 0;
   virtual void set_num_probes(int probes) = 0;
   virtual E2LSHParams params() const = 0;
+  virtual bool contains(Id id) const = 0;
+  virtual Eigen::Index num_removed() const = 0;
+  virtual Id next_id() const = 0;
 };
 
 template <class T, class Metric>
@@ -30,10 +41,55 @@ class BoundE2LSH final : public Bound<E2LSHIndex<T, Metric>, AnyLSHIndex> {
   }
   std::uintptr_t data_address() const override { return 0; }
 
-  void remove(Id id) override {
+  py::tuple search_lsh(const py::array& queries, Eigen::Index k, int num_threads,
+                       const py::object& allowed) const override {
+    const auto view = view_rows<T>(queries, "queries");
+    const bool* mask = nullptr;
+    Id mask_size = 0;
+    if (!allowed.is_none()) {
+      const auto a = py::reinterpret_borrow<py::array>(allowed);
+      if (!py::isinstance<py::array_t<bool, py::array::c_style>>(a) || a.ndim() != 1) {
+        throw py::type_error("allowed must be a 1-D C-contiguous bool array over ids");
+      }
+      mask = static_cast<const bool*>(a.data());
+      mask_size = static_cast<Id>(a.shape(0));
+    }
+    Neighbors<T> result;
+    {
+      py::gil_scoped_release release;
+      std::shared_lock lock(this->mutex_);
+      const typename AnyIndex::ActiveCall active(*this);
+      const MatrixRef<T> ref(view);
+      this->last_query_address_ = reinterpret_cast<std::uintptr_t>(ref.data());
+      if (mask == nullptr) {
+        result = this->index_.search(ref, k, num_threads);
+      } else {
+        // Reads only: safe from the worker threads.
+        const auto keep = [mask, mask_size](Id id) { return id < mask_size && mask[id]; };
+        result = this->index_.search_filtered(ref, k, keep, num_threads);
+      }
+    }
+    return py::make_tuple(adopt(std::move(result.ids())), adopt(std::move(result.distances())),
+                          adopt(std::move(result.visited())), adopt(std::move(result.probed())));
+  }
+
+  void remove(const std::vector<Id>& ids) override {
     py::gil_scoped_release release;
     std::unique_lock lock(this->mutex_);
-    this->index_.remove(id);
+    std::vector<Id> sorted(ids);
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+      if (!this->index_.contains(sorted[i])) {
+        // remove() of a missing id throws the index's own message before changing anything,
+        // and nothing has been removed yet.
+        this->index_.remove(sorted[i]);
+      }
+      if (i > 0 && sorted[i] == sorted[i - 1]) {
+        throw InvalidArgument(detail::concat("id ", sorted[i],
+                                             " appears twice in the ids to remove; pass each once"));
+      }
+    }
+    for (const Id id : ids) this->index_.remove(id);
   }
   void compact() override {
     py::gil_scoped_release release;
@@ -48,6 +104,63 @@ class BoundE2LSH final : public Bound<E2LSHIndex<T, Metric>, AnyLSHIndex> {
     std::shared_lock lock(this->mutex_);
     return this->index_.params();
   }
+  bool contains(Id id) const override {
+    std::shared_lock lock(this->mutex_);
+    return this->index_.contains(id);
+  }
+  Eigen::Index num_removed() const override {
+    std::shared_lock lock(this->mutex_);
+    return this->index_.num_removed();
+  }
+  Id next_id() const override {
+    std::shared_lock lock(this->mutex_);
+    return this->index_.next_id();
+  }
 };
+
+/// The tuner's result as a dict (params, measured figures, every trial).
+inline py::dict params_dict(const E2LSHParams& p) {
+  py::dict d;
+  d["num_tables"] = p.num_tables;
+  d["num_hashes"] = p.num_hashes;
+  d["bucket_width"] = p.bucket_width;
+  d["num_probes"] = p.num_probes;
+  d["seed"] = p.seed;
+  return d;
+}
+
+template <class T, class Metric>
+py::dict tune_typed(const py::array& data, const TuneOptions& options) {
+  const auto view = view_rows<T>(data, "data");
+  TuneResult r;
+  {
+    py::gil_scoped_release release;
+    r = tune_e2lsh<T, Metric>(MatrixRef<T>(view), options);
+  }
+  py::dict d;
+  d["params"] = params_dict(r.params);
+  d["recall"] = r.recall;
+  d["mean_visited"] = r.mean_visited;
+  d["visited_fraction"] = r.visited_fraction;
+  d["queries_per_second"] = r.queries_per_second;
+  d["typical_distance"] = r.typical_distance;
+  d["reached_target"] = r.reached_target;
+  d["indexed_points"] = r.indexed_points;
+  d["distance_us"] = r.distance_us;
+  d["lookup_us"] = r.lookup_us;
+  d["hash_us"] = r.hash_us;
+  py::list trials;
+  for (const auto& t : r.trials) {
+    py::dict td;
+    td["params"] = params_dict(t.params);
+    td["recall"] = t.recall;
+    td["mean_visited"] = t.mean_visited;
+    td["mean_probed"] = t.mean_probed;
+    td["estimated_us"] = t.estimated_us;
+    trials.append(td);
+  }
+  d["trials"] = trials;
+  return d;
+}
 
 }  // namespace pstable::python

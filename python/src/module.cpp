@@ -13,14 +13,11 @@
 #include <pybind11/stl.h>
 
 #include "any_index.hpp"
+#include "bind_eval.hpp"
+#include "bound_e2lsh.hpp"
 #include "pstable/pstable.hpp"
 
-#if __has_include("pstable/index/e2lsh.hpp")
-#include "bound_e2lsh.hpp"
 #define PSTABLE_PYTHON_HAS_E2LSH 1
-#else
-#define PSTABLE_PYTHON_HAS_E2LSH 0
-#endif
 
 #ifndef PSTABLE_MODULE_NAME
 #error "compile src/cores/core_<name>.cpp, which defines PSTABLE_MODULE_NAME, not this file"
@@ -89,7 +86,6 @@ std::unique_ptr<AnyIndex> load_exact(const std::string& path, const std::string&
   });
 }
 
-#if PSTABLE_PYTHON_HAS_E2LSH
 std::unique_ptr<AnyLSHIndex> make_e2lsh(Eigen::Index dim, const std::string& metric,
                                         const std::string& dtype, const E2LSHParams& params) {
   return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyLSHIndex> {
@@ -103,7 +99,20 @@ std::unique_ptr<AnyLSHIndex> make_e2lsh(Eigen::Index dim, const std::string& met
     }
   });
 }
-#endif
+
+/// tune_e2lsh for the dtype of `data` (float32 or float64, C-contiguous) and `metric`.
+py::dict tune(const py::array& data, const std::string& metric, const TuneOptions& options) {
+  const std::string dtype = py::str(data.dtype()).cast<std::string>();
+  return with_types(dtype, metric, [&](auto types) -> py::dict {
+    using T = typename decltype(types)::Scalar;
+    using M = typename decltype(types)::MetricType;
+    if constexpr (std::is_same_v<M, InnerProduct>) {
+      throw InvalidArgument("tune supports metric 'euclidean' or 'cosine', got 'ip'");
+    } else {
+      return tune_typed<T, M>(data, options);
+    }
+  });
+}
 
 // Classes and exception translators are module-local: the cores are separate modules that may
 // all be loaded into one process, and must not register the same pybind11 type globally.
@@ -187,21 +196,16 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   m.def("borrow_exact", &borrow_exact, py::arg("data"), py::arg("metric"));
   m.def("load_exact", &load_exact, py::arg("path"), py::arg("metric"), py::arg("dtype"));
 
-#if PSTABLE_PYTHON_HAS_E2LSH
   py::class_<AnyLSHIndex, AnyIndex>(m, "LSHIndex", py::module_local())
-      .def("remove", &AnyLSHIndex::remove, py::arg("id"))
+      .def("search_lsh", &AnyLSHIndex::search_lsh, py::arg("queries"), py::arg("k"),
+           py::arg("num_threads"), py::arg("allowed"))
+      .def("remove", &AnyLSHIndex::remove, py::arg("ids"))
       .def("compact", &AnyLSHIndex::compact)
       .def("set_num_probes", &AnyLSHIndex::set_num_probes, py::arg("probes"))
-      .def("params", [](const AnyLSHIndex& self) {
-        const pstable::E2LSHParams p = self.params();
-        py::dict d;
-        d["num_tables"] = p.num_tables;
-        d["num_hashes"] = p.num_hashes;
-        d["bucket_width"] = p.bucket_width;
-        d["num_probes"] = p.num_probes;
-        d["seed"] = p.seed;
-        return d;
-      });
+      .def("contains", &AnyLSHIndex::contains, py::arg("id"))
+      .def_property_readonly("num_removed", &AnyLSHIndex::num_removed)
+      .def_property_readonly("next_id", &AnyLSHIndex::next_id)
+      .def("params", [](const AnyLSHIndex& self) { return params_dict(self.params()); });
   m.def(
       "make_e2lsh",
       [](Eigen::Index dim, const std::string& metric, const std::string& dtype, int num_tables,
@@ -216,5 +220,33 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
       },
       py::arg("dim"), py::arg("metric"), py::arg("dtype"), py::arg("num_tables"),
       py::arg("num_hashes"), py::arg("bucket_width"), py::arg("num_probes"), py::arg("seed"));
-#endif
+  m.def(
+      "tune",
+      [](const py::array& data, const std::string& metric, Eigen::Index k, double target_recall,
+         double recall_margin, Eigen::Index num_queries, Eigen::Index max_points, int max_tables,
+         std::vector<int> hash_counts, std::vector<double> table_collision,
+         std::vector<int> probe_counts, std::uint64_t seed, double distance_us, double lookup_us,
+         double hash_us) {
+        pstable::TuneOptions o;
+        o.k = k;
+        o.target_recall = target_recall;
+        o.recall_margin = recall_margin;
+        o.num_queries = num_queries;
+        o.max_points = max_points;
+        o.max_tables = max_tables;
+        o.hash_counts = std::move(hash_counts);
+        o.table_collision = std::move(table_collision);
+        o.probe_counts = std::move(probe_counts);
+        o.seed = seed;
+        o.distance_us = distance_us;
+        o.lookup_us = lookup_us;
+        o.hash_us = hash_us;
+        return tune(data, metric, o);
+      },
+      py::arg("data"), py::arg("metric"), py::arg("k"), py::arg("target_recall"),
+      py::arg("recall_margin"), py::arg("num_queries"), py::arg("max_points"),
+      py::arg("max_tables"), py::arg("hash_counts"), py::arg("table_collision"),
+      py::arg("probe_counts"), py::arg("seed"), py::arg("distance_us"), py::arg("lookup_us"),
+      py::arg("hash_us"));
+  bind_eval(m);
 }

@@ -1,4 +1,4 @@
-"""E2LSHIndex from Python (skipped until the C++ E2LSH index is in this build)."""
+"""E2LSHIndex and pstable.tune from Python, against a numpy brute-force oracle."""
 
 from __future__ import annotations
 
@@ -8,49 +8,189 @@ import pytest
 import pstable
 from conftest import brute_force, to_value
 
-pytestmark = pytest.mark.skipif(not hasattr(pstable, "E2LSHIndex"),
-                                reason="this build has no E2LSHIndex (branch lsh not merged)")
+
+def clustered(rng, n=2000, dim=16, clusters=20, dtype="float32"):
+    centers = rng.standard_normal((clusters, dim)) * 10
+    return (centers[rng.integers(0, clusters, n)] + rng.standard_normal((n, dim))).astype(dtype)
+
+
+def recall(ids, exact):
+    return np.mean([len(set(a) & set(b)) / exact.shape[1] for a, b in zip(ids.tolist(), exact.tolist())])
 
 
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("batch", [1, 7, 100])
+@pytest.mark.parametrize("batch", [1, 7, 300])
 def test_results_are_true_neighbours_and_recall_is_high(metric, dtype, batch, rng):
-    centers = rng.standard_normal((20, 16)) * 10
-    data = (centers[rng.integers(0, 20, 2000)] + rng.standard_normal((2000, 16))).astype(dtype)
-    queries = data[rng.integers(0, 2000, batch)] + 0.01
+    data = clustered(rng, dtype=dtype)
+    queries = data[rng.integers(0, 2000, batch)] + np.asarray(0.01, dtype=dtype)
     index = pstable.E2LSHIndex(16, metric=metric, dtype=dtype, num_tables=20, num_hashes=4,
-                               bucket_width=8.0, seed=3)
+                               bucket_width=8.0 if metric == "euclidean" else 0.5, seed=3)
     index.add(data)
-    ids, dist, visited = index.search(queries, 10, return_counts=True)
+    ids, dist, visited, probed = index.search(queries, 10, return_counts=True, return_probed=True)
     assert ids.shape == dist.shape == (batch, 10) and ids.dtype == np.int64
-    assert np.all((visited >= 0) & (visited <= 2000))
+    assert dist.dtype == np.dtype(dtype)
+    assert np.all((visited >= 10) & (visited <= 2000))
+    assert np.all(probed == 20)  # one bucket per table with num_probes = 0
     scores = brute_force(data, queries, metric)
-    found = ids >= 0
-    own = to_value(np.take_along_axis(scores, np.where(found, ids, 0), axis=1), metric)
-    np.testing.assert_allclose(dist[found], own[found], rtol=2e-4, atol=2e-4)
+    assert np.all(ids >= 0)
+    own = to_value(np.take_along_axis(scores, ids, axis=1), metric)
+    tol = 2e-4 if dtype == "float32" else 1e-10
+    np.testing.assert_allclose(dist, own, rtol=tol, atol=tol)  # returned distances are exact
     exact = np.argsort(scores, axis=1, kind="stable")[:, :10]
-    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids.tolist(), exact.tolist())])
-    assert recall > 0.8
+    assert recall(ids, exact) > 0.8
 
 
-def test_parameters_remove_and_repr(rng):
+def test_one_query_gives_1d_results_and_probes_raise_counts(rng):
+    data = clustered(rng)
+    index = pstable.E2LSHIndex(16, num_tables=4, num_hashes=6, bucket_width=4.0, seed=2)
+    index.add(data)
+    ids, dist, visited = index.search(data[0], 5, return_counts=True)
+    assert ids.shape == dist.shape == (5,) and isinstance(visited, int) and ids[0] == 0
+    _, _, v0, p0 = index.search(data[:50], 5, return_counts=True, return_probed=True)
+    index.num_probes = 10
+    assert index.num_probes == 10 and index.params["num_probes"] == 10
+    _, _, v1, p1 = index.search(data[:50], 5, return_counts=True, return_probed=True)
+    assert np.all(p0 == 4) and np.all(p1 == 44) and np.all(v1 >= v0)
+
+
+def test_more_tables_cover_the_brute_force_result(rng):
+    data = clustered(rng, n=500)
+    index = pstable.E2LSHIndex(16, num_tables=64, num_hashes=2, bucket_width=40.0, seed=1)
+    index.add(data)
+    ids, dist = index.search(data[:20], 5, num_threads=2)
+    scores = brute_force(data, data[:20], "euclidean")
+    np.testing.assert_allclose(dist, np.sort(scores, axis=1)[:, :5], rtol=2e-4, atol=2e-4)
+
+
+def test_parameters_and_repr(rng):
     index = pstable.E2LSHIndex(8, num_tables=3, num_hashes=2, bucket_width=4.0, num_probes=1,
                                seed=9)
     assert index.params == {"num_tables": 3, "num_hashes": 2, "bucket_width": 4.0,
                             "num_probes": 1, "seed": 9}
-    assert repr(index).startswith("E2LSHIndex(dim=8, metric='euclidean', dtype='float32'")
+    index.add(rng.standard_normal((100, 8)))
+    assert repr(index) == ("E2LSHIndex(dim=8, metric='euclidean', dtype='float32', num_tables=3, "
+                           "num_hashes=2, bucket_width=4.0, num_probes=1, seed=9, size=100)")
+    assert pstable.E2LSHIndex(8, **index.params).params == index.params
+
+
+def test_remove_compact_and_stable_ids(rng):
     data = rng.standard_normal((100, 8)).astype(np.float32)
+    index = pstable.E2LSHIndex(8, num_tables=8, num_hashes=2, bucket_width=8.0, seed=4)
     index.add(data)
     index.remove(5)
+    index.remove(np.array([6, 7]))
+    assert (5 not in index) and (8 in index) and index.size == 97 and index.num_removed == 3
     ids, _ = index.search(data, 3)
-    assert 5 not in ids
-    index.set_num_probes(2)
-    assert index.params["num_probes"] == 2
+    assert not np.isin(ids, [5, 6, 7]).any()
+    with pytest.raises(ValueError, match="already removed"):
+        index.remove([9, 5])
+    assert 9 in index  # a failed batch removes nothing
+    with pytest.raises(ValueError, match="id 100 is not in the index"):
+        index.remove(100)
+    with pytest.raises(ValueError, match="twice"):
+        index.remove([10, 10])
+    assert 10 in index
+    before, _ = index.search(data[20:30], 3)
+    index.compact()
+    assert index.num_removed == 0 and index.size == 97 and index.next_id == 100
+    after, _ = index.search(data[20:30], 3)
+    np.testing.assert_array_equal(before, after)  # ids survive compact
+    index.add(data[:2])
+    assert index.next_id == 102 and 101 in index
+    own, _ = index.search(data[0], 2)
+    assert set(own.tolist()) == {0, 100}
 
 
-def test_bad_parameters():
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_filter_mask_ids_and_callable_agree_with_brute_force(rng, threads):
+    data = clustered(rng, n=600)
+    index = pstable.E2LSHIndex(16, num_tables=64, num_hashes=2, bucket_width=40.0, seed=5)
+    index.add(data)
+    index.remove(3)
+    allowed = np.flatnonzero(rng.random(600) < 0.3)
+    mask = np.zeros(600, dtype=bool)
+    mask[allowed] = True
+    queries = data[:25]
+    a = index.search(queries, 5, threads, filter=mask)
+    b = index.search(queries, 5, threads, filter=allowed)
+    c = index.search(queries, 5, threads, filter=lambda ids: mask[ids])
+    for r in (b, c):
+        np.testing.assert_array_equal(a[0], r[0])
+    assert np.isin(a[0], allowed).all() and not (a[0] == 3).any()
+    scores = brute_force(data, queries, "euclidean")
+    scores[:, ~mask] = np.inf
+    scores[:, 3] = np.inf
+    np.testing.assert_allclose(a[1], np.sort(scores, axis=1)[:, :5], rtol=2e-4, atol=2e-4)
+    _, _, visited = index.search(queries, 5, threads, return_counts=True, filter=mask)
+    assert np.all(visited <= mask.sum())  # rejected points cost no distance
+    # A short mask excludes the ids past its end; nothing allowed pads with -1.
+    ids, dist = index.search(queries, 5, filter=np.zeros(0, dtype=bool))
+    assert np.all(ids == -1) and np.all(np.isinf(dist))
+
+
+def test_bad_filters_and_parameters_raise(rng):
+    index = pstable.E2LSHIndex(8)
+    index.add(rng.standard_normal((50, 8)))
+    with pytest.raises(ValueError, match=">= 0"):
+        index.search(np.zeros(8), 1, filter=[-1])
+    with pytest.raises(TypeError):
+        index.search(np.zeros(8), 1, filter=np.array([0.5]))
+    with pytest.raises(ValueError, match="1-D"):
+        index.search(np.zeros(8), 1, filter=np.ones((2, 2), dtype=bool))
+    with pytest.raises(ValueError, match=r"num_tables \(L\) must be in \[1, 4096\], got 0"):
         pstable.E2LSHIndex(8, num_tables=0)
+    with pytest.raises(ValueError, match=r"num_hashes \(k\) must be in \[1, 32\], got 33"):
+        pstable.E2LSHIndex(8, num_hashes=33)
+    with pytest.raises(ValueError, match="bucket_width"):
+        pstable.E2LSHIndex(8, bucket_width=0.0)
+    with pytest.raises(ValueError, match="bucket_width"):
+        pstable.E2LSHIndex(8, bucket_width=float("nan"))
+    with pytest.raises(ValueError, match="exceeds the 8 buckets"):
+        pstable.E2LSHIndex(8, num_hashes=2, num_probes=9)
     with pytest.raises(ValueError, match="'euclidean' or 'cosine'"):
         pstable.E2LSHIndex(8, metric="ip")
+    with pytest.raises(ValueError, match="num_probes must be in"):
+        index.num_probes = -1
+    assert index.num_probes == 0  # unchanged
+    with pytest.raises(ValueError):
+        index.search(np.zeros(8), 51)
+    with pytest.raises(pstable.DimensionMismatch):
+        index.add(np.zeros((2, 7)))
+    with pytest.raises(TypeError):
+        index.remove(1.5)
+    assert index.size == 50
+
+
+def test_tune_returns_params_that_reach_the_target(rng):
+    data = clustered(rng, n=3000, dim=16)
+    r = pstable.tune(data, k=10, target_recall=0.9, num_queries=100, max_tables=16,
+                     hash_counts=[4, 8], probe_counts=[0, 8], distance_us=0.05, lookup_us=0.1,
+                     hash_us=0.01)
+    assert set(r.params) == {"num_tables", "num_hashes", "bucket_width", "num_probes", "seed"}
+    assert r.reached_target and r.recall >= 0.9
+    assert 0 < r.visited_fraction < 1 and r.queries_per_second > 0 and r.trials
+    assert r.indexed_points == 2900 and (r.dim, r.metric, r.dtype) == (16, "euclidean", "float32")
+    index = pstable.E2LSHIndex(16, **r.params)
+    assert index.params == r.params == r.make_index().params
+    index.add(data)
+    ids, _ = index.search(data[:100], 10)
+    exact = np.argsort(brute_force(data, data[:100], "euclidean"), axis=1, kind="stable")[:, :10]
+    assert recall(ids, exact) > 0.8
+    again = pstable.tune(data, k=10, target_recall=0.9, num_queries=100, max_tables=16,
+                         hash_counts=[4, 8], probe_counts=[0, 8], distance_us=0.05,
+                         lookup_us=0.1, hash_us=0.01)
+    assert again.params == r.params  # fixed unit costs: reproducible
+
+
+def test_tune_cosine_float64_and_bad_input(rng):
+    data = clustered(rng, n=1000, dim=8, dtype="float64")
+    r = pstable.tune(data, k=5, target_recall=0.8, metric="cosine", num_queries=50,
+                     max_tables=8, hash_counts=[4], probe_counts=[0])
+    assert r.dtype == "float64" and r.make_index().metric == "cosine"
+    with pytest.raises(ValueError, match="target_recall must be in"):
+        pstable.tune(data, target_recall=1.5)
+    with pytest.raises(ValueError, match="tuning needs more data"):
+        pstable.tune(data[:20], k=10)
+    with pytest.raises(ValueError, match="'euclidean' or 'cosine'"):
+        pstable.tune(data, metric="ip")

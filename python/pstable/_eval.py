@@ -1,0 +1,154 @@
+"""Readers (pstable io/) and the evaluator (pstable eval/): thin bindings, numpy in and out.
+
+A search result is the tuple `search` returns: `(ids, distances)` or `(ids, distances, visited)`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from ._index import DType, Metric, _as_rows, _core, _dtype_name
+
+PathLike = Union[str, "os.PathLike[str]"]
+Result = Sequence[Any]
+
+
+# -- readers ---------------------------------------------------------------------------------
+
+def read_npy(path: PathLike, dtype: DType = "float32") -> npt.NDArray[Any]:
+    """A .npy array of points (float16/32/64 or uint8, C order) as (n x dim) `dtype`; 1-D is one
+    point. Raises pstable.FormatError (ValueError) for other files, pstable.IoError (OSError)."""
+    return _core.read_rows(os.fspath(path), "npy", _dtype_name(dtype), -1, False)
+
+
+def read_npy_labels(path: PathLike) -> npt.NDArray[np.int32]:
+    """Integer labels from a 1-D or (n, 1) .npy array of int32, int64 or uint8."""
+    return _core.read_npy_labels(os.fspath(path))
+
+
+def read_fvecs(path: PathLike, max_rows: int = -1, dtype: DType = "float32") -> npt.NDArray[Any]:
+    """A .fvecs file, one vector per row; `max_rows` >= 0 reads only the first ones."""
+    return _core.read_rows(os.fspath(path), "fvecs", _dtype_name(dtype), max_rows, False)
+
+
+def read_bvecs(path: PathLike, max_rows: int = -1, dtype: DType = "float32") -> npt.NDArray[Any]:
+    """A .bvecs file (uint8 vectors) converted to `dtype`, one vector per row."""
+    return _core.read_rows(os.fspath(path), "bvecs", _dtype_name(dtype), max_rows, False)
+
+
+def read_ivecs(path: PathLike, max_rows: int = -1) -> npt.NDArray[np.int32]:
+    """A .ivecs file (int32 vectors, e.g. ground-truth ids), one vector per row."""
+    return _core.read_ivecs(os.fspath(path), max_rows)
+
+
+def read_idx_images(path: PathLike, scale: bool = True, dtype: DType = "float32") -> npt.NDArray[Any]:
+    """An IDX image file (MNIST/Fashion-MNIST, gzip or plain) as (n x rows*cols) `dtype`; pixels
+    become byte / 255 with `scale`, else stay 0..255."""
+    return _core.read_rows(os.fspath(path), "idx", _dtype_name(dtype), -1, bool(scale))
+
+
+def read_idx_labels(path: PathLike) -> npt.NDArray[np.int32]:
+    """An IDX label file (gzip or plain): one label 0..255 per item, int32."""
+    return _core.read_idx_labels(os.fspath(path))
+
+
+# -- evaluator -------------------------------------------------------------------------------
+
+def _ids(result: Any) -> npt.NDArray[np.int64]:
+    ids = result[0] if isinstance(result, tuple) else result
+    ids = np.asarray(ids)
+    if ids.ndim == 1:
+        ids = ids.reshape(1, -1)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
+    return np.ascontiguousarray(ids, dtype=np.int64)
+
+
+def _distances(result: Any, what: str) -> npt.NDArray[np.float64]:
+    if not isinstance(result, tuple) or len(result) < 2:
+        raise TypeError(f"{what} must be a search result tuple (ids, distances[, visited])")
+    d = np.asarray(result[1], dtype=np.float64)
+    return np.ascontiguousarray(d.reshape(1, -1) if d.ndim == 1 else d)
+
+
+def _k(ids: np.ndarray[Any, Any], k: Optional[int]) -> int:
+    return int(ids.shape[1]) if k is None else int(k)
+
+
+def _labels(x: npt.ArrayLike) -> list[int]:
+    a = np.asarray(x)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"labels must be integers, got dtype {a.dtype}")
+    return a.astype(np.int32).ravel().tolist()
+
+
+def ground_truth(
+    data: npt.ArrayLike, queries: npt.ArrayLike, k: int, metric: Metric = "euclidean",
+    num_threads: int = 0, dtype: DType = "float32",
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """The exact (ids, distances) of every query among the rows of `data` (ExactIndex)."""
+    d = np.dtype(_dtype_name(dtype))
+    x, _ = _as_rows(data, d, "data")
+    q, _ = _as_rows(queries, d, "queries")
+    return _core.ground_truth(x, q, k, metric, num_threads)
+
+
+def recall_at_k(
+    result: Result, truth: Result, k: Optional[int] = None, metric: Metric = "euclidean",
+    epsilon: float = 1e-3, per_query: bool = False,
+) -> Any:
+    """Mean recall@k of `result` against the exact `truth` (both (ids, distances) tuples): the
+    fraction of the first k results as close as the true k-th neighbour, up to a relative
+    `epsilon` (ann-benchmarks' distance-threshold recall). `per_query=True` gives the array."""
+    ids = _ids(result)
+    r = _core.recall_per_query(ids, _distances(result, "result"), _ids(truth),
+                               _distances(truth, "truth"), _k(ids, k), metric, epsilon)
+    return r if per_query else float(r.mean()) if r.size else 0.0
+
+
+def precision_at_k(
+    result: Any, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
+    k: Optional[int] = None, per_query: bool = False,
+) -> Any:
+    """Mean precision@k by label (the report's "mAP"): the share of the first k results whose
+    base label equals the query's. Padding (id -1) and label -1 (distractors) never count.
+    `result` is a search tuple or the ids array."""
+    ids = _ids(result)
+    p = _core.precision_per_query(ids, _labels(query_labels), _labels(base_labels), _k(ids, k))
+    return p if per_query else float(p.mean()) if p.size else 0.0
+
+
+def mean_average_precision(
+    result: Any, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
+    k: Optional[int] = None, per_query: bool = False,
+) -> Any:
+    """Mean AP@k (the standard mAP@k): AP = (1 / min(k, R)) sum_i P(i) rel(i), R the number of
+    base items of the query's label. `per_query=True` gives the AP of each query."""
+    ids = _ids(result)
+    a = _core.average_precision_per_query(ids, _labels(query_labels), _labels(base_labels),
+                                          _k(ids, k))
+    return a if per_query else float(a.mean()) if a.size else 0.0
+
+
+def evaluate(
+    result: Result, truth: Result, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
+    seconds: float, k: Optional[int] = None, metric: Metric = "euclidean",
+    epsilon: float = 1e-3,
+) -> dict[str, Any]:
+    """Every measure of one search run, as the report tabulated them: a dict with k, precision
+    (the report's "mAP"), recall, average_precision, mean_value (mean distance or similarity),
+    mean_visited, visited_fraction, queries_per_second (from `seconds`, the search's wall time)
+    and {label: mean} dicts precision_per_class, recall_per_class, average_precision_per_class.
+    `result` = (ids, distances, visited) from `search(..., return_counts=True)`; without visited
+    the visited figures are 0."""
+    ids = _ids(result)
+    visited = None
+    if isinstance(result, tuple) and len(result) >= 3:
+        visited = np.ascontiguousarray(np.atleast_1d(result[2]), dtype=np.int64)
+    return _core.evaluate(ids, _distances(result, "result"), visited, _ids(truth),
+                          _distances(truth, "truth"), _labels(query_labels),
+                          _labels(base_labels), _k(ids, k), seconds, metric, epsilon)

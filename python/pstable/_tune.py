@@ -1,0 +1,77 @@
+"""pstable.tune: chooses E2LSH parameters for a data set (binding of C++ tune_e2lsh)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ._index import DType, E2LSHIndex, Metric, _as_rows, _core, _dtype_name
+
+
+@dataclass
+class TuneResult:
+    """What `tune` chose and what an index with it measured on held-out sample queries.
+
+    `params` holds exactly the E2LSHIndex keywords: `E2LSHIndex(dim, metric=r.metric,
+    dtype=r.dtype, **r.params)`, or simply `r.make_index()`.
+    """
+
+    params: dict[str, Any]
+    recall: float              #: recall@k on the held-out queries
+    mean_visited: float        #: distinct candidates (distance computations) per query
+    visited_fraction: float    #: mean_visited / indexed_points
+    queries_per_second: float  #: one thread, same run
+    typical_distance: float    #: median distance to the k-th neighbour
+    reached_target: bool       #: False: params is the best recall found
+    indexed_points: int
+    dim: int
+    metric: str
+    dtype: str
+    k: int
+    trials: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    unit_costs_us: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def make_index(self) -> E2LSHIndex:
+        """An empty E2LSHIndex with the chosen parameters, metric and dtype."""
+        return E2LSHIndex(self.dim, metric=self.metric, dtype=self.dtype, **self.params)  # type: ignore[arg-type]
+
+
+def tune(
+    data: npt.ArrayLike, k: int = 10, target_recall: float = 0.9, metric: Metric = "euclidean",
+    dtype: Optional[DType] = None, *, recall_margin: float = 0.01, num_queries: int = 300,
+    max_points: int = 0, max_tables: int = 32, hash_counts: Sequence[int] = (8, 12, 16),
+    table_collision: Sequence[float] = (0.01, 0.02, 0.05, 0.12),
+    probe_counts: Sequence[int] = (0, 4, 12, 30, 60, 120), seed: int = 1,
+    distance_us: float = 0.0, lookup_us: float = 0.0, hash_us: float = 0.0,
+) -> TuneResult:
+    """Chooses E2LSH parameters reaching `target_recall` at recall@k on `data` at least cost.
+
+    Holds out `num_queries` rows of `data` as queries (fewer for small data), optionally tunes on
+    a sample of `max_points` rows, tries every (num_hashes in hash_counts, bucket width from each
+    table collision probability, probes in probe_counts, L up to max_tables), models the query
+    time with unit costs timed on this machine (fix distance_us, lookup_us and hash_us > 0 to make
+    the choice reproducible) and measures the chosen setting. dtype defaults to data's own
+    (float32 or float64; other dtypes become float32). Releases the GIL. Raises ValueError
+    (pstable.InvalidArgument) for bad options or too little data (needs >= 5 (k + 1) rows).
+    """
+    a = np.asarray(data)
+    if dtype is None:
+        dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float32
+    name = _dtype_name(dtype)
+    rows, _ = _as_rows(a, np.dtype(name), "data")
+    r = _core.tune(
+        rows, metric, k, target_recall, recall_margin, num_queries, max_points, max_tables,
+        list(hash_counts), list(table_collision), list(probe_counts), seed, distance_us,
+        lookup_us, hash_us,
+    )
+    return TuneResult(
+        params=dict(r["params"]), recall=r["recall"], mean_visited=r["mean_visited"],
+        visited_fraction=r["visited_fraction"], queries_per_second=r["queries_per_second"],
+        typical_distance=r["typical_distance"], reached_target=r["reached_target"],
+        indexed_points=r["indexed_points"], dim=rows.shape[1], metric=metric, dtype=name, k=k,
+        trials=list(r["trials"]),
+        unit_costs_us={"distance": r["distance_us"], "lookup": r["lookup_us"], "hash": r["hash_us"]},
+    )

@@ -15,15 +15,13 @@ FAISS calls OpenBLAS for batches; OPENBLAS_* variables in the environment (OPENB
 picks its kernels) are printed and passed through unchanged.
 """
 import argparse
-import gzip
 import json
 import os
 import subprocess
 import sys
-import time
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import blas_info, read_idx_images, timed  # noqa: E402  (sets OPENBLAS/OMP threads 1)
 
 import numpy as np  # noqa: E402
 
@@ -34,30 +32,6 @@ except ImportError:
 
 NUM_QUERIES = 2000
 K = 10
-
-
-def read_idx_images(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    if data[:4] != b"\x00\x00\x08\x03":
-        sys.exit(f"{path} is not an IDX image file")
-    n, rows, cols = (int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(3))
-    return np.frombuffer(data, np.uint8, n * rows * cols, 16).reshape(n, rows * cols).astype(np.float32) / 255.0
-
-
-def timed(fn):
-    wall, cpu = time.perf_counter(), time.thread_time()
-    result = fn()
-    return result, time.perf_counter() - wall, time.thread_time() - cpu
-
-
-def blas_info():
-    try:
-        from threadpoolctl import threadpool_info
-        return [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
-                f"threads={i.get('num_threads')}" for i in threadpool_info()]
-    except Exception as e:  # threadpoolctl missing or failing: not essential
-        return [f"threadpoolctl unavailable: {e}"]
 
 
 def faiss_numbers(train, queries, single):

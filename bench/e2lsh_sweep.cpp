@@ -4,8 +4,6 @@
 //
 // Usage: e2lsh_sweep [--data DIR] [--queries N] [--no-tune] [--no-sweep]
 //                    [--params L,k,w,T]...   (extra fixed settings)
-#include <zlib.h>
-
 #include <time.h>
 
 #include <algorithm>
@@ -19,6 +17,7 @@
 #include "pstable/index/e2lsh.hpp"
 #include "pstable/index/exact.hpp"
 #include "pstable/index/tuning.hpp"
+#include "pstable/io/idx.hpp"
 
 using namespace pstable;
 
@@ -31,31 +30,6 @@ double cpu_now() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 double since(double t) { return cpu_now() - t; }
-
-// A tiny reader for gzip-compressed IDX image files (big-endian header: magic 0x00000803,
-// count, rows, cols; then unsigned bytes).
-RowMatrix<float> read_idx_images(const std::string& path, Eigen::Index max_rows = -1) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw std::runtime_error("cannot open " + path);
-  unsigned char header[16];
-  if (gzread(f, header, 16) != 16) throw std::runtime_error("truncated header in " + path);
-  auto be = [&](int i) {
-    return (std::uint32_t(header[i]) << 24) | (std::uint32_t(header[i + 1]) << 16) |
-           (std::uint32_t(header[i + 2]) << 8) | std::uint32_t(header[i + 3]);
-  };
-  if (be(0) != 0x803) throw std::runtime_error(path + " is not an IDX image file");
-  Eigen::Index n = be(4);
-  const Eigen::Index d = Eigen::Index(be(8)) * be(12);
-  if (max_rows >= 0 && max_rows < n) n = max_rows;
-  std::vector<unsigned char> bytes(static_cast<std::size_t>(n * d));
-  if (gzread(f, bytes.data(), static_cast<unsigned>(bytes.size())) != static_cast<int>(bytes.size())) {
-    throw std::runtime_error("truncated data in " + path);
-  }
-  gzclose(f);
-  RowMatrix<float> out(n, d);
-  for (Eigen::Index i = 0; i < out.size(); ++i) out.data()[i] = bytes[static_cast<std::size_t>(i)] / 255.0f;
-  return out;
-}
 
 struct Row {
   std::string name;
@@ -123,8 +97,11 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const RowMatrix<float> base = read_idx_images(dir + "/train-images-idx3-ubyte.gz");
-  const RowMatrix<float> queries = read_idx_images(dir + "/t10k-images-idx3-ubyte.gz", num_queries);
+  const RowMatrix<float> base = read_idx_images<float>(dir + "/train-images-idx3-ubyte.gz");
+  RowMatrix<float> queries = read_idx_images<float>(dir + "/t10k-images-idx3-ubyte.gz");
+  if (num_queries >= 0 && num_queries < queries.rows()) {
+    queries.conservativeResize(num_queries, Eigen::NoChange);
+  }
   std::printf("Fashion-MNIST: %ld base x %ld dims, %ld queries (t10k), k = 10, one thread, times in thread CPU seconds, kernels %s\n",
               static_cast<long>(base.rows()), static_cast<long>(base.cols()),
               static_cast<long>(queries.rows()), simd::kernels<float>().arch);

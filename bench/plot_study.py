@@ -28,6 +28,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 NUMERIC = ["num_tables", "num_hashes", "bucket_width", "num_probes", "k", "precision", "recall",
            "average_precision", "mean_value", "mean_visited", "visited_fraction",
            "queries_per_second", "build_seconds"]
+OPTIONAL = ["cpu_queries_per_second", "tune_seconds"]  # absent from older outputs
 
 
 def read_study(path):
@@ -54,6 +55,11 @@ def read_study(path):
     for row in rows:
         for key in NUMERIC + ["num_distractors"]:
             row[key] = float(row[key])
+        for key in OPTIONAL:
+            row[key] = float(row.get(key, 0) or 0)
+        # Speed: queries per CPU second where measured (load from other programs on a shared
+        # machine stretches wall time, not CPU time), else per wall-clock second.
+        row["qps"] = row["cpu_queries_per_second"] or row["queries_per_second"]
     if not rows:
         raise SystemExit(f"{path} holds no rows")
     return rows
@@ -79,8 +85,8 @@ def fixed(rows, key, wanted):
 
 
 def plain(rows):
-    """E2LSH rows with the smallest probe count."""
-    rows = lsh(rows)
+    """Grid E2LSH rows (not the tuned one) with the smallest probe count."""
+    rows = [r for r in rows if r["method"] == "e2lsh"]
     if not rows:
         return []
     probes = min(r["num_probes"] for r in rows)
@@ -119,24 +125,29 @@ def main():
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for rows in studies:
         metric = rows[0]["metric"]
-        pts = lsh(rows)
+        pts = [r for r in rows if r["method"] == "e2lsh"]
+        extra = f" + {rows[0]['num_distractors']:,.0f} distractors" if rows[0]["num_distractors"] else ""
+        metric = metric + extra
         if pts:
-            sc = ax.scatter([r["recall"] for r in pts], [r["queries_per_second"] for r in pts],
+            sc = ax.scatter([r["recall"] for r in pts], [r["qps"] for r in pts],
                             label=f"E2LSH ({metric})", alpha=0.8)
             front, best = [], 0.0  # Pareto front: the fastest setting at each recall
             for r in sorted(pts, key=lambda r: -r["recall"]):
-                if r["queries_per_second"] > best:
-                    best = r["queries_per_second"]
+                if r["qps"] > best:
+                    best = r["qps"]
                     front.append(r)
-            ax.plot([r["recall"] for r in front], [r["queries_per_second"] for r in front],
+            ax.plot([r["recall"] for r in front], [r["qps"] for r in front],
                     color=sc.get_facecolor()[0], alpha=0.6)
+        for t in (r for r in rows if r["method"] == "e2lsh_tuned"):
+            ax.scatter([t["recall"]], [t["qps"]], marker="D", s=60, edgecolors="black",
+                       label=f"E2LSH tuned ({metric})")
         e = exact(rows)
         if e:
-            ax.scatter([e["recall"]], [e["queries_per_second"]], marker="*", s=160,
+            ax.scatter([e["recall"]], [e["qps"]], marker="*", s=160,
                        label=f"sequential scan ({metric})")
     ax.set_yscale("log")
     ax.set_xlabel(f"recall@{k}")
-    ax.set_ylabel("queries per second (log)")
+    ax.set_ylabel("queries per CPU second (log)")
     ax.set_title(f"Recall@{k} against speed")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)

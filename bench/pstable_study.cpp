@@ -4,6 +4,8 @@
 // queries per second, overall and per class; --csv / --json write the same for bench/plot_study.py.
 // Definitions: docs/evaluation.md. Run with --help for the options.
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -34,7 +36,7 @@ struct Options {
   std::string metric = "euclidean";
   std::string class_names = "auto";
   std::string csv, json;
-  double scale = 1.0 / 255;
+  double scale = -1;  // < 0: 1/255 for IDX bases, 1 otherwise
   long k = 10;
   long max_queries = 0;
   int threads = 0;
@@ -42,19 +44,24 @@ struct Options {
   std::vector<int> hashes = {2, 4, 6};
   std::vector<double> widths = {4, 6, 8};
   std::vector<int> probes = {0};
+  bool probes_given = false;
+  std::uint64_t seed = 1;
   bool lsh = true;
   bool tune = false;
+  bool grid = false;  // with --tune: run the grid too
   double target_recall = 0.9;
   bool progress = true;
 };
 
 const char* const kUsage = R"(usage: pstable_study [options]
 
-Data (IDX files of unsigned bytes, gzip or plain; default Fashion-MNIST train as base, t10k as queries):
+Data (default Fashion-MNIST train as base, t10k as queries). Points: .npy (float16/32/64, uint8),
+.fvecs, or IDX images (any other name, gzip or plain). Labels: .npy (1-D integers) or IDX:
   --base FILE --base-labels FILE       the labelled database
   --queries FILE --query-labels FILE   the labelled queries
   --distractors FILE                   unlabelled items appended to the database (never relevant)
-  --scale S                            multiply every value by S (default 1/255: pixels in [0,1])
+  --scale S                            multiply every value by S (default 1/255 for IDX inputs:
+                                       pixels in [0,1]; 1 when --base is .npy or .fvecs)
   --max-queries N                      use the first N queries only (default all)
   --class-names auto|none|a,b,...      names of the classes in the per-class table
 Search:
@@ -63,7 +70,10 @@ Search:
   --threads N                          search threads, 0 = all hardware threads (0)
   --tables 3,5,7 --hashes 2,4,6 --widths 4,6,8 --probes 0
                                        the E2LSH grid: L, k hashes per table, w, multi-probe counts
-  --tune [--target-recall R]           instead of the grid: tune_e2lsh's choice for recall R (0.9)
+  --seed S                             seed of the E2LSH hash functions and the tuner's sample (1)
+  --tune [--target-recall R]           instead of the grid: tune_e2lsh's choice for recall R (0.9),
+                                       searched with the tuner's probe count (or --probes)
+  --tune --grid                        the tuned row and the grid (its probes: --probes, default 0)
   --no-lsh                             the sequential scan only
 Output:
   --csv FILE --json FILE               every row, with per-class precision, for bench/plot_study.py
@@ -113,8 +123,12 @@ Options parse(int argc, char** argv) {
     else if (flag == "--tables") o.tables = parse_list<int>(next(), flag);
     else if (flag == "--hashes") o.hashes = parse_list<int>(next(), flag);
     else if (flag == "--widths") o.widths = parse_list<double>(next(), flag);
-    else if (flag == "--probes") o.probes = parse_list<int>(next(), flag);
+    else if (flag == "--probes") {
+      o.probes = parse_list<int>(next(), flag);
+      o.probes_given = true;
+    } else if (flag == "--seed") o.seed = parse_list<std::uint64_t>(next(), flag).at(0);
     else if (flag == "--tune") o.tune = true;
+    else if (flag == "--grid") o.grid = true;
     else if (flag == "--target-recall") o.target_recall = parse_list<double>(next(), flag).at(0);
     else if (flag == "--no-lsh") o.lsh = false;
     else if (flag == "--csv") o.csv = next();
@@ -124,6 +138,10 @@ Options parse(int argc, char** argv) {
   }
   if (o.metric != "euclidean" && o.metric != "cosine") {
     throw pstable::InvalidArgument("--metric must be euclidean or cosine, got " + o.metric);
+  }
+  if (o.scale < 0) {
+    const bool idx = !study::ends_with(o.base, ".npy") && !study::ends_with(o.base, ".fvecs");
+    o.scale = idx ? 1.0 / 255 : 1.0;
   }
   if (o.max_queries < 0) throw pstable::InvalidArgument("--max-queries must be >= 0");
   return o;
@@ -179,38 +197,42 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
   const Eigen::Index k = o.k;
   const int threads = pstable::detail::resolve_threads(o.threads);
   std::size_t lsh_settings = 0;
-  if (o.lsh && PSTABLE_STUDY_HAS_E2LSH) {
-    lsh_settings = o.tune ? o.probes.size()
-                          : o.tables.size() * o.hashes.size() * o.widths.size() * o.probes.size();
-  }
-  if (o.lsh && !PSTABLE_STUDY_HAS_E2LSH) {
-    std::fprintf(stderr, "pstable_study: built without pstable/index/e2lsh.hpp; running the "
-                         "sequential scan only\n");
+  if (o.lsh) {
+    if (o.tune) lsh_settings += o.probes.size();
+    if (!o.tune || o.grid) {
+      lsh_settings += o.tables.size() * o.hashes.size() * o.widths.size() * o.probes.size();
+    }
   }
   study::Progress progress(static_cast<double>(d.queries.rows()) * (1 + lsh_settings), o.progress);
 
   std::vector<study::MethodRun> runs;
   runs.push_back(study::run_exact<Metric>(d.base, d.queries, k, threads, progress));
 
-#if PSTABLE_STUDY_HAS_E2LSH
   if (o.lsh && o.tune) {
-#if PSTABLE_STUDY_HAS_TUNING
     pstable::TuneOptions options;
     options.k = k;
     options.target_recall = o.target_recall;
+    options.seed = o.seed;
     progress.set_label("tuning E2LSH");
     const auto tune_start = study::Clock::now();
     const auto tuned = pstable::tune_e2lsh<float, Metric>(d.base, options);
     const double tune_seconds = study::seconds_since(tune_start);
-    for (auto& r : study::run_e2lsh<Metric>(d.base, d.queries, k, threads, tuned.params, o.probes,
+    std::fprintf(stderr,
+                 "pstable_study: tune_e2lsh chose L=%d k=%d w=%g probes=%d in %.1f s (recall %.3f "
+                 "on its held-out sample%s)\n",
+                 tuned.params.num_tables, tuned.params.num_hashes, tuned.params.bucket_width,
+                 tuned.params.num_probes, tune_seconds, tuned.recall,
+                 tuned.reached_target ? "" : ", target NOT reached");
+    // The tuner's own probe count, unless --probes asks for others.
+    const std::vector<int> probes =
+        o.probes_given && !o.grid ? o.probes : std::vector<int>{tuned.params.num_probes};
+    for (auto& r : study::run_e2lsh<Metric>(d.base, d.queries, k, threads, tuned.params, probes,
                                             true, progress)) {
-      r.build_seconds += tune_seconds;  // the tuned row's build time includes the tuning
+      r.tune_seconds = tune_seconds;
       runs.push_back(std::move(r));
     }
-#else
-    throw pstable::InvalidArgument("--tune needs pstable/index/tuning.hpp, which this build lacks");
-#endif
-  } else if (o.lsh) {
+  }
+  if (o.lsh && (!o.tune || o.grid)) {
     for (int tables : o.tables) {
       for (int hashes : o.hashes) {
         for (double width : o.widths) {
@@ -218,6 +240,7 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
           params.num_tables = tables;
           params.num_hashes = hashes;
           params.bucket_width = width;
+          params.seed = o.seed;
           params.validate();
           for (auto& r : study::run_e2lsh<Metric>(d.base, d.queries, k, threads, params, o.probes,
                                                   false, progress)) {
@@ -227,7 +250,6 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
       }
     }
   }
-#endif
   progress.finish();
 
   const auto& truth = runs.front().result;  // the sequential scan is the ground truth
@@ -236,6 +258,10 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
     study::Row row;
     row.spec = run.spec;
     row.build_seconds = run.build_seconds;
+    row.tune_seconds = run.tune_seconds;
+    row.cpu_queries_per_second =
+        run.search_cpu_seconds > 0 ? static_cast<double>(d.queries.rows()) / run.search_cpu_seconds
+                                   : 0;
     row.memory_bytes = run.memory_bytes;
     row.eval = pstable::evaluate<Metric>(run.result, truth, d.query_labels, d.base_labels, k,
                                          run.search_seconds);

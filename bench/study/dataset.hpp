@@ -1,15 +1,8 @@
 #pragma once
 
-// The study's inputs: base set, queries, labels and distractors.
-//
-// TODO(after merging branches bench and files): replace read_idx_private() by pstable::io's
-// read_idx_images / read_idx_labels (branch bench) and route .npy / .fvecs paths to read_npy /
-// read_fvecs (branch files) in load_matrix() and load_labels(). This private loader exists only
-// so the study runs before those branches merge.
+// The study's inputs: base set, queries, labels and distractors, read by pstable's readers
+// (include/pstable/io/): IDX (`.gz` or plain, Fashion-MNIST's format), `.npy` and `.fvecs`.
 
-#include <zlib.h>
-
-#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,67 +11,41 @@
 #include "pstable/core/types.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/eval/labels.hpp"
+#include "pstable/io/idx.hpp"
+#include "pstable/io/npy.hpp"
+#include "pstable/io/vecs.hpp"
 
 namespace study {
 
 using pstable::Label;
 using Matrix = pstable::RowMatrix<float>;
 
-/// An IDX file of unsigned bytes (MNIST layout), optionally gzip-compressed: its dimensions and
-/// values. zlib's gzread reads uncompressed files as they are.
-struct IdxArray {
-  std::vector<std::int64_t> dims;
-  std::vector<std::uint8_t> values;
-};
-
-inline IdxArray read_idx_private(const std::string& path) {
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr) throw pstable::IoError("cannot open " + path + "; check the path");
-  const auto read = [&](void* out, unsigned bytes) {
-    if (gzread(file, out, bytes) != static_cast<int>(bytes)) {
-      gzclose(file);
-      throw pstable::FormatError(path + " is truncated; download or copy it again");
-    }
-  };
-  unsigned char magic[4];
-  read(magic, 4);
-  if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] == 0 || magic[3] > 4) {
-    gzclose(file);
-    throw pstable::FormatError(path + " is not an IDX file of unsigned bytes (bad magic)");
-  }
-  IdxArray array;
-  std::int64_t count = 1;
-  for (int d = 0; d < magic[3]; ++d) {
-    unsigned char be[4];
-    read(be, 4);
-    const std::int64_t n = (std::int64_t{be[0]} << 24) | (be[1] << 16) | (be[2] << 8) | be[3];
-    array.dims.push_back(n);
-    count *= n;
-  }
-  array.values.resize(static_cast<std::size_t>(count));
-  constexpr std::int64_t kChunk = 1 << 28;
-  for (std::int64_t done = 0; done < count; done += kChunk) {
-    read(array.values.data() + done, static_cast<unsigned>(std::min(kChunk, count - done)));
-  }
-  gzclose(file);
-  return array;
+inline bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-/// Images (rows) of an IDX file as floats multiplied by `scale`.
+/// Points of a `.npy` (float16/32/64 or uint8, one point per row), `.fvecs` or IDX image file
+/// (any other name, gzip or plain), as floats multiplied by `scale`.
 inline Matrix load_matrix(const std::string& path, float scale) {
-  const auto array = read_idx_private(path);
-  if (array.dims.size() < 2) throw pstable::FormatError(path + " holds labels, not images");
-  std::int64_t cols = 1;
-  for (std::size_t d = 1; d < array.dims.size(); ++d) cols *= array.dims[d];
-  Matrix m(array.dims[0], cols);
-  for (std::size_t i = 0; i < array.values.size(); ++i) m.data()[i] = array.values[i] * scale;
+  Matrix m;
+  if (ends_with(path, ".npy")) m = pstable::read_npy<float>(path);
+  else if (ends_with(path, ".fvecs")) m = pstable::read_fvecs<float>(path);
+  else m = pstable::read_idx_images<float>(path, /*scale=*/false);
+  if (scale != 1.0f) m *= scale;
   return m;
 }
 
+/// Labels of a `.npy` (1-D int32/int64/uint8) or IDX label file.
 inline std::vector<Label> load_labels(const std::string& path) {
-  const auto array = read_idx_private(path);
-  if (array.dims.size() != 1) throw pstable::FormatError(path + " holds images, not labels");
-  return {array.values.begin(), array.values.end()};
+  if (ends_with(path, ".npy")) {
+    const auto labels = pstable::read_npy_labels(path);
+    return {labels.begin(), labels.end()};
+  }
+  if (ends_with(path, ".fvecs")) {
+    throw pstable::InvalidArgument(path + ": labels come as .npy or IDX files, not .fvecs");
+  }
+  const auto labels = pstable::read_idx_labels(path);
+  return {labels.begin(), labels.end()};
 }
 
 /// Everything one study searches: the database (base rows, then distractor rows), its labels

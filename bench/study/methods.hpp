@@ -1,9 +1,10 @@
 #pragma once
 
 // The seam between the study and the indexes: each "method" (the sequential scan, one E2LSH
-// setting) is run by one function that returns the Neighbors and the time it took. The E2LSH
-// methods compile only once pstable/index/e2lsh.hpp exists (branch lsh); until then the study
-// runs the sequential scan alone and says so.
+// setting) is run by one function that returns the Neighbors and the time it took (wall clock and
+// the process's CPU time, which load from other programs on a shared machine does not inflate).
+
+#include <time.h>
 
 #include <chrono>
 #include <string>
@@ -14,18 +15,8 @@
 #include "dataset.hpp"
 #include "progress.hpp"
 
-#if __has_include("pstable/index/e2lsh.hpp")
 #include "pstable/index/e2lsh.hpp"
-#define PSTABLE_STUDY_HAS_E2LSH 1
-#else
-#define PSTABLE_STUDY_HAS_E2LSH 0
-#endif
-#if PSTABLE_STUDY_HAS_E2LSH && __has_include("pstable/index/tuning.hpp")
 #include "pstable/index/tuning.hpp"
-#define PSTABLE_STUDY_HAS_TUNING 1
-#else
-#define PSTABLE_STUDY_HAS_TUNING 0
-#endif
 
 namespace study {
 
@@ -45,8 +36,10 @@ struct MethodSpec {
 struct MethodRun {
   MethodSpec spec;
   pstable::Neighbors<float> result;
-  double search_seconds = 0;
+  double search_seconds = 0;      ///< wall clock, all queries
+  double search_cpu_seconds = 0;  ///< process CPU time (all threads), all queries
   double build_seconds = 0;
+  double tune_seconds = 0;  ///< tune_e2lsh's time (tuned rows only)
   std::size_t memory_bytes = 0;
 };
 
@@ -56,18 +49,29 @@ inline double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+/// CPU seconds used so far by the whole process (every thread).
+inline double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 /// Searches the queries in chunks (so the progress bar moves), timing only the search calls.
 template <class Search>
 pstable::Neighbors<float> search_in_chunks(const Matrix& queries, Eigen::Index k, Search&& search,
-                                           Progress& progress, double& seconds) {
+                                           Progress& progress, double& seconds,
+                                           double& cpu) {
   constexpr Eigen::Index kChunk = 512;
   pstable::Neighbors<float> all(queries.rows(), k);
   seconds = 0;
+  cpu = 0;
   for (Eigen::Index q0 = 0; q0 < queries.rows(); q0 += kChunk) {
     const Eigen::Index n = std::min(kChunk, queries.rows() - q0);
     const auto start = Clock::now();
+    const double cpu_start = cpu_seconds();
     const auto part = search(queries.middleRows(q0, n));
     seconds += seconds_since(start);
+    cpu += cpu_seconds() - cpu_start;
     all.ids().middleRows(q0, n) = part.ids();
     all.distances().middleRows(q0, n) = part.distances();
     all.visited().segment(q0, n) = part.visited();
@@ -86,11 +90,10 @@ MethodRun run_exact(const Matrix& base, const Matrix& queries, Eigen::Index k, i
   run.memory_bytes = static_cast<std::size_t>(base.size()) * sizeof(float) + index.memory_bytes();
   run.result = search_in_chunks(
       queries, k, [&](const auto& chunk) { return index.search(chunk, k, threads); }, progress,
-      run.search_seconds);
+      run.search_seconds, run.search_cpu_seconds);
   return run;
 }
 
-#if PSTABLE_STUDY_HAS_E2LSH
 /// Builds one E2LSH index per (L, k, w) and searches it once per probe count in `probes`.
 template <class Metric>
 std::vector<MethodRun> run_e2lsh(const Matrix& base, const Matrix& queries, Eigen::Index k,
@@ -117,11 +120,10 @@ std::vector<MethodRun> run_e2lsh(const Matrix& base, const Matrix& queries, Eige
                                                " p=", p));
     run.result = search_in_chunks(
         queries, k, [&](const auto& chunk) { return index.search(chunk, k, threads); }, progress,
-        run.search_seconds);
+        run.search_seconds, run.search_cpu_seconds);
     runs.push_back(std::move(run));
   }
   return runs;
 }
-#endif
 
 }  // namespace study

@@ -18,6 +18,8 @@ struct Row {
   MethodSpec spec;
   pstable::Evaluation eval;
   double build_seconds = 0;
+  double tune_seconds = 0;             ///< tuned rows: tune_e2lsh's time (not in build_seconds)
+  double cpu_queries_per_second = 0;   ///< queries per CPU second of the process (all threads)
   std::size_t memory_bytes = 0;
 };
 
@@ -62,14 +64,17 @@ inline void print_tables(const Setup& setup, const std::vector<Row>& rows) {
               static_cast<long>(setup.database_size), static_cast<long>(setup.num_distractors),
               static_cast<long>(setup.dim), static_cast<long>(setup.k), setup.threads);
   std::printf("| method | L | k hashes | w | probes | P@%s (report's mAP) | recall@%s | AP@%s | "
-              "%s | visited | visited %% | queries/s | build s |\n",
+              "%s | visited | visited %% | queries/s | queries/CPU-s | build s | tune s | MiB |\n",
               k.c_str(), k.c_str(), k.c_str(), value);
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& r : rows) {
-    std::printf("| %s %s| %.3f | %.3f | %.3f | %.4g | %.0f | %.2f%% | %.0f | %.2f |\n",
+    std::printf("| %s %s| %.3f | %.3f | %.3f | %.4g | %.0f | %.2f%% | %.0f | %.0f | %.2f | %.1f "
+                "| %.1f |\n",
                 r.spec.name().c_str(), settings(r.spec).c_str(), r.eval.precision, r.eval.recall,
                 r.eval.average_precision, r.eval.mean_value, r.eval.mean_visited,
-                100 * r.eval.visited_fraction, r.eval.queries_per_second, r.build_seconds);
+                100 * r.eval.visited_fraction, r.eval.queries_per_second,
+                r.cpu_queries_per_second, r.build_seconds, r.tune_seconds,
+                static_cast<double>(r.memory_bytes) / (1 << 20));
   }
   if (rows.empty()) return;
   std::printf("\nP@%s per query class (the report's per-class mAP)\n\n| method | L | k hashes | w "
@@ -98,7 +103,7 @@ inline void write_csv(const std::string& path, const Setup& setup, const std::ve
   auto out = open_output(path);
   out << "method,metric,num_tables,num_hashes,bucket_width,num_probes,k,precision,recall,"
          "average_precision,mean_value,mean_visited,visited_fraction,queries_per_second,"
-         "build_seconds,memory_bytes,num_queries,database_size,num_distractors";
+         "cpu_queries_per_second,build_seconds,tune_seconds,memory_bytes,num_queries,database_size,num_distractors";
   if (!rows.empty()) {
     for (const auto& c : rows.front().eval.precision_per_class) out << ",precision_class_" << c.label;
   }
@@ -110,7 +115,8 @@ inline void write_csv(const std::string& path, const Setup& setup, const std::ve
         << r.spec.bucket_width << ',' << r.spec.num_probes << ',' << setup.k << ','
         << r.eval.precision << ',' << r.eval.recall << ',' << r.eval.average_precision << ','
         << r.eval.mean_value << ',' << r.eval.mean_visited << ',' << r.eval.visited_fraction << ','
-        << r.eval.queries_per_second << ',' << r.build_seconds << ',' << r.memory_bytes << ','
+        << r.eval.queries_per_second << ',' << r.cpu_queries_per_second << ','
+        << r.build_seconds << ',' << r.tune_seconds << ',' << r.memory_bytes << ','
         << setup.num_queries << ',' << setup.database_size << ',' << setup.num_distractors;
     for (const auto& c : r.eval.precision_per_class) out << ',' << c.mean;
     out << "\n";
@@ -149,7 +155,9 @@ inline void write_json(const std::string& path, const Setup& setup, const std::v
         << r.eval.average_precision << ", \"mean_value\": " << r.eval.mean_value
         << ", \"mean_visited\": " << r.eval.mean_visited << ", \"visited_fraction\": "
         << r.eval.visited_fraction << ", \"queries_per_second\": " << r.eval.queries_per_second
-        << ", \"build_seconds\": " << r.build_seconds << ", \"memory_bytes\": " << r.memory_bytes
+        << ", \"cpu_queries_per_second\": " << r.cpu_queries_per_second
+        << ", \"build_seconds\": " << r.build_seconds << ", \"tune_seconds\": " << r.tune_seconds
+        << ", \"memory_bytes\": " << r.memory_bytes
         << ",\n     \"per_class\": [";
     for (std::size_t c = 0; c < r.eval.precision_per_class.size(); ++c) {
       const auto label = r.eval.precision_per_class[c].label;

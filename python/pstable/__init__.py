@@ -21,10 +21,11 @@ from ._errors import (
     IoError,
 )
 from . import _simd
-from ._index import ExactIndex, _core
+from ._index import ExactIndex, _core, load
 
 __all__ = [
     "ExactIndex",
+    "load",
     "Error",
     "InvalidArgument",
     "DimensionMismatch",

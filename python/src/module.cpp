@@ -90,6 +90,21 @@ std::unique_ptr<AnyIndex> load_exact(const std::string& path, const std::string&
 }
 
 #if PSTABLE_PYTHON_HAS_E2LSH
+std::unique_ptr<AnyLSHIndex> load_e2lsh(const std::string& path, const std::string& metric,
+                                        const std::string& dtype) {
+  return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyLSHIndex> {
+    using T = typename decltype(types)::Scalar;
+    using M = typename decltype(types)::MetricType;
+    if constexpr (std::is_same_v<M, InnerProduct>) {
+      throw InvalidArgument("E2LSHIndex supports metric 'euclidean' or 'cosine', got 'ip'");
+    } else if constexpr (HasLoad<E2LSHIndex<T, M>>::value) {
+      return std::make_unique<BoundE2LSH<T, M>>(E2LSHIndex<T, M>::load(path));
+    } else {
+      throw InvalidState("this build of pstable cannot load E2LSH index files");
+    }
+  });
+}
+
 std::unique_ptr<AnyLSHIndex> make_e2lsh(Eigen::Index dim, const std::string& metric,
                                         const std::string& dtype, const E2LSHParams& params) {
   return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyLSHIndex> {
@@ -146,6 +161,26 @@ void register_errors() {
   py::register_local_exception_translator(&translate);
 }
 
+/// The header of an index file as a dict, with the names the Python classes use
+/// (metric 'ip' for inner product), so that pstable.load can pick the class.
+py::dict file_info(const std::string& path) {
+  IndexFileInfo info;
+  {
+    py::gil_scoped_release release;
+    info = read_index_file_info(path);
+  }
+  py::dict d;
+  d["format_version"] = info.format_version;
+  d["kind"] = to_string(info.kind);
+  d["dtype"] = to_string(info.scalar);
+  d["metric"] = info.metric == MetricKind::inner_product ? "ip" : to_string(info.metric);
+  d["dim"] = info.dim;
+  d["count"] = info.count;
+  d["file_bytes"] = info.file_bytes;
+  d["type_name"] = info.type_name();
+  return d;
+}
+
 template <class Class>
 void bind_common(Class& c) {
   c.def_property_readonly("kind", &AnyIndex::kind)
@@ -186,6 +221,7 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   m.def("make_exact", &make_exact, py::arg("dim"), py::arg("metric"), py::arg("dtype"));
   m.def("borrow_exact", &borrow_exact, py::arg("data"), py::arg("metric"));
   m.def("load_exact", &load_exact, py::arg("path"), py::arg("metric"), py::arg("dtype"));
+  m.def("file_info", &file_info, py::arg("path"));
 
 #if PSTABLE_PYTHON_HAS_E2LSH
   py::class_<AnyLSHIndex, AnyIndex>(m, "LSHIndex", py::module_local())
@@ -202,6 +238,9 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
         d["seed"] = p.seed;
         return d;
       });
+  m.def("load_e2lsh", &load_e2lsh, py::arg("path"), py::arg("metric"), py::arg("dtype"));
+  m.attr("has_e2lsh_files") = HasSave<pstable::E2LSHIndex<float, pstable::Euclidean>>::value &&
+                              HasLoad<pstable::E2LSHIndex<float, pstable::Euclidean>>::value;
   m.def(
       "make_e2lsh",
       [](Eigen::Index dim, const std::string& metric, const std::string& dtype, int num_tables,

@@ -21,7 +21,7 @@ from ._errors import (
     IoError,
 )
 from . import _simd
-from ._index import E2LSHIndex, ExactIndex, _core
+from ._index import E2LSHIndex, ExactIndex, _core, load
 from ._tune import TuneResult, tune
 from ._eval import (
     evaluate,
@@ -40,6 +40,7 @@ from ._eval import (
 
 __all__ = [
     "ExactIndex",
+    "load",
     "E2LSHIndex",
     "tune",
     "TuneResult",

@@ -9,6 +9,7 @@ kernel_arch: str
 version: str
 has_e2lsh: bool
 has_files: bool
+has_e2lsh_files: bool
 
 class Index:
     @property
@@ -55,6 +56,8 @@ class LSHIndex(Index):
 def make_exact(dim: int, metric: str, dtype: str) -> Index: ...
 def borrow_exact(data: np.ndarray[Any, Any], metric: str) -> Index: ...
 def load_exact(path: str, metric: str, dtype: str) -> Index: ...
+def load_e2lsh(path: str, metric: str, dtype: str) -> LSHIndex: ...
+def file_info(path: str) -> dict[str, Any]: ...
 def make_e2lsh(
     dim: int, metric: str, dtype: str, num_tables: int, num_hashes: int,
     bucket_width: float, num_probes: int, seed: int,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import TYPE_CHECKING, Any, Callable, Literal, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _simd
+from ._errors import InvalidState
 
 if TYPE_CHECKING:
     from ._core import Index as _CoreIndex
@@ -56,6 +59,51 @@ def _as_rows(x: Any, dtype: np.dtype[Any], what: str) -> tuple[np.ndarray[Any, A
             f"{what} must be 2-D (one point per row) or 1-D (one point), got shape {a.shape}"
         )
     return np.ascontiguousarray(a, dtype=dtype), single
+
+
+def _load_args(
+    path: str | os.PathLike[str], metric: Metric | None, dtype: DType | None
+) -> tuple[str, str, str]:
+    """(path, metric, dtype) for the core's load functions: the file's own unless given."""
+    path = os.fspath(path)
+    if metric is None or dtype is None:
+        info = _core.file_info(path)
+        metric = info["metric"] if metric is None else metric
+        dtype = info["dtype"] if dtype is None else dtype
+    return path, metric, _dtype_name(dtype)
+
+
+def _file_bytes(impl: Any) -> bytes:
+    """The index file of `impl` as bytes (saved through a private temporary directory)."""
+    with tempfile.TemporaryDirectory(prefix="pstable-") as d:
+        path = os.path.join(d, "index.pst")
+        impl.save(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def _from_file_bytes(data: bytes, load: Any) -> Any:
+    """`load(path, metric, dtype)` on `data` written to a private temporary file."""
+    with tempfile.TemporaryDirectory(prefix="pstable-") as d:
+        path = os.path.join(d, "index.pst")
+        with open(path, "wb") as f:
+            f.write(data)
+        return load(*_load_args(path, None, None))
+
+
+def load(path: str | os.PathLike[str]) -> "_Index":
+    """Loads any index file written by `save`: the class, metric and dtype come from its header.
+
+    Returns an ExactIndex or an E2LSHIndex. Raises OSError (pstable.IoError) if the file cannot
+    be read and pstable.FormatError if it is not a valid pstable index file.
+    """
+    info = _core.file_info(os.fspath(path))
+    if info["kind"] == "exact":
+        return ExactIndex.load(path, info["metric"], info["dtype"])
+    if info["kind"] == "e2lsh":
+        return E2LSHIndex.load(path, info["metric"], info["dtype"])
+    raise InvalidState(f"{os.fspath(path)!r} holds a {info['kind']} index, which this build of "
+                       "pstable cannot load")
 
 
 class _Index:
@@ -132,9 +180,10 @@ class _Index:
             return ids, distances, visited
         return ids, distances
 
-    def save(self, path: str) -> None:
-        """Writes the index to `path` in pstable's versioned file format."""
-        self._impl.save(str(path))
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the index to `path` in pstable's versioned file format (atomically: a failed
+        save leaves any previous file intact). Read it back with `pstable.load(path)`."""
+        self._impl.save(os.fspath(path))
 
     def __repr__(self) -> str:
         return (
@@ -184,10 +233,16 @@ class ExactIndex(_Index):
         return index
 
     @classmethod
-    def load(cls, path: str, metric: Metric = "euclidean", dtype: DType = "float32") -> "ExactIndex":
-        """Reads an index written by `save` (needs the C++ file format)."""
+    def load(
+        cls, path: str | os.PathLike[str], metric: Metric | None = None, dtype: DType | None = None
+    ) -> "ExactIndex":
+        """Reads an index written by `save`; metric and dtype come from the file.
+
+        Passing `metric` or `dtype` asserts them: a file holding another one raises
+        pstable.FormatError naming what it holds. See also `pstable.load`.
+        """
         index = cls.__new__(cls)
-        index._impl = _core.load_exact(str(path), metric, _dtype_name(dtype))
+        index._impl = _core.load_exact(*_load_args(path, metric, dtype))
         return index
 
     @property
@@ -346,6 +401,28 @@ class E2LSHIndex(_Index):
         if return_probed:
             out += (probed,)
         return out
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike[str], metric: Metric | None = None,
+        dtype: DType | None = None,
+    ) -> "E2LSHIndex":
+        """Reads an index written by `save`: parameters, points, removed ids, hash functions
+        and tables, so that it answers exactly like the saved one. Metric and dtype come
+        from the file; passing them asserts them (pstable.FormatError on a mismatch)."""
+        index = cls.__new__(cls)
+        index._impl = _core.load_e2lsh(*_load_args(path, metric, dtype))
+        return index
+
+    # Pickling goes through the index file format (bytes of a saved file): the loaded index
+    # keeps its removed ids, id map and tables and answers bit for bit like the original.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"format": 1, "file": _file_bytes(self._impl)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state.get("format") != 1:
+            raise ValueError(f"unknown E2LSHIndex pickle format {state.get('format')!r}")
+        self._impl = _from_file_bytes(state["file"], _core.load_e2lsh)
 
     def _repr_extra(self) -> str:
         p = self.params

@@ -86,6 +86,21 @@ std::unique_ptr<AnyIndex> load_exact(const std::string& path, const std::string&
   });
 }
 
+std::unique_ptr<AnyLSHIndex> load_e2lsh(const std::string& path, const std::string& metric,
+                                        const std::string& dtype) {
+  return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyLSHIndex> {
+    using T = typename decltype(types)::Scalar;
+    using M = typename decltype(types)::MetricType;
+    if constexpr (std::is_same_v<M, InnerProduct>) {
+      throw InvalidArgument("E2LSHIndex supports metric 'euclidean' or 'cosine', got 'ip'");
+    } else if constexpr (HasLoad<E2LSHIndex<T, M>>::value) {
+      return std::make_unique<BoundE2LSH<T, M>>(E2LSHIndex<T, M>::load(path));
+    } else {
+      throw InvalidState("this build of pstable cannot load E2LSH index files");
+    }
+  });
+}
+
 std::unique_ptr<AnyLSHIndex> make_e2lsh(Eigen::Index dim, const std::string& metric,
                                         const std::string& dtype, const E2LSHParams& params) {
   return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyLSHIndex> {
@@ -155,6 +170,26 @@ void register_errors() {
   py::register_local_exception_translator(&translate);
 }
 
+/// The header of an index file as a dict, with the names the Python classes use
+/// (metric 'ip' for inner product), so that pstable.load can pick the class.
+py::dict file_info(const std::string& path) {
+  IndexFileInfo info;
+  {
+    py::gil_scoped_release release;
+    info = read_index_file_info(path);
+  }
+  py::dict d;
+  d["format_version"] = info.format_version;
+  d["kind"] = to_string(info.kind);
+  d["dtype"] = to_string(info.scalar);
+  d["metric"] = info.metric == MetricKind::inner_product ? "ip" : to_string(info.metric);
+  d["dim"] = info.dim;
+  d["count"] = info.count;
+  d["file_bytes"] = info.file_bytes;
+  d["type_name"] = info.type_name();
+  return d;
+}
+
 template <class Class>
 void bind_common(Class& c) {
   c.def_property_readonly("kind", &AnyIndex::kind)
@@ -195,6 +230,7 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   m.def("make_exact", &make_exact, py::arg("dim"), py::arg("metric"), py::arg("dtype"));
   m.def("borrow_exact", &borrow_exact, py::arg("data"), py::arg("metric"));
   m.def("load_exact", &load_exact, py::arg("path"), py::arg("metric"), py::arg("dtype"));
+  m.def("file_info", &file_info, py::arg("path"));
 
   py::class_<AnyLSHIndex, AnyIndex>(m, "LSHIndex", py::module_local())
       .def("search_lsh", &AnyLSHIndex::search_lsh, py::arg("queries"), py::arg("k"),
@@ -206,6 +242,9 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
       .def_property_readonly("num_removed", &AnyLSHIndex::num_removed)
       .def_property_readonly("next_id", &AnyLSHIndex::next_id)
       .def("params", [](const AnyLSHIndex& self) { return params_dict(self.params()); });
+  m.def("load_e2lsh", &load_e2lsh, py::arg("path"), py::arg("metric"), py::arg("dtype"));
+  m.attr("has_e2lsh_files") = HasSave<pstable::E2LSHIndex<float, pstable::Euclidean>>::value &&
+                              HasLoad<pstable::E2LSHIndex<float, pstable::Euclidean>>::value;
   m.def(
       "make_e2lsh",
       [](Eigen::Index dim, const std::string& metric, const std::string& dtype, int num_tables,

@@ -159,10 +159,3 @@ def test_private_core_refuses_to_copy(index):
         index._impl.search(np.ones((2, 6), np.float64), 1, 1)
     with pytest.raises(TypeError, match="C-contiguous float32"):
         index._impl.search(np.asfortranarray(np.ones((2, 6), np.float32)), 1, 1)
-
-
-def test_save_without_file_format_says_so(index, tmp_path):
-    if pstable._core.has_files:
-        pytest.skip("file format present: covered by test_files.py")
-    with pytest.raises(RuntimeError, match="no index file format"):
-        index.save(tmp_path / "x.pst")

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "pstable/config.hpp"
@@ -49,6 +50,15 @@ class BucketTable {
       }
     }
     offsets.push_back(static_cast<std::uint32_t>(pairs.size()));
+    assign(std::move(keys), std::move(offsets), std::move(rows));
+  }
+
+  /// Builds from the flat arrays as keys(), offsets() and rows() return them: keys strictly
+  /// ascending, offsets.size() == keys.size() + 1 from 0 to rows.size(), strictly increasing,
+  /// rows ascending within a bucket (an index file's tables, checked by the caller).
+  void assign(std::vector<std::uint64_t> keys, std::vector<std::uint32_t> offsets,
+              std::vector<std::uint32_t> rows) {
+    PSTABLE_ASSERT(offsets.size() == keys.size() + 1 && offsets.back() == rows.size());
     int bits = 0;
     while ((std::size_t{2} << bits) < keys.size() && bits < 30) ++bits;  // ~2 keys per entry
     std::vector<std::uint32_t> directory((std::size_t{1} << bits) + 1);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -18,15 +19,11 @@
 #include "pstable/index/e2lsh_params.hpp"
 #include "pstable/index/hashing.hpp"
 #include "pstable/index/multiprobe.hpp"
+#include "pstable/io/e2lsh_file.hpp"
 #include "pstable/metric/traits.hpp"
 #include "pstable/simd/dispatch.hpp"
 
 namespace pstable {
-
-namespace detail {
-template <class T, class Metric>
-struct IndexSerializer;
-}  // namespace detail
 
 /// Approximate k-nearest-neighbour search with p-stable LSH (E2LSH: Datar et al. 2004, Andoni)
 /// and optional query-directed multi-probe (Lv et al. 2007).
@@ -47,9 +44,15 @@ struct IndexSerializer;
 /// `add` after the first rebuilds every table by merging the new (key, row) pairs into the
 /// existing sorted arrays: O(size() * L) per call, so add in batches rather than row by row.
 ///
-/// Thread safety: `add`, `remove`, `compact` and `set_num_probes` need exclusive access. `search`
-/// and `search_filtered` are const and may run from many threads at once; each call itself splits
-/// its queries over `num_threads` workers (0 = one per hardware thread).
+/// Files: `save(path)` writes the whole state (rows, tombstones, id map, hash functions, tables)
+/// to a versioned, checksummed index file (docs/file-format.md) through a temporary renamed over
+/// `path`; `E2LSHIndex::load(path)` reads it back without rehashing, and the loaded index returns
+/// the same results, visited and probed counts bit for bit, keeps the removed points removed and
+/// hands out the same next ids.
+///
+/// Thread safety: `add`, `remove`, `compact` and `set_num_probes` need exclusive access. `search`,
+/// `search_filtered` and `save` are const and may run from many threads at once; each search call
+/// itself splits its queries over `num_threads` workers (0 = one per hardware thread).
 template <class T, class Metric>
 class E2LSHIndex {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
@@ -100,6 +103,15 @@ class E2LSHIndex {
     E2LSHParams::check_probes(probes, params_.num_hashes);
     params_.num_probes = probes;
   }
+
+  /// Writes the index to `path` atomically (a failed save leaves any previous file intact).
+  /// Throws IoError if the file cannot be written.
+  void save(const std::string& path) const { save_index(*this, path); }
+
+  /// Reads an index written by `save`. Throws IoError if the file cannot be read, FormatError if
+  /// it is not a valid pstable index file (truncated, corrupted, inconsistent) or holds another
+  /// scalar type, metric or index kind (the message names the type to load it as).
+  static E2LSHIndex load(const std::string& path) { return load_index<E2LSHIndex>(path); }
 
   /// Appends rows with ids next_id(), next_id() + 1, ... Validates everything first: on an
   /// exception the index is as it was.

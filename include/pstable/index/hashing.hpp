@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "pstable/core/types.hpp"
@@ -96,6 +97,16 @@ class HashFamily {
       for (Eigen::Index c = 0; c < dim; ++c) scaled_(c, j) = static_cast<T>(rng.normal() / width);
       offsets_(0, j) = static_cast<T>(rng.uniform());
     }
+  }
+
+  /// A family from stored values (a_j / w as a dim x num_functions column-major matrix, u_j),
+  /// as an index file holds them; the caller has checked the shapes and values.
+  static HashFamily from_stored(double width, ColMatrix scaled, RowVector<T> offsets) {
+    HashFamily h;
+    h.width_ = width;
+    h.scaled_ = std::move(scaled);
+    h.offsets_ = std::move(offsets);
+    return h;
   }
 
   Eigen::Index dim() const noexcept { return scaled_.rows(); }

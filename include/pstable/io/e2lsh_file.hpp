@@ -1,0 +1,219 @@
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "pstable/core/error.hpp"
+#include "pstable/core/types.hpp"
+#include "pstable/index/bucket_table.hpp"
+#include "pstable/index/e2lsh_params.hpp"
+#include "pstable/index/hashing.hpp"
+#include "pstable/io/index_file.hpp"
+
+namespace pstable {
+
+template <class T, class Metric>
+class E2LSHIndex;
+
+namespace detail {
+
+/// E2LSHIndex files (kind 2, docs/file-format.md). Parameters: num_tables, num_hashes (i32),
+/// bucket_width (f64), num_probes (i32), seed (u64), next_id (i64), mapped (u8). Sections:
+/// ROWS (every held row, removed ones included), DELS (u8 tombstone per row), IDMP (i64 id per
+/// row; empty unless compacted), PROJ (a_j / w, dim x L*k column-major) and OFFS (u_j, L*k),
+/// then TKEY (u64), TOFF (u32) and TROW (u32) for each table. The hash family and tables are
+/// stored, not rebuilt, so a loaded index answers bit for bit like the saved one whatever the
+/// libm. Load checks every array's size, range and order before the index uses it; what it
+/// cannot check cheaply is that a table's keys are the hashes of its rows (a crafted file with
+/// wrong keys gives poor recall, never an out-of-bounds access).
+template <class T, class Metric>
+struct IndexSerializer<E2LSHIndex<T, Metric>> {
+  using Index = E2LSHIndex<T, Metric>;
+  using Scalar = T;
+  using MetricType = Metric;
+  static constexpr IndexKind kind = IndexKind::e2lsh;
+
+  static void save(const Index& index, IndexFileWriter& out) {
+    const E2LSHParams& p = index.params_;
+    out.param<std::int32_t>(p.num_tables);
+    out.param<std::int32_t>(p.num_hashes);
+    out.param<double>(p.bucket_width);
+    out.param<std::int32_t>(p.num_probes);
+    out.param<std::uint64_t>(p.seed);
+    out.param<std::int64_t>(index.next_id_);
+    out.param<std::uint8_t>(index.mapped_ ? 1 : 0);
+
+    const auto n = static_cast<std::size_t>(index.points_.size());
+    const auto d = static_cast<std::size_t>(index.dim());
+    out.section("ROWS", index.points_.matrix().data(), n * d);
+    out.section("DELS", index.removed_);
+    out.section("IDMP", index.mapped_ ? index.ids_ : std::vector<Id>{});
+    const auto& h = index.hashes_;
+    out.section("PROJ", h.scaled_projections().data(),
+                static_cast<std::size_t>(h.scaled_projections().size()));
+    out.section("OFFS", h.scaled_offsets().data(),
+                static_cast<std::size_t>(h.scaled_offsets().size()));
+    static const std::uint32_t zero = 0;
+    for (const BucketTable& table : index.tables_) {
+      out.section("TKEY", table.keys());
+      // A table that never held a row has no offsets yet; the file always has keys + 1.
+      if (table.offsets().empty()) {
+        out.section("TOFF", &zero, 1);
+      } else {
+        out.section("TOFF", table.offsets());
+      }
+      out.section("TROW", table.rows());
+    }
+  }
+
+  static Index load(IndexFileReader& in) {
+    const FileHeader& header = in.header();
+    E2LSHParams p;
+    p.num_tables = in.param<std::int32_t>("num_tables");
+    p.num_hashes = in.param<std::int32_t>("num_hashes");
+    p.bucket_width = in.param<double>("bucket_width");
+    p.num_probes = in.param<std::int32_t>("num_probes");
+    p.seed = in.param<std::uint64_t>("seed");
+    const auto next_id = in.param<std::int64_t>("next_id");
+    const auto mapped = in.param<std::uint8_t>("mapped");
+    try {
+      p.validate();
+    } catch (const InvalidArgument& e) {
+      in.corrupt(concat("bad E2LSH parameters: ", e.what()));
+    }
+    if (mapped > 1) in.corrupt(concat("the id-map flag is ", int(mapped), ", not 0 or 1"));
+    if (next_id < 0) in.corrupt(concat("next id ", next_id, " is negative"));
+
+    // Rows, held ones and removed ones.
+    const std::uint64_t dim = header.dim;
+    const std::uint64_t values = in.begin_section<T>("ROWS");
+    if (values % dim != 0) {
+      in.corrupt(concat("section ROWS holds ", values, " values, not a multiple of the ", dim,
+                        " dimensions"));
+    }
+    const std::uint64_t n = values / dim;
+    if (n > static_cast<std::uint64_t>(Index::kMaxRows)) {
+      in.corrupt(concat(n, " rows exceed the ", Index::kMaxRows, " an E2LSH index holds"));
+    }
+    RowMatrix<T> rows(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(dim));
+    in.read_values(rows.data(), values);
+
+    std::vector<std::uint8_t> removed(static_cast<std::size_t>(n));
+    in.section("DELS", removed.data(), n);
+    std::uint64_t num_removed = 0;
+    for (std::size_t r = 0; r < removed.size(); ++r) {
+      if (removed[r] > 1) in.corrupt(concat("tombstone of row ", r, " is ", int(removed[r]), ", not 0 or 1"));
+      num_removed += removed[r];
+    }
+    if (header.count != n - num_removed) {
+      in.corrupt(concat("the header counts ", header.count, " points but the file holds ", n,
+                        " rows of which ", num_removed, " are removed"));
+    }
+
+    std::vector<Id> ids = in.section<Id>("IDMP");
+    if (mapped) {
+      if (ids.size() != n) {
+        in.corrupt(concat("section IDMP holds ", ids.size(), " ids for ", n, " rows"));
+      }
+      for (std::size_t r = 0; r < ids.size(); ++r) {
+        const bool ordered = r == 0 ? ids[r] >= 0 : ids[r] > ids[r - 1];
+        if (!ordered || ids[r] >= next_id) {
+          in.corrupt(concat("id ", ids[r], " of row ", r, " breaks the id map (ids must increase "
+                            "strictly from 0 and stay below the next id ", next_id, ")"));
+        }
+      }
+    } else {
+      if (!ids.empty()) in.corrupt(concat("section IDMP holds ", ids.size(), " ids but the id-map flag is 0"));
+      if (static_cast<std::uint64_t>(next_id) != n) {
+        in.corrupt(concat("next id ", next_id, " differs from the ", n,
+                          " rows of an index without an id map"));
+      }
+    }
+
+    // The hash family.
+    const auto functions = static_cast<std::uint64_t>(p.num_tables) * static_cast<std::uint64_t>(p.num_hashes);
+    typename HashFamily<T>::ColMatrix scaled(static_cast<Eigen::Index>(dim),
+                                             static_cast<Eigen::Index>(functions));
+    const std::uint64_t projection_values = in.begin_section<T>("PROJ");
+    if (projection_values != checked_mul(dim, functions, "projection values")) {
+      in.corrupt(concat("section PROJ holds ", projection_values, " values, ", dim,
+                        " dimensions x ", functions, " hash functions need ", dim * functions));
+    }
+    in.read_values(scaled.data(), projection_values);
+    RowVector<T> offsets(1, static_cast<Eigen::Index>(functions));
+    in.section("OFFS", offsets.data(), functions);
+    if (!scaled.allFinite() || !offsets.allFinite()) {
+      in.corrupt("the hash projections or offsets hold NaN or infinity");
+    }
+
+    // The tables.
+    std::vector<BucketTable> tables(static_cast<std::size_t>(p.num_tables));
+    std::vector<std::uint8_t> seen;
+    for (std::size_t t = 0; t < tables.size(); ++t) {
+      auto keys = in.section<std::uint64_t>("TKEY");
+      auto starts = in.section<std::uint32_t>("TOFF");
+      auto members = in.section<std::uint32_t>("TROW");
+      check_table(in, t, n, keys, starts, members, seen);
+      tables[t].assign(std::move(keys), std::move(starts), std::move(members));
+    }
+
+    Index index(static_cast<Eigen::Index>(dim), p);
+    index.points_.validate_rows(rows, "stored rows");  // InvalidArgument -> FormatError
+    index.hashes_ = HashFamily<T>::from_stored(p.bucket_width, std::move(scaled), std::move(offsets));
+    if (n > 0) index.points_.append(rows);
+    index.tables_.swap(tables);
+    index.removed_.swap(removed);
+    index.ids_.swap(ids);
+    index.mapped_ = mapped == 1;
+    index.num_removed_ = static_cast<Eigen::Index>(num_removed);
+    index.next_id_ = next_id;
+    return index;
+  }
+
+ private:
+  // Table t must list each of the n rows exactly once, in buckets with strictly ascending keys,
+  // each bucket non-empty with its rows ascending.
+  static void check_table(IndexFileReader& in, std::size_t t, std::uint64_t n,
+                          const std::vector<std::uint64_t>& keys,
+                          const std::vector<std::uint32_t>& starts,
+                          const std::vector<std::uint32_t>& members,
+                          std::vector<std::uint8_t>& seen) {
+    if (starts.size() != keys.size() + 1) {
+      in.corrupt(concat("table ", t, " has ", keys.size(), " bucket keys but ", starts.size(),
+                        " offsets (needs keys + 1)"));
+    }
+    if (members.size() != n) {
+      in.corrupt(concat("table ", t, " lists ", members.size(), " rows, the index holds ", n));
+    }
+    if (starts.front() != 0 || starts.back() != n) {
+      in.corrupt(concat("table ", t, " offsets run from ", starts.front(), " to ", starts.back(),
+                        ", not from 0 to ", n));
+    }
+    for (std::size_t b = 0; b < keys.size(); ++b) {
+      if (b > 0 && keys[b] <= keys[b - 1]) {
+        in.corrupt(concat("table ", t, " bucket keys are not strictly ascending at bucket ", b));
+      }
+      if (starts[b + 1] <= starts[b]) {
+        in.corrupt(concat("table ", t, " offsets are not strictly increasing at bucket ", b));
+      }
+    }
+    seen.assign(static_cast<std::size_t>(n), 0);
+    for (std::size_t b = 0; b < keys.size(); ++b) {
+      for (std::uint32_t i = starts[b]; i < starts[b + 1]; ++i) {
+        const std::uint32_t row = members[i];
+        if (row >= n || seen[row]) {
+          in.corrupt(concat("table ", t, " lists row ", row, row >= n ? " beyond the " : " twice among the ",
+                            n, " rows"));
+        }
+        if (i > starts[b] && row <= members[i - 1]) {
+          in.corrupt(concat("table ", t, " bucket ", b, " rows are not ascending"));
+        }
+        seen[row] = 1;
+      }
+    }
+  }
+};
+
+}  // namespace detail
+}  // namespace pstable

@@ -1,0 +1,398 @@
+#include <catch2/catch.hpp>
+#include <zlib.h>
+
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "file_util.hpp"
+#include "pstable/index/e2lsh.hpp"
+#include "pstable/index/exact.hpp"
+#include "pstable/io/index_file.hpp"
+
+using namespace pstable;
+using testing::Bytes;
+
+namespace {
+
+template <class T>
+RowMatrix<T> gaussian(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> g(0, 1);
+  RowMatrix<T> m(rows, cols);
+  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(g(rng));
+  return m;
+}
+
+// Recomputes the trailer's CRC-32 (zlib, independently of the library) after a test edits bytes.
+void fix_checksum(Bytes& b) {
+  const auto crc = ::crc32(0, b.data(), static_cast<uInt>(b.size() - 8));
+  testing::patch_le<std::uint32_t>(b, b.size() - 8, static_cast<std::uint32_t>(crc));
+}
+
+template <class Index>
+std::string format_error(const std::string& path) {
+  try {
+    (void)Index::load(path);
+  } catch (const FormatError& e) {
+    return e.what();
+  }
+  FAIL("load did not throw FormatError");
+  return {};
+}
+
+// Searches must agree bit for bit: ids, distances, visited and probed counts.
+template <class T, class Metric>
+void check_same_answers(const E2LSHIndex<T, Metric>& a, const E2LSHIndex<T, Metric>& b,
+                        const RowMatrix<T>& queries, Eigen::Index k) {
+  REQUIRE(a.size() == b.size());
+  REQUIRE(a.next_id() == b.next_id());
+  REQUIRE(a.num_removed() == b.num_removed());
+  const auto x = a.search(queries, k);
+  const auto y = b.search(queries, k);
+  CHECK(x.ids() == y.ids());
+  CHECK(std::memcmp(x.distances().data(), y.distances().data(),
+                    sizeof(T) * static_cast<std::size_t>(x.distances().size())) == 0);
+  CHECK(x.visited() == y.visited());
+  CHECK(x.probed() == y.probed());
+}
+
+// A section of a file as the layout in docs/file-format.md describes it, found by walking the
+// bytes (independently of the library's reader).
+struct SectionAt {
+  std::string tag;
+  std::uint64_t count;
+  std::size_t data;  // offset of the first element
+};
+
+std::uint64_t get_u64(const Bytes& b, std::size_t at) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i) v |= std::uint64_t(b[at + i]) << (8 * i);
+  return v;
+}
+
+std::vector<SectionAt> sections_of(const Bytes& b) {
+  const std::uint64_t params = get_u64(b, 48);
+  std::size_t at = 64 + static_cast<std::size_t>((params + 7) / 8 * 8);
+  std::vector<SectionAt> out;
+  static const std::size_t sizes[] = {0, 4, 8, 4, 8, 1, 4, 8};
+  while (at + 8 < b.size()) {
+    SectionAt s{std::string(b.begin() + static_cast<long>(at), b.begin() + static_cast<long>(at) + 4),
+                get_u64(b, at + 8), at + 16};
+    out.push_back(s);
+    at = s.data + static_cast<std::size_t>((s.count * sizes[b[at + 4]] + 7) / 8 * 8);
+  }
+  return out;
+}
+
+// The n-th section with `tag` (n = table number for the table sections).
+SectionAt find_section(const Bytes& b, const std::string& tag, int n = 0) {
+  for (const auto& s : sections_of(b)) {
+    if (s.tag == tag && n-- == 0) return s;
+  }
+  FAIL("no section " << tag);
+  return {};
+}
+
+// The parameters block starts at 64: i32 L, i32 k, f64 w, i32 probes, u64 seed, i64 next id, u8 mapped.
+constexpr std::size_t kParamTables = 64, kParamWidth = 72, kParamNextId = 92, kParamMapped = 100;
+
+E2LSHParams small_params() {
+  E2LSHParams p;
+  p.num_tables = 4;
+  p.num_hashes = 3;
+  p.bucket_width = 1.5;
+  p.num_probes = 2;
+  p.seed = 17;
+  return p;
+}
+
+}  // namespace
+
+TEMPLATE_PRODUCT_TEST_CASE("saved E2LSH indexes answer bit for bit like the original", "[file][e2lsh]",
+                           E2LSHIndex, ((float, Euclidean), (float, Cosine), (double, Euclidean),
+                                        (double, Cosine))) {
+  using T = typename TestType::Scalar;
+  testing::TempDir dir;
+  const auto path = dir.file("lsh.pst");
+  const auto queries = gaussian<T>(50, 12, 2);
+  E2LSHParams params;
+  params.num_tables = 6;
+  params.num_hashes = 4;
+  params.bucket_width = 3.0;
+  params.num_probes = 3;
+  params.seed = 99;
+  TestType index(12, params);
+  index.add(gaussian<T>(300, 12, 1));
+  index.add(gaussian<T>(100, 12, 3));  // the tables are merged: a second batch
+
+  SECTION("fresh") {
+    index.save(path);
+    const auto loaded = TestType::load(path);
+    CHECK(loaded.dim() == 12);
+    CHECK(loaded.params().num_tables == 6);
+    CHECK(loaded.params().num_hashes == 4);
+    CHECK(loaded.params().bucket_width == 3.0);
+    CHECK(loaded.params().num_probes == 3);
+    CHECK(loaded.params().seed == 99);
+    CHECK(loaded.hash_family().scaled_projections() == index.hash_family().scaled_projections());
+    CHECK(loaded.hash_family().scaled_offsets() == index.hash_family().scaled_offsets());
+    for (std::size_t t = 0; t < 6; ++t) {
+      CHECK(loaded.tables()[t].keys() == index.tables()[t].keys());
+      CHECK(loaded.tables()[t].offsets() == index.tables()[t].offsets());
+      CHECK(loaded.tables()[t].rows() == index.tables()[t].rows());
+    }
+    check_same_answers(index, loaded, queries, 10);
+  }
+  SECTION("after remove, then after compact, then adding to both") {
+    for (const Id id : {0, 5, 77, 301, 399}) index.remove(id);
+    index.save(path);
+    auto loaded = TestType::load(path);
+    CHECK(loaded.size() == 395);
+    CHECK_FALSE(loaded.contains(77));
+    CHECK(loaded.contains(78));
+    check_same_answers(index, loaded, queries, 10);
+    CHECK(read_index_file_info(path).count == 395);
+
+    index.compact();
+    index.remove(100);
+    index.save(path);
+    loaded = TestType::load(path);
+    check_same_answers(index, loaded, queries, 10);
+    CHECK_THROWS_AS(loaded.remove(100), InvalidArgument);
+    CHECK_THROWS_AS(loaded.remove(5), InvalidArgument);
+
+    // The loaded index goes on like the original: ids continue, probes can change.
+    const auto more = gaussian<T>(30, 12, 4);
+    index.add(more);
+    loaded.add(more);
+    CHECK(loaded.next_id() == 430);
+    check_same_answers(index, loaded, queries, 10);
+    index.set_num_probes(0);
+    loaded.set_num_probes(0);
+    check_same_answers(index, loaded, queries, 5);
+  }
+}
+
+TEST_CASE("empty and fully removed E2LSH indexes round trip", "[file][e2lsh]") {
+  testing::TempDir dir;
+  E2LSHIndex<float, Euclidean> empty(5, small_params());
+  empty.save(dir.file("e.pst"));
+  auto loaded = E2LSHIndex<float, Euclidean>::load(dir.file("e.pst"));
+  CHECK(loaded.size() == 0);
+  CHECK(loaded.dim() == 5);
+  CHECK(loaded.next_id() == 0);
+  const auto data = gaussian<float>(20, 5, 1);
+  loaded.add(data);
+  empty.add(data);
+  check_same_answers(empty, loaded, gaussian<float>(7, 5, 2), 3);
+
+  for (Id id = 0; id < 20; ++id) empty.remove(id);
+  empty.compact();
+  empty.save(dir.file("gone.pst"));
+  auto gone = E2LSHIndex<float, Euclidean>::load(dir.file("gone.pst"));
+  CHECK(gone.size() == 0);
+  CHECK(gone.next_id() == 20);
+  gone.add(data.topRows(4));
+  CHECK(gone.contains(23));
+  CHECK_FALSE(gone.contains(3));
+}
+
+TEST_CASE("E2LSH file layout matches docs/file-format.md", "[file][e2lsh]") {
+  testing::TempDir dir;
+  E2LSHIndex<double, Cosine> index(3, small_params());
+  index.add(gaussian<double>(10, 3, 1));
+  index.remove(4);
+  index.save(dir.file("l.pst"));
+  const Bytes b = testing::read_bytes(dir.file("l.pst"));
+  CHECK((b[24] == 2 && b[25] == 2 && b[26] == 2));  // e2lsh, float64, cosine
+  CHECK(get_u64(b, 40) == 9);                       // live points
+  CHECK(get_u64(b, 48) == 37);                      // parameter bytes
+  CHECK(b[kParamTables] == 4);
+  CHECK(b[kParamNextId] == 10);
+  CHECK(b[kParamMapped] == 0);
+  double w;
+  std::memcpy(&w, &b[kParamWidth], 8);
+  CHECK(w == 1.5);
+  const auto s = sections_of(b);
+  REQUIRE(s.size() == 5 + 3 * 4);
+  CHECK(b[28] == s.size());
+  const char* tags[] = {"ROWS", "DELS", "IDMP", "PROJ", "OFFS", "TKEY", "TOFF", "TROW"};
+  for (std::size_t i = 0; i < s.size(); ++i) CHECK(s[i].tag == tags[i < 5 ? i : 5 + (i - 5) % 3]);
+  CHECK(s[0].count == 30);  // rows x dim, the removed row included
+  CHECK(s[1].count == 10);
+  CHECK(b[s[1].data + 4] == 1);
+  CHECK(s[2].count == 0);
+  CHECK(s[3].count == 3 * 12);
+  CHECK(s[4].count == 12);
+  CHECK(s[5].count + 1 == s[6].count);
+  CHECK(s[7].count == 10);
+  CHECK(s.back().data + 40 + 8 == b.size());  // last TROW: 10 u32 + padding, then the trailer
+}
+
+TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejected", "[file][e2lsh]") {
+  using Index = E2LSHIndex<float, Euclidean>;
+  testing::TempDir dir;
+  Index index(3, small_params());
+  index.add(gaussian<float>(40, 3, 1));
+  index.save(dir.file("plain.pst"));
+  const Bytes plain = testing::read_bytes(dir.file("plain.pst"));
+  index.remove(2);
+  index.remove(30);
+  index.compact();
+  index.save(dir.file("mapped.pst"));
+  const Bytes mapped = testing::read_bytes(dir.file("mapped.pst"));
+  const auto path = dir.file("crafted.pst");
+  auto error_after = [&](const Bytes& good, const std::function<void(Bytes&)>& edit) {
+    Bytes b = good;
+    edit(b);
+    fix_checksum(b);
+    testing::write_bytes(path, b);
+    return format_error<Index>(path);
+  };
+  using Catch::Contains;
+
+  // Parameters.
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamTables] = 0; }),
+             Contains("bad E2LSH parameters: num_tables"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) {
+               const double nan = std::numeric_limits<double>::quiet_NaN();
+               std::memcpy(&b[kParamWidth], &nan, 8);
+             }),
+             Contains("bucket_width"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamMapped] = 2; }), Contains("id-map flag is 2"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamNextId] = 41; }), Contains("next id 41"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamNextId + 7] = 0x80; }), Contains("negative"));
+
+  // Rows, tombstones, header count.
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[find_section(b, "ROWS").data - 8] = 119; }),
+             Contains("not a multiple of the 3 dimensions"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[find_section(b, "DELS").data + 3] = 2; }),
+             Contains("tombstone of row 3 is 2"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[find_section(b, "DELS").data + 3] = 1; }),
+             Contains("header counts 40 points") && Contains("1 are removed"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[40] = 41; }), Contains("header counts 41"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) {
+               const float inf = std::numeric_limits<float>::infinity();
+               std::memcpy(&b[find_section(b, "ROWS").data + 20], &inf, 4);
+             }),
+             Contains("rejects") && Contains("inf"));
+
+  // Id map (the compacted file: ids 0 1 3 4 ... 29 31 ... 39, next id 40).
+  CHECK_THAT(error_after(mapped, [](Bytes& b) { b[kParamMapped] = 0; }),
+             Contains("IDMP holds 38 ids but the id-map flag is 0"));
+  CHECK_THAT(error_after(mapped, [](Bytes& b) { b[find_section(b, "IDMP").data + 8] = 0; }),
+             Contains("id 0 of row 1 breaks the id map"));
+  CHECK_THAT(error_after(mapped, [](Bytes& b) { b[find_section(b, "IDMP").data + 37 * 8] = 40; }),
+             Contains("id 40 of row 37"));
+  CHECK_THAT(error_after(mapped, [](Bytes& b) { b[find_section(b, "IDMP").data + 7] = 0xff; }),
+             Contains("of row 0 breaks the id map"));
+
+  // Hash family.
+  CHECK_THAT(error_after(plain, [](Bytes& b) {
+               const float nan = std::numeric_limits<float>::quiet_NaN();
+               std::memcpy(&b[find_section(b, "OFFS").data + 4], &nan, 4);
+             }),
+             Contains("NaN or infinity"));
+
+  // Tables.
+  const auto swap_u64 = [](Bytes& b, std::size_t at) {
+    std::swap_ranges(b.begin() + static_cast<long>(at), b.begin() + static_cast<long>(at) + 8,
+                     b.begin() + static_cast<long>(at) + 8);
+  };
+  CHECK_THAT(error_after(plain, [&](Bytes& b) { swap_u64(b, find_section(b, "TKEY", 2).data); }),
+             Contains("table 2 bucket keys are not strictly ascending at bucket 1"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[find_section(b, "TOFF", 1).data] = 1; }),
+             Contains("table 1 offsets run from 1 to 40"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) {
+               const auto s = find_section(b, "TOFF", 3);
+               b[s.data + 4 * (s.count - 1)] = 39;
+             }),
+             Contains("table 3 offsets run from 0 to 39"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) {
+               const auto s = find_section(b, "TOFF");
+               std::memcpy(&b[s.data + 8], &b[s.data + 4], 4);
+             }),
+             Contains("table 0 offsets are not strictly increasing at bucket 1"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[find_section(b, "TROW", 1).data + 8] = 40; }),
+             Contains("table 1 lists row 40 beyond the 40 rows"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) {
+               const auto s = find_section(b, "TROW");
+               std::memcpy(&b[s.data + 4], &b[s.data], 4);
+             }),
+             Contains("twice"));
+  CHECK_THAT(error_after(mapped, [](Bytes& b) { b[find_section(b, "TROW").data + 4 * 20] = 38; }),
+             Contains("table 0 lists row 38 beyond the 38 rows"));
+
+  // Rows out of order inside a bucket: find a bucket of table 0 with two rows and swap them.
+  Bytes b = plain;
+  const auto off = find_section(b, "TOFF");
+  const auto rows = find_section(b, "TROW");
+  bool swapped = false;
+  for (std::uint64_t i = 0; i + 1 < off.count && !swapped; ++i) {
+    const std::uint32_t begin = b[off.data + 4 * i], end = b[off.data + 4 * (i + 1)];
+    if (end - begin >= 2) {
+      std::swap_ranges(b.begin() + static_cast<long>(rows.data + 4 * begin),
+                       b.begin() + static_cast<long>(rows.data + 4 * begin + 4),
+                       b.begin() + static_cast<long>(rows.data + 4 * begin + 4));
+      swapped = true;
+    }
+  }
+  REQUIRE(swapped);  // 40 points in 3-hash buckets of width 1.5: some bucket holds two
+  fix_checksum(b);
+  testing::write_bytes(path, b);
+  CHECK_THAT(format_error<Index>(path), Contains("rows are not ascending"));
+}
+
+TEST_CASE("truncated or damaged E2LSH files are rejected", "[file][e2lsh]") {
+  testing::TempDir dir;
+  E2LSHIndex<float, Cosine> index(2, small_params());
+  index.add(gaussian<float>(6, 2, 1));
+  index.save(dir.file("s.pst"));
+  const Bytes good = testing::read_bytes(dir.file("s.pst"));
+  const auto path = dir.file("bad.pst");
+  for (std::size_t n = 1; n < good.size(); ++n) {
+    CAPTURE(n);
+    testing::write_bytes(path, Bytes(good.begin(), good.begin() + static_cast<long>(n)));
+    CHECK_THAT((format_error<E2LSHIndex<float, Cosine>>(path)),
+ Catch::Contains("truncated"));
+  }
+  for (std::size_t at = 0; at < good.size(); ++at) {
+    CAPTURE(at);
+    Bytes b = good;
+    b[at] ^= 0x01;
+    testing::write_bytes(path, b);
+    CHECK_THROWS_AS((E2LSHIndex<float, Cosine>::load(path)), FormatError);
+  }
+}
+
+TEST_CASE("loading E2LSH files as the wrong type names the right one", "[file][e2lsh]") {
+  testing::TempDir dir;
+  E2LSHIndex<float, Euclidean> lsh(4, small_params());
+  lsh.add(gaussian<float>(10, 4, 1));
+  lsh.save(dir.file("lsh.pst"));
+  CHECK_THAT((format_error<E2LSHIndex<double, Euclidean>>(dir.file("lsh.pst"))),
+             Catch::Contains("holds a float32 euclidean e2lsh index; load it as "
+                             "E2LSHIndex<float, Euclidean>, not as E2LSHIndex<double, Euclidean>"));
+  CHECK_THAT((format_error<E2LSHIndex<float, Cosine>>(dir.file("lsh.pst"))),
+             Catch::Contains("not as E2LSHIndex<float, Cosine>"));
+  CHECK_THAT((format_error<ExactIndex<float, Euclidean>>(dir.file("lsh.pst"))),
+             Catch::Contains("load it as E2LSHIndex<float, Euclidean>, not as ExactIndex<float, "
+                             "Euclidean>"));
+
+  ExactIndex<double, Cosine> exact(4);
+  exact.add(gaussian<double>(10, 4, 1));
+  exact.save(dir.file("exact.pst"));
+  CHECK_THAT((format_error<E2LSHIndex<double, Cosine>>(dir.file("exact.pst"))),
+             Catch::Contains("holds a float64 cosine exact index; load it as ExactIndex<double, "
+                             "Cosine>"));
+
+  const auto info = read_index_file_info(dir.file("lsh.pst"));
+  CHECK(info.kind == IndexKind::e2lsh);
+  CHECK(info.type_name() == "E2LSHIndex<float, Euclidean>");
+  CHECK(info.count == 10);
+  CHECK(info.dim == 4);
+}

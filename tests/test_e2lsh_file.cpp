@@ -8,24 +8,17 @@
 #include <string>
 #include <vector>
 
+#include "test_data.hpp"
 #include "file_util.hpp"
 #include "pstable/index/e2lsh.hpp"
 #include "pstable/index/exact.hpp"
 #include "pstable/io/index_file.hpp"
 
 using namespace pstable;
+using testing::gaussian;
 using testing::Bytes;
 
 namespace {
-
-template <class T>
-RowMatrix<T> gaussian(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> g(0, 1);
-  RowMatrix<T> m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(g(rng));
-  return m;
-}
 
 // Recomputes the trailer's CRC-32 (zlib, independently of the library) after a test edits bytes.
 void fix_checksum(Bytes& b) {

@@ -3,6 +3,7 @@
 // Test helpers for file I/O: a scratch directory removed at the end, raw byte files.
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cstdint>
 #include <cstring>
@@ -77,6 +78,13 @@ void patch_le(Bytes& bytes, std::size_t offset, U value) {
   for (std::size_t i = 0; i < sizeof(U); ++i) {
     bytes[offset + i] = static_cast<unsigned char>(value >> (8 * i));
   }
+}
+
+/// Recomputes an index file's trailer CRC-32 (zlib, independently of the library) after a test
+/// edited its bytes, so the load checks behind the checksum are reached.
+inline void fix_checksum(Bytes& b) {
+  const auto crc = ::crc32(0, b.data(), static_cast<uInt>(b.size() - 8));
+  patch_le<std::uint32_t>(b, b.size() - 8, static_cast<std::uint32_t>(crc));
 }
 
 }  // namespace testing

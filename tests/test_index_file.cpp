@@ -18,14 +18,9 @@
 using namespace pstable;
 using testing::gaussian;
 using testing::Bytes;
+using testing::fix_checksum;
 
 namespace {
-
-// Recomputes the trailer's CRC-32 (zlib, independently of the library) after a test edits bytes.
-void fix_checksum(Bytes& b) {
-  const auto crc = ::crc32(0, b.data(), static_cast<uInt>(b.size() - 8));
-  testing::patch_le<std::uint32_t>(b, b.size() - 8, static_cast<std::uint32_t>(crc));
-}
 
 template <class E>
 std::string error_of(const std::string& path) {

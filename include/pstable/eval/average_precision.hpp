@@ -55,9 +55,7 @@ template <class T>
 double mean_average_precision(const Neighbors<T>& result, const std::vector<Label>& query_labels,
                               const std::vector<Label>& base_labels, Eigen::Index k) {
   const auto ap = average_precision_per_query(result, query_labels, base_labels, k);
-  double sum = 0;
-  for (double a : ap) sum += a;
-  return ap.empty() ? 0.0 : sum / static_cast<double>(ap.size());
+  return detail::mean_of(ap);
 }
 
 }  // namespace pstable

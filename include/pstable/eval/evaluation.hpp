@@ -40,14 +40,9 @@ Evaluation evaluate(const Neighbors<T>& result, const Neighbors<T>& truth,
   const auto recall = recall_per_query<Metric>(result, truth, k, epsilon);
   const auto ap = average_precision_per_query(result, query_labels, base_labels, k);
   e.queries_per_second = queries_per_second(result.num_queries(), seconds);
-  const auto mean = [](const std::vector<double>& v) {
-    double sum = 0;
-    for (double x : v) sum += x;
-    return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
-  };
-  e.precision = mean(precision);
-  e.recall = mean(recall);
-  e.average_precision = mean(ap);
+  e.precision = detail::mean_of(precision);
+  e.recall = detail::mean_of(recall);
+  e.average_precision = detail::mean_of(ap);
   e.mean_value = mean_returned_value(result, k);
   e.mean_visited = result.mean_visited();
   e.visited_fraction = visited_fraction(result, static_cast<Eigen::Index>(base_labels.size()));

@@ -53,6 +53,13 @@ void check_labels(const Neighbors<T>& result, const std::vector<Label>& query_la
   }
 }
 
+/// Mean of per-query values; 0 when there are no queries.
+inline double mean_of(const std::vector<double>& values) {
+  double sum = 0;
+  for (double v : values) sum += v;
+  return values.empty() ? 0.0 : sum / static_cast<double>(values.size());
+}
+
 inline void check_eval_k(Eigen::Index k, Eigen::Index available) {
   if (k <= 0) throw InvalidArgument(concat("k must be at least 1, got ", k));
   if (k > available) {

@@ -36,9 +36,7 @@ template <class T>
 double precision_at_k(const Neighbors<T>& result, const std::vector<Label>& query_labels,
                       const std::vector<Label>& base_labels, Eigen::Index k) {
   const auto precision = precision_per_query(result, query_labels, base_labels, k);
-  double sum = 0;
-  for (double p : precision) sum += p;
-  return precision.empty() ? 0.0 : sum / static_cast<double>(precision.size());
+  return detail::mean_of(precision);
 }
 
 }  // namespace pstable

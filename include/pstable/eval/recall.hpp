@@ -54,9 +54,7 @@ template <class Metric, class T>
 double recall_at_k(const Neighbors<T>& result, const Neighbors<T>& truth, Eigen::Index k,
                    double epsilon = kRecallTolerance) {
   const auto recall = recall_per_query<Metric>(result, truth, k, epsilon);
-  double sum = 0;
-  for (double r : recall) sum += r;
-  return recall.empty() ? 0.0 : sum / static_cast<double>(recall.size());
+  return detail::mean_of(recall);
 }
 
 }  // namespace pstable

@@ -131,50 +131,45 @@ class PerturbationGenerator {
   std::vector<Set> heap_;
 };
 
-/// Appends to `keys` the key of table t's home bucket for the f values of one query (k per
-/// table), then the keys of the `num_probes` best perturbed buckets. Returns how many it added.
+/// Calls on_key(key) with the key of table t's home bucket for the f values of one query (k per
+/// table), then with the keys of the `num_probes` best perturbed buckets, in score order.
+/// `slots` and `below` hold k values of scratch. Returns the number of keys produced.
+template <class T, class OnKey>
+int for_each_probe_key(const T* f_row, int t, int k, int num_probes,
+                       PerturbationGenerator& generator, std::int32_t* slots, T* below,
+                       OnKey&& on_key) {
+  on_key(table_key(f_row, t, k, slots));
+  if (num_probes == 0) return 1;
+  const T* f = f_row + static_cast<std::ptrdiff_t>(t) * k;
+  for (int i = 0; i < k; ++i) below[i] = f[i] - std::floor(f[i]);
+  generator.reset(below, k);
+  int produced = 1;
+  std::uint64_t mask = 0;
+  double score = 0;
+  for (int p = 0; p < num_probes && generator.next(mask, score); ++p) {
+    generator.apply(mask, slots, +1);
+    on_key(slot_key(slots, k));
+    generator.apply(mask, slots, -1);
+    ++produced;
+  }
+  return produced;
+}
+
+/// Appends to `keys` the probe keys of table t (see for_each_probe_key). Returns how many.
 template <class T>
 int probe_keys(const T* f_row, int t, int k, int num_probes, PerturbationGenerator& generator,
                std::int32_t* slots, T* below, std::vector<std::uint64_t>& keys) {
-  keys.push_back(table_key(f_row, t, k, slots));
-  if (num_probes == 0) return 1;
-  const T* f = f_row + static_cast<std::ptrdiff_t>(t) * k;
-  for (int i = 0; i < k; ++i) below[i] = f[i] - std::floor(f[i]);
-  generator.reset(below, k);
-  int added = 1;
-  std::uint64_t mask = 0;
-  double score = 0;
-  for (int p = 0; p < num_probes && generator.next(mask, score); ++p) {
-    generator.apply(mask, slots, +1);
-    keys.push_back(slot_key(slots, k));
-    generator.apply(mask, slots, -1);
-    ++added;
-  }
-  return added;
+  return for_each_probe_key(f_row, t, k, num_probes, generator, slots, below,
+                            [&](std::uint64_t key) { keys.push_back(key); });
 }
 
-/// Looks up the home bucket of table t for the f values of one query (k per table), then the
-/// `num_probes` best perturbed buckets, calling visit(range) for each. `slots` and `below` hold
-/// k values of scratch. Returns the number of buckets looked up.
+/// Looks up the probe buckets of table t (see for_each_probe_key), calling visit(range) for
+/// each. Returns the number of buckets looked up.
 template <class T, class Visit>
 int probe_table(const T* f_row, int t, int k, int num_probes, const BucketTable& table,
                 PerturbationGenerator& generator, std::int32_t* slots, T* below, Visit&& visit) {
-  const std::uint64_t home = table_key(f_row, t, k, slots);
-  visit(table.find(home));
-  if (num_probes == 0) return 1;
-  const T* f = f_row + static_cast<std::ptrdiff_t>(t) * k;
-  for (int i = 0; i < k; ++i) below[i] = f[i] - std::floor(f[i]);
-  generator.reset(below, k);
-  int probed = 1;
-  std::uint64_t mask = 0;
-  double score = 0;
-  for (int p = 0; p < num_probes && generator.next(mask, score); ++p) {
-    generator.apply(mask, slots, +1);
-    visit(table.find(slot_key(slots, k)));
-    generator.apply(mask, slots, -1);
-    ++probed;
-  }
-  return probed;
+  return for_each_probe_key(f_row, t, k, num_probes, generator, slots, below,
+                            [&](std::uint64_t key) { visit(table.find(key)); });
 }
 
 }  // namespace pstable::detail

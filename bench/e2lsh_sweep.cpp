@@ -3,7 +3,7 @@
 // a few fixed ones. Prints a table, and "RESULT key=value ..." lines for bench/compare_lsh.py.
 //
 // Usage: e2lsh_sweep [--data DIR] [--queries N] [--no-tune] [--no-sweep]
-//                    [--params L,k,w,T]...   (extra fixed settings)
+//                    [--params L,k,w,T[,m]]...   (extra fixed settings; m = min_collisions)
 #include <time.h>
 
 #include <algorithm>
@@ -64,12 +64,13 @@ Row measure(const std::string& name, const E2LSHParams& params, const RowMatrix<
 }
 
 void print(const Row& r) {
-  std::printf("| %-22s | %3d | %3d | %6.2f | %4d | %8.3f | %7.2f%% | %8.0f | %7.2f | %8.1f |\n",
+  std::printf("| %-22s | %3d | %3d | %6.2f | %4d | %2d | %8.3f | %7.2f%% | %8.0f | %7.2f | %8.1f |\n",
               r.name.c_str(), r.params.num_tables, r.params.num_hashes, r.params.bucket_width,
-              r.params.num_probes, r.recall, 100 * r.visited_fraction, r.qps, r.build_s, r.memory_mb);
-  std::printf("RESULT name=%s L=%d k=%d w=%.4f T=%d recall=%.4f visited=%.5f qps=%.1f build_s=%.3f memory_mb=%.1f\n",
+              r.params.num_probes, r.params.min_collisions, r.recall, 100 * r.visited_fraction, r.qps, r.build_s, r.memory_mb);
+  std::printf("RESULT name=%s L=%d k=%d w=%.4f T=%d m=%d recall=%.4f visited=%.5f qps=%.1f build_s=%.3f memory_mb=%.1f\n",
               r.name.c_str(), r.params.num_tables, r.params.num_hashes, r.params.bucket_width,
-              r.params.num_probes, r.recall, r.visited_fraction, r.qps, r.build_s, r.memory_mb);
+              r.params.num_probes, r.params.min_collisions, r.recall, r.visited_fraction, r.qps, r.build_s,
+              r.memory_mb);
 }
 
 }  // namespace
@@ -87,13 +88,15 @@ int main(int argc, char** argv) {
     else if (a == "--no-sweep") sweep = false;
     else if (a == "--params" && i + 1 < argc) {
       E2LSHParams p;
-      if (std::sscanf(argv[++i], "%d,%d,%lf,%d", &p.num_tables, &p.num_hashes, &p.bucket_width, &p.num_probes) != 4) {
-        std::fprintf(stderr, "--params takes L,k,w,T\n");
+      const int got = std::sscanf(argv[++i], "%d,%d,%lf,%d,%d", &p.num_tables, &p.num_hashes, &p.bucket_width,
+                                  &p.num_probes, &p.min_collisions);
+      if (got < 4) {
+        std::fprintf(stderr, "--params takes L,k,w,T[,m]\n");
         return 2;
       }
       extra.push_back(p);
     } else {
-      std::fprintf(stderr, "usage: %s [--data DIR] [--queries N] [--no-tune] [--no-sweep] [--params L,k,w,T]...\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--data DIR] [--queries N] [--no-tune] [--no-sweep] [--params L,k,w,T[,m]]...\n", argv[0]);
       return 2;
     }
   }
@@ -113,9 +116,9 @@ int main(int argc, char** argv) {
   std::printf("exact scan (GEMM batch): %.0f q/s\n", exact_qps);
   std::printf("RESULT name=exact qps=%.1f\n", exact_qps);
 
-  std::printf("\n| %-22s | %3s | %3s | %6s | %4s | %8s | %8s | %8s | %7s | %8s |\n", "setting", "L", "k", "w", "T",
+  std::printf("\n| %-22s | %3s | %3s | %6s | %4s | %2s | %8s | %8s | %8s | %7s | %8s |\n", "setting", "L", "k", "w", "T", "m",
               "recall10", "visited", "q/s", "build s", "memory MB");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   if (tune) {
     t = cpu_now();
     const TuneResult tuned = tune_e2lsh<float, Euclidean>(base);

@@ -60,12 +60,19 @@ struct Oracle {
     std::vector<long double> values;
     std::size_t visited;
   };
-  Answer search(const RowVector<T>& q, std::size_t k) const {
-    std::set<Id> candidates;
+  // Candidates: the points in at least min_collisions of the query's L buckets.
+  Answer search(const RowVector<T>& q, std::size_t k, int min_collisions = 1) const {
+    std::map<Id, int> collisions;
     for (int t = 0; t < L_; ++t) {
       const auto& table = buckets_[static_cast<std::size_t>(t)];
       const auto it = table.find(slots(q, t));
-      if (it != table.end()) candidates.insert(it->second.begin(), it->second.end());
+      if (it != table.end()) {
+        for (Id i : it->second) ++collisions[i];
+      }
+    }
+    std::set<Id> candidates;
+    for (const auto& [i, c] : collisions) {
+      if (c >= min_collisions) candidates.insert(i);
     }
     std::vector<std::pair<long double, Id>> scored;
     for (Id i : candidates) {
@@ -104,7 +111,8 @@ std::size_t compare_with_oracle(const E2LSHIndex<T, Metric>& index, const RowMat
   const auto result = index.search(queries, k, threads);
   std::size_t mismatches = 0;
   for (Eigen::Index q = 0; q < queries.rows(); ++q) {
-    const auto truth = oracle.search(queries.row(q), static_cast<std::size_t>(k));
+    const auto truth = oracle.search(queries.row(q), static_cast<std::size_t>(k),
+                                     index.params().min_collisions);
     bool same = static_cast<std::size_t>(result.visited()(q)) == truth.visited &&
                 result.probed()(q) == index.params().num_tables;
     for (Eigen::Index j = 0; j < k; ++j) {
@@ -152,6 +160,55 @@ TEMPLATE_PRODUCT_TEST_CASE("plain E2LSH equals a straightforward implementation"
   } else {
     CHECK(mismatches <= 2);
   }
+}
+
+TEMPLATE_PRODUCT_TEST_CASE("collision counting equals a straightforward implementation", "[e2lsh]",
+                           E2LSHIndex, ((double, Euclidean), (double, Cosine))) {
+  using T = typename TestType::Scalar;
+  const RowMatrix<T> data = gaussian<T>(600, 8, 1);
+  const RowMatrix<T> queries = gaussian<T>(60, 8, 2);
+  E2LSHParams p = small_params();
+  p.bucket_width = 3.0;  // wide buckets: most points collide in some tables, few in all
+  p.min_collisions = GENERATE(2, 3, 6);
+  TestType index(8, p);
+  index.add(data.topRows(250));
+  index.add(data.bottomRows(350));
+  CHECK(compare_with_oracle(index, data, queries, 10, GENERATE(1, 2)) == 0);
+}
+
+TEST_CASE("a higher collision threshold keeps a subset of the candidates", "[e2lsh][multiprobe]") {
+  const RowMatrix<float> data = gaussian<float>(2000, 10, 5);
+  const RowMatrix<float> queries = gaussian<float>(40, 10, 6);
+  E2LSHParams p;
+  p.num_tables = 8;
+  p.num_hashes = 4;
+  p.bucket_width = 2.5;
+  p.num_probes = 6;
+  p.seed = 3;
+  E2LSHIndex<float, Euclidean> index(10, p);
+  index.add(data);
+  // visited(m) is the number of rows in >= m probed buckets: it falls with m, and a point that
+  // reaches m collisions is found whenever it would be at m - 1, so recall of the full candidate
+  // list (k = size) only shrinks.
+  std::vector<Eigen::Index> previous_visited(40, 2000);
+  std::vector<std::set<Id>> previous(40);
+  for (int m = 1; m <= 8; ++m) {
+    index.set_min_collisions(m);
+    const auto got = index.search(queries, 2000);
+    for (Eigen::Index q = 0; q < 40; ++q) {
+      std::set<Id> found;
+      for (Eigen::Index j = 0; j < got.k() && got.ids()(q, j) >= 0; ++j) found.insert(got.ids()(q, j));
+      CHECK(static_cast<Eigen::Index>(found.size()) == got.visited()(q));
+      CHECK(got.visited()(q) <= previous_visited[static_cast<std::size_t>(q)]);
+      CHECK(got.probed()(q) == 8 * 7);
+      if (m > 1) {
+        for (Id id : found) CHECK(previous[static_cast<std::size_t>(q)].count(id) == 1);
+      }
+      previous_visited[static_cast<std::size_t>(q)] = got.visited()(q);
+      previous[static_cast<std::size_t>(q)] = found;
+    }
+  }
+  CHECK(index.search(queries, 5).mean_visited() < 50);  // m = 8: only points in every table
 }
 
 TEST_CASE("fewer candidates than k are padded with -1 and infinity", "[e2lsh]") {
@@ -322,9 +379,12 @@ TEST_CASE("every bad parameter and argument is rejected", "[e2lsh][errors]") {
   rejects([](E2LSHParams& p) { p.num_probes = -1; });
   rejects([](E2LSHParams& p) { p.num_probes = E2LSHParams::kMaxProbes + 1; });
   rejects([](E2LSHParams& p) { p.num_hashes = 2; p.num_probes = 9; });  // only 8 neighbours
+  rejects([](E2LSHParams& p) { p.min_collisions = 0; });
+  rejects([](E2LSHParams& p) { p.num_tables = 5; p.min_collisions = 6; });  // at most L
   E2LSHParams ok;
   ok.num_hashes = 2;
   ok.num_probes = 8;
+  ok.min_collisions = ok.num_tables;
   CHECK_NOTHROW(ok.validate());
   CHECK_THROWS_AS((E2LSHIndex<float, Euclidean>(0)), InvalidArgument);
 
@@ -335,6 +395,9 @@ TEST_CASE("every bad parameter and argument is rejected", "[e2lsh][errors]") {
   CHECK_THROWS_AS(index.set_num_probes(-1), InvalidArgument);
   CHECK_THROWS_AS(index.set_num_probes(1 << 21), InvalidArgument);
   CHECK(index.params().num_probes == 0);
+  CHECK_THROWS_AS(index.set_min_collisions(0), InvalidArgument);
+  CHECK_THROWS_AS(index.set_min_collisions(11), InvalidArgument);  // L = 10
+  CHECK(index.params().min_collisions == 1);
   CHECK_THROWS_AS(index.search(data, 0), InvalidArgument);
   CHECK_THROWS_AS(index.search(data, 21), InvalidArgument);
   CHECK_THROWS_AS(index.search(data, 1, -1), InvalidArgument);

@@ -85,8 +85,10 @@ SectionAt find_section(const Bytes& b, const std::string& tag, int n = 0) {
   return {};
 }
 
-// The parameters block starts at 64: i32 L, i32 k, f64 w, i32 probes, u64 seed, i64 next id, u8 mapped.
-constexpr std::size_t kParamTables = 64, kParamWidth = 72, kParamNextId = 92, kParamMapped = 100;
+// The parameters block starts at 64: i32 L, i32 k, f64 w, i32 probes, u64 seed, i64 next id, u8 mapped,
+// i32 min_collisions (format version 2).
+constexpr std::size_t kParamTables = 64, kParamWidth = 72, kParamNextId = 92, kParamMapped = 100,
+                      kParamCollisions = 101;
 
 E2LSHParams small_params() {
   E2LSHParams p;
@@ -113,6 +115,7 @@ TEMPLATE_PRODUCT_TEST_CASE("saved E2LSH indexes answer bit for bit like the orig
   params.bucket_width = 3.0;
   params.num_probes = 3;
   params.seed = 99;
+  params.min_collisions = 2;
   TestType index(12, params);
   index.add(gaussian<T>(300, 12, 1));
   index.add(gaussian<T>(100, 12, 3));  // the tables are merged: a second batch
@@ -126,6 +129,7 @@ TEMPLATE_PRODUCT_TEST_CASE("saved E2LSH indexes answer bit for bit like the orig
     CHECK(loaded.params().bucket_width == 3.0);
     CHECK(loaded.params().num_probes == 3);
     CHECK(loaded.params().seed == 99);
+    CHECK(loaded.params().min_collisions == 2);
     CHECK(loaded.hash_family().scaled_projections() == index.hash_family().scaled_projections());
     CHECK(loaded.hash_family().scaled_offsets() == index.hash_family().scaled_offsets());
     for (std::size_t t = 0; t < 6; ++t) {
@@ -161,8 +165,35 @@ TEMPLATE_PRODUCT_TEST_CASE("saved E2LSH indexes answer bit for bit like the orig
     check_same_answers(index, loaded, queries, 10);
     index.set_num_probes(0);
     loaded.set_num_probes(0);
+    index.set_min_collisions(1);
+    loaded.set_min_collisions(1);
     check_same_answers(index, loaded, queries, 5);
   }
+}
+
+TEST_CASE("format version 1 E2LSH files still load", "[file][e2lsh]") {
+  // tests/data/e2lsh_format_v1.pstable was written by pstable's format-1 writer (before
+  // min_collisions): 200 rows of 8 SplitMix64(7) uniforms, L=4 k=3 w=0.5 probes=2 seed=5, id 3
+  // removed. It must load with min_collisions = 1 and answer like a fresh index of the same data.
+  const auto path = std::string(PSTABLE_TEST_DATA_DIR) + "/e2lsh_format_v1.pstable";
+  CHECK(read_index_file_info(path).format_version == 1);
+  const auto loaded = E2LSHIndex<float, Euclidean>::load(path);
+  CHECK(loaded.params().min_collisions == 1);
+  CHECK(loaded.params().num_probes == 2);
+  detail::SplitMix64 rng(7);
+  RowMatrix<float> data(200, 8);
+  for (Eigen::Index i = 0; i < data.size(); ++i) data.data()[i] = static_cast<float>(rng.uniform());
+  E2LSHParams p;
+  p.num_tables = 4;
+  p.num_hashes = 3;
+  p.bucket_width = 0.5;
+  p.num_probes = 2;
+  p.seed = 5;
+  E2LSHIndex<float, Euclidean> fresh(8, p);
+  fresh.add(data);
+  fresh.remove(3);
+  for (std::size_t t = 0; t < 4; ++t) CHECK(loaded.tables()[t].rows() == fresh.tables()[t].rows());
+  check_same_answers(fresh, loaded, RowMatrix<float>(data.topRows(40)), 5);
 }
 
 TEST_CASE("empty and fully removed E2LSH indexes round trip", "[file][e2lsh]") {
@@ -194,12 +225,15 @@ TEST_CASE("E2LSH file layout matches docs/file-format.md", "[file][e2lsh]") {
   E2LSHIndex<double, Cosine> index(3, small_params());
   index.add(gaussian<double>(10, 3, 1));
   index.remove(4);
+  index.set_min_collisions(2);
   index.save(dir.file("l.pst"));
   const Bytes b = testing::read_bytes(dir.file("l.pst"));
   CHECK((b[24] == 2 && b[25] == 2 && b[26] == 2));  // e2lsh, float64, cosine
   CHECK(get_u64(b, 40) == 9);                       // live points
-  CHECK(get_u64(b, 48) == 37);                      // parameter bytes
+  CHECK(get_u64(b, 8) % (1ULL << 32) == 2);         // format version
+  CHECK(get_u64(b, 48) == 41);                      // parameter bytes
   CHECK(b[kParamTables] == 4);
+  CHECK(b[kParamCollisions] == 2);
   CHECK(b[kParamNextId] == 10);
   CHECK(b[kParamMapped] == 0);
   double w;
@@ -251,6 +285,8 @@ TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejec
                std::memcpy(&b[kParamWidth], &nan, 8);
              }),
              Contains("bucket_width"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamCollisions] = 5; }),
+             Contains("min_collisions must be in [1, num_tables = 4], got 5"));
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamMapped] = 2; }), Contains("id-map flag is 2"));
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamNextId] = 41; }), Contains("next id 41"));
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamNextId + 7] = 0x80; }), Contains("negative"));

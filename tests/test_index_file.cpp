@@ -112,7 +112,7 @@ TEST_CASE("index file layout matches docs/file-format.md", "[file]") {
   const Bytes b = small_file(dir);
   REQUIRE(b.size() == 64 + 16 + 60 + 4 + 8);
   CHECK(std::memcmp(b.data(), "PSTABLE\0", 8) == 0);
-  CHECK(b[8] == 1);                        // format version
+  CHECK(b[8] == 2);                        // format version
   CHECK(b[12] == 64);                      // header bytes
   CHECK(b[16] == b.size());                // file bytes
   CHECK((b[24] == 1 && b[25] == 1 && b[26] == 1));  // exact, float32, euclidean
@@ -220,8 +220,21 @@ TEST_CASE("files from a newer pstable are refused with an upgrade hint", "[file]
   testing::patch_le<std::uint32_t>(b, 8, 3);
   testing::write_bytes(dir.file("new.pst"), b);
   CHECK_THAT(format_error(dir.file("new.pst")),
-             Catch::Contains("written by a newer pstable (format 3), this build reads up to 1: "
+             Catch::Contains("written by a newer pstable (format 3), this build reads up to 2: "
                              "upgrade pstable"));
+}
+
+TEST_CASE("exact index files of format version 1 still load", "[file]") {
+  // Version 2 changed only the E2LSH parameters: an exact index's version-1 file is the same
+  // bytes with 1 in the version field.
+  testing::TempDir dir;
+  Bytes b = small_file(dir);
+  testing::patch_le<std::uint32_t>(b, 8, 1);
+  fix_checksum(b);
+  testing::write_bytes(dir.file("v1.pst"), b);
+  CHECK(read_index_file_info(dir.file("v1.pst")).format_version == 1);
+  const auto loaded = ExactIndex<float, Euclidean>::load(dir.file("v1.pst"));
+  CHECK(loaded.size() == 5);
 }
 
 TEST_CASE("loading as the wrong type names the right one", "[file]") {

@@ -31,7 +31,9 @@ namespace pstable {
 /// L tables; table t keys a point by its k slots h_i(p) = floor((a_i . p + b_i) / w) (see
 /// detail::HashFamily for the portable random draws). A query looks up its own bucket in every
 /// table plus `num_probes` neighbouring buckets per table in multi-probe order, computes the
-/// exact distance to each distinct candidate once (SIMD kernels) and keeps the best k. Cosine
+/// exact distance to each distinct candidate once (SIMD kernels) and keeps the best k. A point is
+/// a candidate when it lies in at least `min_collisions` of the probed buckets (1 = in any;
+/// collision counting with a per-thread counter array, see E2LSHParams). Cosine
 /// hashes and ranks unit-normalised vectors (the stored rows are kept as given, with their
 /// inverse norms) and reports similarities.
 ///
@@ -50,7 +52,8 @@ namespace pstable {
 /// the same results, visited and probed counts bit for bit, keeps the removed points removed and
 /// hands out the same next ids.
 ///
-/// Thread safety: `add`, `remove`, `compact` and `set_num_probes` need exclusive access. `search`,
+/// Thread safety: `add`, `remove`, `compact`, `set_num_probes` and `set_min_collisions` need
+/// exclusive access. `search`,
 /// `search_filtered` and `save` are const and may run from many threads at once; each search call
 /// itself splits its queries over `num_threads` workers (0 = one per hardware thread).
 template <class T, class Metric>
@@ -102,6 +105,13 @@ class E2LSHIndex {
   void set_num_probes(int probes) {
     E2LSHParams::check_probes(probes, params_.num_hashes);
     params_.num_probes = probes;
+  }
+
+  /// Collision threshold used by later searches (1 = plain E2LSH: every point in a probed
+  /// bucket is a candidate). Throws InvalidArgument outside [1, num_tables].
+  void set_min_collisions(int m) {
+    E2LSHParams::check_collisions(m, params_.num_tables);
+    params_.min_collisions = m;
   }
 
   /// Writes the index to `path` atomically (a failed save leaves any previous file intact).
@@ -279,7 +289,7 @@ class E2LSHIndex {
   }
 
   // Queries [begin, end) in blocks: one product hashes a block; each query gathers its distinct
-  // live candidates (epoch-stamped marks); then the block's (row, query) pairs are grouped by row
+  // live candidates (epoch-stamped collision counters); then the block's (row, query) pairs are grouped by row
   // (counting sort over the rows touched), so a candidate row shared by several queries of the
   // block is loaded from memory once and compared with all of them while in cache.
   template <class Keep>
@@ -292,7 +302,8 @@ class E2LSHIndex {
     const auto k = static_cast<std::size_t>(out.k());
     const auto n = static_cast<std::size_t>(points_.size());
     const auto d = static_cast<std::size_t>(dim());
-    std::vector<std::uint32_t> marks(n, 0), count(n, 0), head(n);
+    const auto min_hits = static_cast<std::uint32_t>(params_.min_collisions);
+    std::vector<std::uint32_t> marks(n, 0), fresh(n), count(n, 0), head(n);
     std::uint32_t epoch = 0;
     std::vector<std::int32_t> slots(static_cast<std::size_t>(kh));
     std::vector<T> below(static_cast<std::size_t>(kh));
@@ -319,20 +330,7 @@ class E2LSHIndex {
           p = prepared_rows.row(i).data();
         }
         prepared[qi] = p;
-        if (++epoch == 0) {
-          std::fill(marks.begin(), marks.end(), 0);
-          epoch = 1;
-        }
         first[qi] = gathered.size();
-        const auto visit = [&](detail::BucketTable::Range bucket) {
-          for (const std::uint32_t* r = bucket.begin; r != bucket.end; ++r) {
-            const std::uint32_t row = *r;
-            if (marks[row] == epoch) continue;
-            marks[row] = epoch;
-            if (removed_[row] || !keep(id_of(row))) continue;
-            gathered.push_back(row);
-          }
-        };
         // All the query's bucket keys first, then the lookups in stages with prefetches, so
         // that the cache misses of different tables overlap.
         probe_keys.clear();
@@ -351,8 +349,29 @@ class E2LSHIndex {
           probe_starts[j] = table.locate(probe_keys[j]);
           table.prefetch_bucket(probe_starts[j]);
         }
+        // Collision counts with epoch stamps: marks[row] holds (epoch << 16) | count, so a
+        // stale stamp reads as count 0 and nothing is reset between queries. A row becomes a
+        // candidate when its count reaches min_hits, which happens once (a row lies in one
+        // bucket per table, so counts stay <= L < 2^16). Branch-free: the outcome is unpredictable.
+        if (++epoch == 0x10000) {
+          std::fill(marks.begin(), marks.end(), 0);
+          epoch = 1;
+        }
+        std::size_t nf = 0;
         for (std::size_t j = 0; j < np; ++j) {
-          visit(tables_[probe_tables[j]].find_from(probe_starts[j], probe_keys[j]));
+          const auto bucket = tables_[probe_tables[j]].find_from(probe_starts[j], probe_keys[j]);
+          for (const std::uint32_t* r = bucket.begin; r != bucket.end; ++r) {
+            const std::uint32_t row = *r;
+            const std::uint32_t v = marks[row];
+            const std::uint32_t c = ((v >> 16) == epoch ? (v & 0xFFFFu) : 0u) + 1;
+            marks[row] = (epoch << 16) | c;
+            fresh[nf] = row;
+            nf += c == min_hits;
+          }
+        }
+        for (std::size_t e = 0; e < nf; ++e) {
+          const std::uint32_t row = fresh[e];
+          if (!removed_[row] && keep(id_of(row))) gathered.push_back(row);
         }
         const auto probed = static_cast<std::int64_t>(np);
         out.probed()(q0 + i) = probed;

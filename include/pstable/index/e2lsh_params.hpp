@@ -13,7 +13,11 @@ namespace pstable {
 /// L tables, each keyed by k concatenated p-stable hashes h(p) = floor((a.p + b) / w). A larger
 /// k makes buckets smaller (fewer candidates, lower recall per table), a larger L raises recall
 /// and cost, a larger w makes buckets coarser, and multi-probe looks up `num_probes` more
-/// buckets per table next to the query's own. See docs/e2lsh.md, or `tune_e2lsh` to choose them.
+/// buckets per table next to the query's own. With `min_collisions` m > 1 a point becomes a
+/// candidate only once it turned up in m of the query's probed buckets (collision counting, as in
+/// C2LSH: Gan, Feng, Fang, Ng, SIGMOD 2012): near points collide in many tables, far ones in one,
+/// so fewer distances are computed for the same recall. See docs/e2lsh.md, or `tune_e2lsh` to
+/// choose them.
 struct E2LSHParams {
   /// Largest accepted k: a table's perturbation sets are 64-bit masks over its 2k boundaries.
   static constexpr int kMaxHashes = 32;
@@ -27,6 +31,9 @@ struct E2LSHParams {
   double bucket_width = 4.0;    ///< w: width of one hash slot, in units of the data
   int num_probes = 0;           ///< extra buckets per table by multi-probe (0 = plain E2LSH)
   std::uint64_t seed = 1;       ///< seed of the projections; equal seeds give equal indexes
+  /// m: how many of the query's probed buckets a point must share to become a candidate
+  /// (1 = plain E2LSH: any). Last, so that {L, k, w, probes, seed} initialisers keep meaning.
+  int min_collisions = 1;
 
   /// Throws InvalidArgument naming the first bad field and the accepted range.
   void validate() const {
@@ -44,6 +51,16 @@ struct E2LSHParams {
                                    bucket_width));
     }
     check_probes(num_probes, num_hashes);
+    check_collisions(min_collisions, num_tables);
+  }
+
+  /// Throws unless `m` is in [1, tables]: a point lies in one bucket per table, so it can
+  /// collide with a query at most L times.
+  static void check_collisions(int m, int tables) {
+    if (m < 1 || m > tables) {
+      throw InvalidArgument(detail::concat("min_collisions must be in [1, num_tables = ", tables,
+                                           "], got ", m, " (1 = every point in a probed bucket)"));
+    }
   }
 
   /// Throws unless `probes` extra buckets exist next to the home bucket of a k-hash table.

@@ -19,7 +19,8 @@ class E2LSHIndex;
 namespace detail {
 
 /// E2LSHIndex files (kind 2, docs/file-format.md). Parameters: num_tables, num_hashes (i32),
-/// bucket_width (f64), num_probes (i32), seed (u64), next_id (i64), mapped (u8). Sections:
+/// bucket_width (f64), num_probes (i32), seed (u64), next_id (i64), mapped (u8), and from format
+/// version 2 on min_collisions (i32; version 1 files load with 1). Sections:
 /// ROWS (every held row, removed ones included), DELS (u8 tombstone per row), IDMP (i64 id per
 /// row; empty unless compacted), PROJ (a_j / w, dim x L*k column-major) and OFFS (u_j, L*k),
 /// then TKEY (u64), TOFF (u32) and TROW (u32) for each table. The hash family and tables are
@@ -43,6 +44,7 @@ struct IndexSerializer<E2LSHIndex<T, Metric>> {
     out.param<std::uint64_t>(p.seed);
     out.param<std::int64_t>(index.next_id_);
     out.param<std::uint8_t>(index.mapped_ ? 1 : 0);
+    out.param<std::int32_t>(p.min_collisions);
 
     const auto n = static_cast<std::size_t>(index.points_.size());
     const auto d = static_cast<std::size_t>(index.dim());
@@ -77,6 +79,7 @@ struct IndexSerializer<E2LSHIndex<T, Metric>> {
     p.seed = in.param<std::uint64_t>("seed");
     const auto next_id = in.param<std::int64_t>("next_id");
     const auto mapped = in.param<std::uint8_t>("mapped");
+    if (header.format_version >= 2) p.min_collisions = in.param<std::int32_t>("min_collisions");
     try {
       p.validate();
     } catch (const InvalidArgument& e) {

@@ -13,7 +13,9 @@ namespace pstable {
 
 /// Version of the index file layout this build writes and the newest it reads
 /// (docs/file-format.md). Bumped whenever the layout changes; older versions stay readable.
-inline constexpr std::uint32_t kIndexFormatVersion = 1;
+///   1: first layout.
+///   2: kind 2 (e2lsh) appends min_collisions (i32) to its parameters; nothing else changed.
+inline constexpr std::uint32_t kIndexFormatVersion = 2;
 
 /// Which index a file holds.
 enum class IndexKind : std::uint8_t { exact = 1, e2lsh = 2 };
@@ -124,7 +126,7 @@ inline const char* to_string(ElementType type) noexcept {
   return "unknown";
 }
 
-/// Layout constants of format version 1 (docs/file-format.md).
+/// Layout constants of format versions 1 and 2 (docs/file-format.md).
 inline constexpr std::array<unsigned char, 8> kIndexMagic = {'P', 'S', 'T', 'A', 'B', 'L', 'E', 0};
 inline constexpr std::array<unsigned char, 4> kTrailerMagic = {'P', 'E', 'N', 'D'};
 inline constexpr std::size_t kHeaderBytes = 64;
@@ -163,7 +165,7 @@ struct FileHeader {
     store_le<std::uint64_t>(&b[32], dim);
     store_le<std::uint64_t>(&b[40], count);
     store_le<std::uint64_t>(&b[48], params_bytes);
-    // 56..63: reserved, zero in version 1.
+    // 56..63: reserved, zero in versions 1 and 2.
     return b;
   }
 

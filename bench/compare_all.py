@@ -23,15 +23,17 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402
 
-SWEPT = [  # (L, k hashes, w, probes): a few fixed settings beside the tuned one
-    (16, 12, 16, 0), (32, 12, 16, 0), (32, 12, 20, 0), (16, 12, 12, 8), (32, 12, 12, 12)]
+SWEPT = [  # (L, k hashes, w, probes, min_collisions): a few fixed settings beside the tuned one
+    (16, 12, 16, 0, 1), (32, 12, 16, 0, 1), (32, 12, 12, 12, 1), (32, 12, 14, 20, 3),
+    (48, 12, 12, 30, 3)]
 
 
 def pstable_rows(study, nq):
     rows = []
     runs = [["--tune"]]
-    for L, k, w, p in SWEPT:
-        runs.append(["--tables", str(L), "--hashes", str(k), "--widths", str(w), "--probes", str(p)])
+    for L, k, w, p, m in SWEPT:
+        runs.append(["--tables", str(L), "--hashes", str(k), "--widths", str(w), "--probes", str(p),
+                     "--collisions", str(m)])
     for i, extra in enumerate(runs):
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
             cmd = [study, "--threads", "1", "--max-queries", str(nq), "--quiet", "--json",
@@ -47,7 +49,8 @@ def pstable_rows(study, nq):
             else:
                 tag = "tuned " if run["method"] == "e2lsh_tuned" else ""
                 name = (f"pstable E2LSH {tag}L={run['num_tables']} k={run['num_hashes']} "
-                        f"w={run['bucket_width']:g} probes={run['num_probes']}")
+                        f"w={run['bucket_width']:g} probes={run['num_probes']} "
+                        f"m={run['min_collisions']}")
                 family = "e2lsh_tuned" if tag else "e2lsh"
             rows.append(dict(
                 name=name, family=family, recall=run["recall"], precision=run["precision"],

@@ -28,7 +28,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 NUMERIC = ["num_tables", "num_hashes", "bucket_width", "num_probes", "k", "precision", "recall",
            "average_precision", "mean_value", "mean_visited", "visited_fraction",
            "queries_per_second", "build_seconds"]
-OPTIONAL = ["cpu_queries_per_second", "tune_seconds"]  # absent from older outputs
+OPTIONAL = ["cpu_queries_per_second", "tune_seconds", "min_collisions"]  # absent from older outputs
 
 
 def read_study(path):

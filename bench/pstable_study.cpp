@@ -45,6 +45,7 @@ struct Options {
   std::vector<double> widths = {4, 6, 8};
   std::vector<int> probes = {0};
   bool probes_given = false;
+  int collisions = 1;  // min_collisions of the grid (the tuned row uses the tuner's)
   std::uint64_t seed = 1;
   bool lsh = true;
   bool tune = false;
@@ -70,6 +71,8 @@ Search:
   --threads N                          search threads, 0 = all hardware threads (0)
   --tables 3,5,7 --hashes 2,4,6 --widths 4,6,8 --probes 0
                                        the E2LSH grid: L, k hashes per table, w, multi-probe counts
+  --collisions M                       min_collisions of the grid's indexes (1; the tuned row uses
+                                       the tuner's)
   --seed S                             seed of the E2LSH hash functions and the tuner's sample (1)
   --tune [--target-recall R]           instead of the grid: tune_e2lsh's choice for recall R (0.9),
                                        searched with the tuner's probe count (or --probes)
@@ -126,7 +129,8 @@ Options parse(int argc, char** argv) {
     else if (flag == "--probes") {
       o.probes = parse_list<int>(next(), flag);
       o.probes_given = true;
-    } else if (flag == "--seed") o.seed = parse_list<std::uint64_t>(next(), flag).at(0);
+    } else if (flag == "--collisions") o.collisions = parse_list<int>(next(), flag).at(0);
+    else if (flag == "--seed") o.seed = parse_list<std::uint64_t>(next(), flag).at(0);
     else if (flag == "--tune") o.tune = true;
     else if (flag == "--grid") o.grid = true;
     else if (flag == "--target-recall") o.target_recall = parse_list<double>(next(), flag).at(0);
@@ -218,10 +222,10 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
     const auto tuned = pstable::tune_e2lsh<float, Metric>(d.base, options);
     const double tune_seconds = study::seconds_since(tune_start);
     std::fprintf(stderr,
-                 "pstable_study: tune_e2lsh chose L=%d k=%d w=%g probes=%d in %.1f s (recall %.3f "
-                 "on its held-out sample%s)\n",
+                 "pstable_study: tune_e2lsh chose L=%d k=%d w=%g probes=%d m=%d in %.1f s (recall "
+                 "%.3f on its held-out sample%s)\n",
                  tuned.params.num_tables, tuned.params.num_hashes, tuned.params.bucket_width,
-                 tuned.params.num_probes, tune_seconds, tuned.recall,
+                 tuned.params.num_probes, tuned.params.min_collisions, tune_seconds, tuned.recall,
                  tuned.reached_target ? "" : ", target NOT reached");
     // The tuner's own probe count, unless --probes asks for others.
     const std::vector<int> probes =
@@ -241,6 +245,7 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
           params.num_hashes = hashes;
           params.bucket_width = width;
           params.seed = o.seed;
+          params.min_collisions = o.collisions;
           params.validate();
           for (auto& r : study::run_e2lsh<Metric>(d.base, d.queries, k, threads, params, o.probes,
                                                   false, progress)) {

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <random>
 
 #include "pstable/index/tuning.hpp"
@@ -62,6 +63,7 @@ TEST_CASE("the tuner reaches the target and reports what it measured", "[tuning]
   CHECK(chosen->params.num_tables == r.params.num_tables);
   CHECK(chosen->params.num_hashes == r.params.num_hashes);
   CHECK(chosen->params.num_probes == r.params.num_probes);
+  CHECK(chosen->params.min_collisions == r.params.min_collisions);
   CHECK(r.recall == Approx(chosen->recall).margin(0.02));
   CHECK(r.mean_visited == Approx(chosen->mean_visited).epsilon(0.05));
   // Deterministic for a seed once the unit costs are fixed (timed costs vary between runs).
@@ -69,14 +71,40 @@ TEST_CASE("the tuner reaches the target and reports what it measured", "[tuning]
   fixed.distance_us = 0.3;
   fixed.lookup_us = 0.1;
   fixed.hash_us = 0.01;
+  fixed.entry_us = 0.005;
   const TuneResult once = tune_e2lsh<float, Euclidean>(data, fixed);
   const TuneResult again = tune_e2lsh<float, Euclidean>(data, fixed);
   CHECK(once.distance_us == 0.3);
   CHECK(again.params.num_probes == once.params.num_probes);
   CHECK(again.params.num_tables == once.params.num_tables);
+  CHECK(again.params.min_collisions == once.params.min_collisions);
   CHECK(again.params.bucket_width == once.params.bucket_width);
   CHECK(again.recall == once.recall);
   CHECK(again.trials.size() == once.trials.size());
+}
+
+TEST_CASE("the tuner's collision counting matches the index's", "[tuning]") {
+  // Only m = 3 allowed: the chosen index counts collisions like the tuner's walk did, so its
+  // sample recall and candidates agree with the trial's (same functions; rare float-rounding
+  // differences at slot boundaries aside), and m = 3 visits fewer points than m = 1 would.
+  const RowMatrix<float> data = clustered(3000, 16, 4);
+  auto options = small_options();
+  options.collision_thresholds = {3};
+  const TuneResult r = tune_e2lsh<float, Euclidean>(data, options);
+  REQUIRE(r.reached_target);
+  CHECK(r.params.min_collisions == 3);
+  const TuneTrial* chosen = nullptr;
+  for (const auto& t : r.trials) {
+    CHECK(t.params.min_collisions == 3);
+    if (t.params.num_tables == r.params.num_tables && t.params.num_hashes == r.params.num_hashes &&
+        t.params.num_probes == r.params.num_probes && t.params.bucket_width == r.params.bucket_width) {
+      chosen = &t;
+    }
+  }
+  REQUIRE(chosen != nullptr);
+  CHECK(r.mean_visited == Approx(chosen->mean_visited).epsilon(0.01));
+  CHECK(r.recall == Approx(chosen->recall).margin(0.01));
+  CHECK(chosen->mean_entries > chosen->mean_visited);
 }
 
 TEST_CASE("the tuner handles cosine", "[tuning]") {
@@ -106,6 +134,10 @@ TEST_CASE("the tuner rejects bad options and data", "[tuning][errors]") {
   rejects([](TuneOptions& o) { o.table_collision = {1.0}; });
   rejects([](TuneOptions& o) { o.probe_counts = {-1}; });
   rejects([](TuneOptions& o) { o.lookup_us = -1; });
+  rejects([](TuneOptions& o) { o.entry_us = std::nan(""); });
+  rejects([](TuneOptions& o) { o.collision_thresholds = {}; });
+  rejects([](TuneOptions& o) { o.collision_thresholds = {0}; });
+  rejects([](TuneOptions& o) { o.collision_thresholds = {13}; });  // max_tables = 12
   CHECK_THROWS_AS((tune_e2lsh<float, Euclidean>(data.topRows(20), small_options())), InvalidArgument);
   RowMatrix<float> bad = data;
   bad(3, 3) = std::nanf("");

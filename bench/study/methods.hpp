@@ -27,6 +27,7 @@ struct MethodSpec {
   int num_hashes = 0;       // k hashes per table (the report's h)
   double bucket_width = 0;  // w
   int num_probes = 0;
+  int min_collisions = 0;   // m (E2LSHParams::min_collisions)
   bool tuned = false;
 
   std::string name() const { return exact ? "sequential scan" : tuned ? "E2LSH (tuned)" : "E2LSH"; }
@@ -112,12 +113,13 @@ std::vector<MethodRun> run_e2lsh(const Matrix& base, const Matrix& queries, Eige
     run.spec.num_hashes = params.num_hashes;
     run.spec.bucket_width = params.bucket_width;
     run.spec.num_probes = p;
+    run.spec.min_collisions = params.min_collisions;
     run.build_seconds = build_seconds;
     run.memory_bytes = index.memory_bytes();
     index.set_num_probes(p);
     progress.set_label(pstable::detail::concat("E2LSH L=", params.num_tables, " k=",
                                                params.num_hashes, " w=", params.bucket_width,
-                                               " p=", p));
+                                               " p=", p, " m=", params.min_collisions));
     run.result = search_in_chunks(
         queries, k, [&](const auto& chunk) { return index.search(chunk, k, threads); }, progress,
         run.search_seconds, run.search_cpu_seconds);

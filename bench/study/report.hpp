@@ -50,9 +50,10 @@ inline std::string fmt(const char* format, double value) {
 }
 
 inline std::string settings(const MethodSpec& s) {
-  if (s.exact) return "| - | - | - | - ";
+  if (s.exact) return "| - | - | - | - | - ";
   return "| " + std::to_string(s.num_tables) + " | " + std::to_string(s.num_hashes) + " | " +
-         fmt("%g", s.bucket_width) + " | " + std::to_string(s.num_probes) + " ";
+         fmt("%g", s.bucket_width) + " | " + std::to_string(s.num_probes) + " | " +
+         std::to_string(s.min_collisions) + " ";
 }
 
 inline void print_tables(const Setup& setup, const std::vector<Row>& rows) {
@@ -63,10 +64,10 @@ inline void print_tables(const Setup& setup, const std::vector<Row>& rows) {
               setup.metric.c_str(), static_cast<long>(setup.num_queries),
               static_cast<long>(setup.database_size), static_cast<long>(setup.num_distractors),
               static_cast<long>(setup.dim), static_cast<long>(setup.k), setup.threads);
-  std::printf("| method | L | k hashes | w | probes | P@%s (report's mAP) | recall@%s | AP@%s | "
+  std::printf("| method | L | k hashes | w | probes | m | P@%s (report's mAP) | recall@%s | AP@%s | "
               "%s | visited | visited %% | queries/s | queries/CPU-s | build s | tune s | MiB |\n",
               k.c_str(), k.c_str(), k.c_str(), value);
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& r : rows) {
     std::printf("| %s %s| %.3f | %.3f | %.3f | %.4g | %.0f | %.2f%% | %.0f | %.0f | %.2f | %.1f "
                 "| %.1f |\n",
@@ -78,11 +79,11 @@ inline void print_tables(const Setup& setup, const std::vector<Row>& rows) {
   }
   if (rows.empty()) return;
   std::printf("\nP@%s per query class (the report's per-class mAP)\n\n| method | L | k hashes | w "
-              "| probes ",
+              "| probes | m ",
               k.c_str());
   const auto& classes = rows.front().eval.precision_per_class;
   for (const auto& c : classes) std::printf("| %s ", class_name(setup, c.label).c_str());
-  std::printf("| all |\n|---|---:|---:|---:|---:");
+  std::printf("| all |\n|---|---:|---:|---:|---:|---:");
   for (std::size_t i = 0; i <= classes.size(); ++i) std::printf("|---:");
   std::printf("|\n");
   for (const auto& r : rows) {
@@ -101,7 +102,7 @@ inline std::ofstream open_output(const std::string& path) {
 
 inline void write_csv(const std::string& path, const Setup& setup, const std::vector<Row>& rows) {
   auto out = open_output(path);
-  out << "method,metric,num_tables,num_hashes,bucket_width,num_probes,k,precision,recall,"
+  out << "method,metric,num_tables,num_hashes,bucket_width,num_probes,min_collisions,k,precision,recall,"
          "average_precision,mean_value,mean_visited,visited_fraction,queries_per_second,"
          "cpu_queries_per_second,build_seconds,tune_seconds,memory_bytes,num_queries,database_size,num_distractors";
   if (!rows.empty()) {
@@ -112,7 +113,8 @@ inline void write_csv(const std::string& path, const Setup& setup, const std::ve
   for (const auto& r : rows) {
     out << (r.spec.exact ? "exact" : r.spec.tuned ? "e2lsh_tuned" : "e2lsh") << ','
         << setup.metric << ',' << r.spec.num_tables << ',' << r.spec.num_hashes << ','
-        << r.spec.bucket_width << ',' << r.spec.num_probes << ',' << setup.k << ','
+        << r.spec.bucket_width << ',' << r.spec.num_probes << ',' << r.spec.min_collisions << ','
+        << setup.k << ','
         << r.eval.precision << ',' << r.eval.recall << ',' << r.eval.average_precision << ','
         << r.eval.mean_value << ',' << r.eval.mean_visited << ',' << r.eval.visited_fraction << ','
         << r.eval.queries_per_second << ',' << r.cpu_queries_per_second << ','
@@ -150,7 +152,8 @@ inline void write_json(const std::string& path, const Setup& setup, const std::v
         << (r.spec.exact ? "exact" : r.spec.tuned ? "e2lsh_tuned" : "e2lsh")
         << "\", \"num_tables\": " << r.spec.num_tables << ", \"num_hashes\": "
         << r.spec.num_hashes << ", \"bucket_width\": " << r.spec.bucket_width
-        << ", \"num_probes\": " << r.spec.num_probes << ", \"precision\": " << r.eval.precision
+        << ", \"num_probes\": " << r.spec.num_probes
+        << ", \"min_collisions\": " << r.spec.min_collisions << ", \"precision\": " << r.eval.precision
         << ", \"recall\": " << r.eval.recall << ", \"average_precision\": "
         << r.eval.average_precision << ", \"mean_value\": " << r.eval.mean_value
         << ", \"mean_visited\": " << r.eval.mean_visited << ", \"visited_fraction\": "

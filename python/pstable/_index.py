@@ -282,23 +282,24 @@ class E2LSHIndex(_Index):
     """E2LSH (p-stable LSH) approximate search: L tables of k Gaussian-projection hashes.
 
     `E2LSHIndex(dim, metric="euclidean"|"cosine", dtype="float32"|"float64", *, num_tables=10,
-    num_hashes=8, bucket_width=4.0, num_probes=0, seed=1)` starts empty; `add` copies rows in.
-    Candidates are the points in the query's buckets (plus `num_probes` extra buckets per table by
-    multi-probe), ranked by exact distance. Ids are stable: they continue across `add` calls and
+    num_hashes=8, bucket_width=4.0, num_probes=0, seed=1, min_collisions=1)` starts empty; `add`
+    copies rows in. Candidates are the points in at least `min_collisions` of the query's buckets
+    (its own bucket in each table plus `num_probes` extra buckets per table by multi-probe),
+    ranked by exact distance. Ids are stable: they continue across `add` calls and
     survive `remove`/`compact`; an id is never reused. Use `pstable.tune` to choose parameters.
     Bad parameters raise ValueError (pstable.InvalidArgument) with the C++ message.
     Thread safety: searches run in parallel from several Python threads; add, remove, compact and
-    setting num_probes wait for running searches.
+    setting num_probes or min_collisions wait for running searches.
     """
 
     def __init__(
         self, dim: int, metric: Metric = "euclidean", dtype: DType = "float32", *,
         num_tables: int = 10, num_hashes: int = 8, bucket_width: float = 4.0,
-        num_probes: int = 0, seed: int = 1,
+        num_probes: int = 0, seed: int = 1, min_collisions: int = 1,
     ) -> None:
         self._impl = _core.make_e2lsh(
             dim, metric, _dtype_name(dtype), num_tables, num_hashes, bucket_width,
-            num_probes, seed,
+            num_probes, seed, min_collisions,
         )
 
     @property
@@ -308,7 +309,8 @@ class E2LSHIndex(_Index):
 
     @property
     def params(self) -> dict[str, Any]:
-        """num_tables, num_hashes, bucket_width, num_probes, seed (keywords of the constructor)."""
+        """num_tables, num_hashes, bucket_width, num_probes, seed, min_collisions (keywords of the
+        constructor)."""
         return self._impl.params()
 
     @property
@@ -323,6 +325,16 @@ class E2LSHIndex(_Index):
     def set_num_probes(self, probes: int) -> None:
         """Same as `index.num_probes = probes`. Raises ValueError above 3^num_hashes - 1."""
         self._impl.set_num_probes(probes)
+
+    @property
+    def min_collisions(self) -> int:
+        """Probed buckets a point must share with the query to be a candidate (1 = any);
+        settable in [1, num_tables], no rebuild (collision counting)."""
+        return int(self._impl.params()["min_collisions"])
+
+    @min_collisions.setter
+    def min_collisions(self, m: int) -> None:
+        self._impl.set_min_collisions(m)
 
     @property
     def next_id(self) -> int:
@@ -427,4 +439,5 @@ class E2LSHIndex(_Index):
     def _repr_extra(self) -> str:
         p = self.params
         return "".join(f", {key}={p[key]!r}" for key in
-                       ("num_tables", "num_hashes", "bucket_width", "num_probes", "seed"))
+                       ("num_tables", "num_hashes", "bucket_width", "num_probes", "seed",
+                        "min_collisions"))

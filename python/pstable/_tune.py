@@ -44,16 +44,18 @@ def tune(
     dtype: Optional[DType] = None, *, recall_margin: float = 0.01, num_queries: int = 300,
     max_points: int = 0, max_tables: int = 32, hash_counts: Sequence[int] = (8, 12, 16),
     table_collision: Sequence[float] = (0.01, 0.02, 0.05, 0.12),
-    probe_counts: Sequence[int] = (0, 4, 12, 30, 60, 120), seed: int = 1,
-    distance_us: float = 0.0, lookup_us: float = 0.0, hash_us: float = 0.0,
+    probe_counts: Sequence[int] = (0, 4, 12, 30, 60, 120),
+    collision_thresholds: Sequence[int] = (1, 2, 3, 4), seed: int = 1,
+    distance_us: float = 0.0, lookup_us: float = 0.0, hash_us: float = 0.0, entry_us: float = 0.0,
 ) -> TuneResult:
     """Chooses E2LSH parameters reaching `target_recall` at recall@k on `data` at least cost.
 
     Holds out `num_queries` rows of `data` as queries (fewer for small data), optionally tunes on
     a sample of `max_points` rows, tries every (num_hashes in hash_counts, bucket width from each
-    table collision probability, probes in probe_counts, L up to max_tables), models the query
-    time with unit costs timed on this machine (fix distance_us, lookup_us and hash_us > 0 to make
-    the choice reproducible) and measures the chosen setting. dtype defaults to data's own
+    table collision probability, probes in probe_counts, min_collisions in collision_thresholds,
+    L up to max_tables), models the query time with unit costs timed on this machine (fix
+    distance_us, lookup_us, hash_us and entry_us > 0 to make the choice reproducible) and
+    measures the chosen setting. dtype defaults to data's own
     (float32 or float64; other dtypes become float32). Releases the GIL. Raises ValueError
     (pstable.InvalidArgument) for bad options or too little data (needs >= 5 (k + 1) rows).
     """
@@ -64,8 +66,8 @@ def tune(
     rows, _ = _as_rows(a, np.dtype(name), "data")
     r = _core.tune(
         rows, metric, k, target_recall, recall_margin, num_queries, max_points, max_tables,
-        list(hash_counts), list(table_collision), list(probe_counts), seed, distance_us,
-        lookup_us, hash_us,
+        list(hash_counts), list(table_collision), list(probe_counts), list(collision_thresholds),
+        seed, distance_us, lookup_us, hash_us, entry_us,
     )
     return TuneResult(
         params=dict(r["params"]), recall=r["recall"], mean_visited=r["mean_visited"],
@@ -73,5 +75,6 @@ def tune(
         typical_distance=r["typical_distance"], reached_target=r["reached_target"],
         indexed_points=r["indexed_points"], dim=rows.shape[1], metric=metric, dtype=name, k=k,
         trials=list(r["trials"]),
-        unit_costs_us={"distance": r["distance_us"], "lookup": r["lookup_us"], "hash": r["hash_us"]},
+        unit_costs_us={"distance": r["distance_us"], "lookup": r["lookup_us"], "hash": r["hash_us"],
+                       "entry": r["entry_us"]},
     )

@@ -23,6 +23,7 @@ class AnyLSHIndex : public AnyIndex {
   virtual void remove(const std::vector<Id>& ids) = 0;
   virtual void compact() = 0;
   virtual void set_num_probes(int probes) = 0;
+  virtual void set_min_collisions(int m) = 0;
   virtual E2LSHParams params() const = 0;
   virtual bool contains(Id id) const = 0;
   virtual Eigen::Index num_removed() const = 0;
@@ -100,6 +101,10 @@ class BoundE2LSH final : public Bound<E2LSHIndex<T, Metric>, AnyLSHIndex> {
     std::unique_lock lock(this->mutex_);
     this->index_.set_num_probes(probes);
   }
+  void set_min_collisions(int m) override {
+    std::unique_lock lock(this->mutex_);
+    this->index_.set_min_collisions(m);
+  }
   E2LSHParams params() const override {
     std::shared_lock lock(this->mutex_);
     return this->index_.params();
@@ -126,6 +131,7 @@ inline py::dict params_dict(const E2LSHParams& p) {
   d["bucket_width"] = p.bucket_width;
   d["num_probes"] = p.num_probes;
   d["seed"] = p.seed;
+  d["min_collisions"] = p.min_collisions;
   return d;
 }
 
@@ -149,6 +155,7 @@ py::dict tune_typed(const py::array& data, const TuneOptions& options) {
   d["distance_us"] = r.distance_us;
   d["lookup_us"] = r.lookup_us;
   d["hash_us"] = r.hash_us;
+  d["entry_us"] = r.entry_us;
   py::list trials;
   for (const auto& t : r.trials) {
     py::dict td;
@@ -156,6 +163,7 @@ py::dict tune_typed(const py::array& data, const TuneOptions& options) {
     td["recall"] = t.recall;
     td["mean_visited"] = t.mean_visited;
     td["mean_probed"] = t.mean_probed;
+    td["mean_entries"] = t.mean_entries;
     td["estimated_us"] = t.estimated_us;
     trials.append(td);
   }

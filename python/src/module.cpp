@@ -238,6 +238,7 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
       .def("remove", &AnyLSHIndex::remove, py::arg("ids"))
       .def("compact", &AnyLSHIndex::compact)
       .def("set_num_probes", &AnyLSHIndex::set_num_probes, py::arg("probes"))
+      .def("set_min_collisions", &AnyLSHIndex::set_min_collisions, py::arg("m"))
       .def("contains", &AnyLSHIndex::contains, py::arg("id"))
       .def_property_readonly("num_removed", &AnyLSHIndex::num_removed)
       .def_property_readonly("next_id", &AnyLSHIndex::next_id)
@@ -248,24 +249,27 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   m.def(
       "make_e2lsh",
       [](Eigen::Index dim, const std::string& metric, const std::string& dtype, int num_tables,
-         int num_hashes, double bucket_width, int num_probes, std::uint64_t seed) {
+         int num_hashes, double bucket_width, int num_probes, std::uint64_t seed,
+         int min_collisions) {
         pstable::E2LSHParams p;
         p.num_tables = num_tables;
         p.num_hashes = num_hashes;
         p.bucket_width = bucket_width;
         p.num_probes = num_probes;
         p.seed = seed;
+        p.min_collisions = min_collisions;
         return make_e2lsh(dim, metric, dtype, p);
       },
       py::arg("dim"), py::arg("metric"), py::arg("dtype"), py::arg("num_tables"),
-      py::arg("num_hashes"), py::arg("bucket_width"), py::arg("num_probes"), py::arg("seed"));
+      py::arg("num_hashes"), py::arg("bucket_width"), py::arg("num_probes"), py::arg("seed"),
+      py::arg("min_collisions"));
   m.def(
       "tune",
       [](const py::array& data, const std::string& metric, Eigen::Index k, double target_recall,
          double recall_margin, Eigen::Index num_queries, Eigen::Index max_points, int max_tables,
          std::vector<int> hash_counts, std::vector<double> table_collision,
-         std::vector<int> probe_counts, std::uint64_t seed, double distance_us, double lookup_us,
-         double hash_us) {
+         std::vector<int> probe_counts, std::vector<int> collision_thresholds, std::uint64_t seed,
+         double distance_us, double lookup_us, double hash_us, double entry_us) {
         pstable::TuneOptions o;
         o.k = k;
         o.target_recall = target_recall;
@@ -276,16 +280,18 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
         o.hash_counts = std::move(hash_counts);
         o.table_collision = std::move(table_collision);
         o.probe_counts = std::move(probe_counts);
+        o.collision_thresholds = std::move(collision_thresholds);
         o.seed = seed;
         o.distance_us = distance_us;
         o.lookup_us = lookup_us;
         o.hash_us = hash_us;
+        o.entry_us = entry_us;
         return tune(data, metric, o);
       },
       py::arg("data"), py::arg("metric"), py::arg("k"), py::arg("target_recall"),
       py::arg("recall_margin"), py::arg("num_queries"), py::arg("max_points"),
       py::arg("max_tables"), py::arg("hash_counts"), py::arg("table_collision"),
-      py::arg("probe_counts"), py::arg("seed"), py::arg("distance_us"), py::arg("lookup_us"),
-      py::arg("hash_us"));
+      py::arg("probe_counts"), py::arg("collision_thresholds"), py::arg("seed"),
+      py::arg("distance_us"), py::arg("lookup_us"), py::arg("hash_us"), py::arg("entry_us"));
   bind_eval(m);
 }

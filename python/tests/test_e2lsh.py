@@ -54,6 +54,29 @@ def test_one_query_gives_1d_results_and_probes_raise_counts(rng):
     assert np.all(p0 == 4) and np.all(p1 == 44) and np.all(v1 >= v0)
 
 
+def test_min_collisions_keeps_the_points_in_enough_buckets(rng):
+    data = clustered(rng)
+    index = pstable.E2LSHIndex(16, num_tables=8, num_hashes=6, bucket_width=6.0, num_probes=4,
+                               seed=2)
+    index.add(data)
+    n = index.size
+    previous = None
+    for m in range(1, 9):
+        index.min_collisions = m
+        assert index.min_collisions == m and index.params["min_collisions"] == m
+        ids, _, visited = index.search(data[:30], n, return_counts=True)
+        found = [set(row[row >= 0].tolist()) for row in ids]
+        assert [len(f) for f in found] == visited.tolist()  # every candidate is returned
+        if previous is not None:  # a point in >= m buckets is also in >= m - 1
+            assert all(f <= p for f, p in zip(found, previous))
+        previous = found
+    with pytest.raises(ValueError, match=r"min_collisions must be in \[1, num_tables = 8\], got 9"):
+        index.min_collisions = 9
+    with pytest.raises(ValueError, match="min_collisions"):
+        pstable.E2LSHIndex(16, num_tables=4, min_collisions=0)
+    assert index.min_collisions == 8  # unchanged
+
+
 def test_more_tables_cover_the_brute_force_result(rng):
     data = clustered(rng, n=500)
     index = pstable.E2LSHIndex(16, num_tables=64, num_hashes=2, bucket_width=40.0, seed=1)
@@ -67,10 +90,11 @@ def test_parameters_and_repr(rng):
     index = pstable.E2LSHIndex(8, num_tables=3, num_hashes=2, bucket_width=4.0, num_probes=1,
                                seed=9)
     assert index.params == {"num_tables": 3, "num_hashes": 2, "bucket_width": 4.0,
-                            "num_probes": 1, "seed": 9}
+                            "num_probes": 1, "seed": 9, "min_collisions": 1}
     index.add(rng.standard_normal((100, 8)))
     assert repr(index) == ("E2LSHIndex(dim=8, metric='euclidean', dtype='float32', num_tables=3, "
-                           "num_hashes=2, bucket_width=4.0, num_probes=1, seed=9, size=100)")
+                           "num_hashes=2, bucket_width=4.0, num_probes=1, seed=9, "
+                           "min_collisions=1, size=100)")
     assert pstable.E2LSHIndex(8, **index.params).params == index.params
 
 
@@ -166,8 +190,11 @@ def test_tune_returns_params_that_reach_the_target(rng):
     data = clustered(rng, n=3000, dim=16)
     r = pstable.tune(data, k=10, target_recall=0.9, num_queries=100, max_tables=16,
                      hash_counts=[4, 8], probe_counts=[0, 8], distance_us=0.05, lookup_us=0.1,
-                     hash_us=0.01)
-    assert set(r.params) == {"num_tables", "num_hashes", "bucket_width", "num_probes", "seed"}
+                     hash_us=0.01, entry_us=0.005)
+    assert set(r.params) == {"num_tables", "num_hashes", "bucket_width", "num_probes", "seed",
+                             "min_collisions"}
+    assert set(r.unit_costs_us) == {"distance", "lookup", "hash", "entry"}
+    assert {t["params"]["min_collisions"] for t in r.trials} == {1, 2, 3, 4}
     assert r.reached_target and r.recall >= 0.9
     assert 0 < r.visited_fraction < 1 and r.queries_per_second > 0 and r.trials
     assert r.indexed_points == 2900 and (r.dim, r.metric, r.dtype) == (16, "euclidean", "float32")
@@ -179,7 +206,7 @@ def test_tune_returns_params_that_reach_the_target(rng):
     assert recall(ids, exact) > 0.8
     again = pstable.tune(data, k=10, target_recall=0.9, num_queries=100, max_tables=16,
                          hash_counts=[4, 8], probe_counts=[0, 8], distance_us=0.05,
-                         lookup_us=0.1, hash_us=0.01)
+                         lookup_us=0.1, hash_us=0.01, entry_us=0.005)
     assert again.params == r.params  # fixed unit costs: reproducible
 
 

@@ -78,9 +78,10 @@ def test_e2lsh_files_keep_removals_and_ids(metric, dtype, rng, tmp_path):
 
     index.compact()
     index.set_num_probes(5)
+    index.min_collisions = 2
     index.save(tmp_path / "compacted.pst")
     loaded = pstable.load(tmp_path / "compacted.pst")
-    assert loaded.params["num_probes"] == 5
+    assert loaded.params["num_probes"] == 5 and loaded.min_collisions == 2
     assert_same_answers(loaded, index, queries, 10)
     more = rng.standard_normal((20, 8)).astype(dtype)
     index.add(more)

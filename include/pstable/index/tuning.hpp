@@ -34,12 +34,15 @@ struct TuneOptions {
   std::vector<int> hash_counts = {8, 12, 16};                    ///< k (hashes per table) tried
   std::vector<double> table_collision = {0.01, 0.02, 0.05, 0.12}; ///< p(r)^k tried, sets w
   std::vector<int> probe_counts = {0, 4, 12, 30, 60, 120};       ///< probes per table tried
+  /// min_collisions tried (collision counting; values above a trial's L are skipped).
+  std::vector<int> collision_thresholds = {1, 2, 3, 4};
   std::uint64_t seed = 1;              ///< seed of the sample and of the projections
   /// Unit costs of the query-time model, in microseconds; 0 = time them on this machine. Timings
-  /// vary from run to run, so fix all three to make the choice reproducible.
+  /// vary from run to run, so fix all four to make the choice reproducible.
   double distance_us = 0;
   double lookup_us = 0;
   double hash_us = 0;
+  double entry_us = 0;  ///< one bucket entry read and counted
 
   void validate() const {
     using detail::concat;
@@ -56,13 +59,21 @@ struct TuneOptions {
       throw InvalidArgument(concat("max_tables must be in [1, ", E2LSHParams::kMaxTables, "], got ",
                                    max_tables));
     }
-    for (double c : {distance_us, lookup_us, hash_us}) {
+    for (double c : {distance_us, lookup_us, hash_us, entry_us}) {
       if (!std::isfinite(c) || c < 0) {
         throw InvalidArgument(concat("unit costs must be finite and >= 0 (0 = timed), got ", c));
       }
     }
-    if (hash_counts.empty() || table_collision.empty() || probe_counts.empty()) {
-      throw InvalidArgument("hash_counts, table_collision and probe_counts must not be empty");
+    if (hash_counts.empty() || table_collision.empty() || probe_counts.empty() ||
+        collision_thresholds.empty()) {
+      throw InvalidArgument(
+          "hash_counts, table_collision, probe_counts and collision_thresholds must not be empty");
+    }
+    for (int m : collision_thresholds) {
+      if (m < 1 || m > max_tables) {
+        throw InvalidArgument(concat("collision_thresholds entries must be in [1, max_tables = ",
+                                     max_tables, "], got ", m));
+      }
     }
     for (int h : hash_counts) {
       if (h < 1 || h > E2LSHParams::kMaxHashes) {
@@ -89,6 +100,7 @@ struct TuneTrial {
   double recall = 0;         ///< recall@k on the held-out queries
   double mean_visited = 0;   ///< distinct candidates per query
   double mean_probed = 0;    ///< buckets looked up per query
+  double mean_entries = 0;   ///< bucket entries read per query (a row once per probed bucket)
   double estimated_us = 0;   ///< modelled query time, microseconds
 };
 
@@ -105,6 +117,7 @@ struct TuneResult {
   double distance_us = 0;          ///< timed cost of one distance computation
   double lookup_us = 0;            ///< timed cost of one bucket lookup (with probe generation)
   double hash_us = 0;              ///< timed cost of one hash function for one query
+  double entry_us = 0;             ///< timed cost of reading and counting one bucket entry
   std::vector<TuneTrial> trials;   ///< every measured configuration
 };
 
@@ -137,10 +150,12 @@ inline double seconds_since(std::clock_t start) {
 ///    probability of the Gaussian family);
 /// 3. hashes the sample once (one matrix product; the functions are those E2LSHIndex draws for
 ///    the same seed), builds up to `max_tables` tables per (k, w) and, for each probe count,
-///    walks the held-out queries through the tables, measuring recall and distinct candidates
-///    after every table, so one pass gives every L;
-/// 4. models query time as L k d t_hash + probes t_lookup + visited t_distance with costs
-///    timed on this machine, and picks the cheapest (k, w, L, probes) reaching the target;
+///    walks the held-out queries through the tables, counting how often each point collides
+///    with the query, and records recall and candidates after every table for every collision
+///    threshold m in `collision_thresholds`, so one pass gives every (L, m);
+/// 4. models query time as L k d t_hash + probes t_lookup + entries t_entry + visited
+///    t_distance with costs timed on this machine, and picks the cheapest (k, w, L, probes, m)
+///    reaching the target;
 /// 5. builds an E2LSHIndex with it and reports the recall and speed measured on the queries.
 /// Cosine tunes on unit-normalised rows. Needs at least num_queries + k + 1 rows (fewer queries
 /// are held out from small data).
@@ -210,6 +225,7 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
   if (options.distance_us > 0) t_distance = options.distance_us;
   if (options.hash_us > 0) t_hash = options.hash_us;
   double t_lookup = options.lookup_us > 0 ? options.lookup_us : -1;  // else timed on a table
+  double t_entry = options.entry_us > 0 ? options.entry_us : -1;
 
   TuneResult result;
   result.typical_distance = r;
@@ -219,8 +235,10 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
   double best_recall = -1;
   TuneTrial best;
 
+  // Collision counts per sample point, epoch-stamped as in E2LSHIndex: (epoch << 16) | count.
   std::vector<std::uint32_t> marks(static_cast<std::size_t>(nb), 0), truth_marks(static_cast<std::size_t>(nb), 0);
   std::uint32_t epoch = 0;
+  const int max_m = *std::max_element(options.collision_thresholds.begin(), options.collision_thresholds.end());
   detail::PerturbationGenerator generator;
   std::vector<std::int32_t> slots(static_cast<std::size_t>(max_hashes));
   std::vector<T> below(static_cast<std::size_t>(max_hashes));
@@ -245,75 +263,121 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
         tables[static_cast<std::size_t>(t)].assign_sorted(pairs);
       }
       fq = (query_proj.leftCols(L_max * kh) * inv_w).rowwise() + u.leftCols(L_max * kh);
-      if (t_lookup < 0) {
-        const auto start = std::clock();
-        std::size_t sink = 0, count = 0;
+      if (t_lookup < 0 || t_entry < 0) {
+        // Probe generation and lookups alone, then the same with every entry counted.
+        std::size_t sink = 0, count = 0, entries = 0;
+        auto start = std::clock();
         for (Eigen::Index q = 0; q < nq; ++q) {
           count += static_cast<std::size_t>(detail::probe_table(fq.row(q).data(), 0, kh, 16, tables[0], generator,
                                                                 slots.data(), below.data(),
                                                                 [&](detail::BucketTable::Range b) { sink += b.size(); }));
         }
-        t_lookup = detail::seconds_since(start) * 1e6 / static_cast<double>(count) + (sink == 1 ? 1e-9 : 0);
+        const double lookups = detail::seconds_since(start);
+        start = std::clock();
+        for (Eigen::Index q = 0; q < nq; ++q) {
+          for (int t = 0; t < std::min(L_max, 4); ++t) {
+            detail::probe_table(fq.row(q).data(), t, kh, 16, tables[static_cast<std::size_t>(t)], generator,
+                                slots.data(), below.data(), [&](detail::BucketTable::Range b) {
+                                  for (const std::uint32_t* p = b.begin; p != b.end; ++p) {
+                                    const std::uint32_t v = marks[*p] + 1;
+                                    marks[*p] = v;
+                                    sink += v == 2;
+                                  }
+                                  entries += b.size();
+                                });
+          }
+        }
+        const double counted = detail::seconds_since(start);
+        std::fill(marks.begin(), marks.end(), 0);
+        if (t_lookup < 0) t_lookup = lookups * 1e6 / static_cast<double>(count) + (sink == 1 ? 1e-9 : 0);
+        if (t_entry < 0) {
+          const double rest = counted * 1e6 - t_lookup * static_cast<double>(count) * std::min(L_max, 4);
+          t_entry = std::max(rest, 0.0) / static_cast<double>(std::max<std::size_t>(entries, 1));
+        }
       }
       double previous_cost = std::numeric_limits<double>::infinity();
       for (int probes : options.probe_counts) {
         if (static_cast<double>(probes) > std::pow(3.0, kh) - 1) break;
-        std::vector<double> found(static_cast<std::size_t>(L_max), 0), visited(found), probed(found);
+        // found/visited[m][t]: sample totals after t + 1 tables for threshold m (points in >= m
+        // probed buckets); probed/entries[t] do not depend on m.
+        const auto M = static_cast<std::size_t>(max_m) + 1;
+        std::vector<std::vector<double>> found(M, std::vector<double>(static_cast<std::size_t>(L_max), 0)),
+            visited(found);
+        std::vector<double> probed(static_cast<std::size_t>(L_max), 0), entries(probed);
+        std::vector<double> f_by(M), v_by(M);
         for (Eigen::Index q = 0; q < nq; ++q) {
-          if (++epoch == 0) {
+          if (++epoch == 0x10000) {
             std::fill(marks.begin(), marks.end(), 0);
             std::fill(truth_marks.begin(), truth_marks.end(), 0);
             epoch = 1;
           }
           for (Eigen::Index j = 0; j < options.k; ++j) truth_marks[static_cast<std::size_t>(truth.ids()(q, j))] = epoch;
-          double f = 0, v = 0, pr = 0;
+          std::fill(f_by.begin(), f_by.end(), 0);
+          std::fill(v_by.begin(), v_by.end(), 0);
+          double pr = 0, en = 0;
           for (int t = 0; t < L_max; ++t) {
             pr += detail::probe_table(fq.row(q).data(), t, kh, probes, tables[static_cast<std::size_t>(t)],
                                       generator, slots.data(), below.data(), [&](detail::BucketTable::Range b) {
+                                        en += static_cast<double>(b.size());
                                         for (const std::uint32_t* p = b.begin; p != b.end; ++p) {
-                                          if (marks[*p] == epoch) continue;
-                                          marks[*p] = epoch;
-                                          v += 1;
-                                          f += truth_marks[*p] == epoch;
+                                          const std::uint32_t v = marks[*p];
+                                          const std::uint32_t c = ((v >> 16) == epoch ? (v & 0xFFFFu) : 0u) + 1;
+                                          marks[*p] = (epoch << 16) | c;
+                                          if (c < M) {
+                                            v_by[c] += 1;
+                                            f_by[c] += truth_marks[*p] == epoch;
+                                          }
                                         }
                                       });
-            found[static_cast<std::size_t>(t)] += f;
-            visited[static_cast<std::size_t>(t)] += v;
-            probed[static_cast<std::size_t>(t)] += pr;
+            const auto ts = static_cast<std::size_t>(t);
+            for (std::size_t m = 1; m < M; ++m) {
+              found[m][ts] += f_by[m];
+              visited[m][ts] += v_by[m];
+            }
+            probed[ts] += pr;
+            entries[ts] += en;
           }
         }
-        // The fewest tables reaching the target (or all of them).
-        int L = L_max;
-        for (int t = 0; t < L_max; ++t) {
-          if (found[static_cast<std::size_t>(t)] >= target * static_cast<double>(nq * options.k) - 1e-9) {
-            L = t + 1;
-            break;
+        double probes_best = std::numeric_limits<double>::infinity();
+        for (int m : options.collision_thresholds) {
+          if (m > L_max) continue;
+          const auto& fm = found[static_cast<std::size_t>(m)];
+          // The fewest tables reaching the target (or all of them); never fewer than m.
+          int L = L_max;
+          for (int t = m - 1; t < L_max; ++t) {
+            if (fm[static_cast<std::size_t>(t)] >= target * static_cast<double>(nq * options.k) - 1e-9) {
+              L = t + 1;
+              break;
+            }
           }
+          TuneTrial trial;
+          trial.params.num_tables = L;
+          trial.params.num_hashes = kh;
+          trial.params.bucket_width = w;
+          trial.params.num_probes = probes;
+          trial.params.min_collisions = m;
+          trial.params.seed = options.seed;
+          const auto s = static_cast<std::size_t>(L - 1);
+          trial.recall = fm[s] / static_cast<double>(nq * options.k);
+          trial.mean_visited = visited[static_cast<std::size_t>(m)][s] / static_cast<double>(nq);
+          trial.mean_probed = probed[s] / static_cast<double>(nq);
+          trial.mean_entries = entries[s] / static_cast<double>(nq);
+          trial.estimated_us = L * kh * t_hash + trial.mean_probed * t_lookup + trial.mean_entries * t_entry +
+                               trial.mean_visited * t_distance;
+          result.trials.push_back(trial);
+          const bool reached = trial.recall >= target - 1e-12;
+          if (reached && trial.estimated_us < best_cost) {
+            best_cost = trial.estimated_us;
+            best = trial;
+          } else if (best_cost == std::numeric_limits<double>::infinity() && trial.recall > best_recall) {
+            best_recall = trial.recall;
+            best = trial;
+          }
+          if (reached) probes_best = std::min(probes_best, trial.estimated_us);
         }
-        TuneTrial trial;
-        trial.params.num_tables = L;
-        trial.params.num_hashes = kh;
-        trial.params.bucket_width = w;
-        trial.params.num_probes = probes;
-        trial.params.seed = options.seed;
-        const auto s = static_cast<std::size_t>(L - 1);
-        trial.recall = found[s] / static_cast<double>(nq * options.k);
-        trial.mean_visited = visited[s] / static_cast<double>(nq);
-        trial.mean_probed = probed[s] / static_cast<double>(nq);
-        trial.estimated_us = L * kh * t_hash + trial.mean_probed * t_lookup + trial.mean_visited * t_distance;
-        result.trials.push_back(trial);
-        const bool reached = trial.recall >= target - 1e-12;
-        if (reached && trial.estimated_us < best_cost) {
-          best_cost = trial.estimated_us;
-          best = trial;
-        } else if (best_cost == std::numeric_limits<double>::infinity() && trial.recall > best_recall) {
-          best_recall = trial.recall;
-          best = trial;
-        }
-        // Costs are U-shaped in the probe count: stop once they rise again.
-        if (reached && trial.estimated_us > previous_cost) break;
-        if (reached) previous_cost = trial.estimated_us;
-        if (reached && L == 1) break;
+        // Costs are U-shaped in the probe count: stop once the best of this count rises again.
+        if (probes_best > previous_cost) break;
+        if (probes_best < std::numeric_limits<double>::infinity()) previous_cost = probes_best;
       }
     }
   }
@@ -340,6 +404,7 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
   result.distance_us = t_distance;
   result.lookup_us = t_lookup;
   result.hash_us = t_hash;
+  result.entry_us = t_entry;
   return result;
 }
 

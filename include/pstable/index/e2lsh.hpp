@@ -304,6 +304,7 @@ class E2LSHIndex {
     const auto d = static_cast<std::size_t>(dim());
     const auto min_hits = static_cast<std::uint32_t>(params_.min_collisions);
     std::vector<std::uint32_t> marks(n, 0), fresh(n), count(n, 0), head(n);
+    std::vector<std::uint64_t> row_bits((n + 63) / 64, 0);
     std::uint32_t epoch = 0;
     std::vector<std::int32_t> slots(static_cast<std::size_t>(kh));
     std::vector<T> below(static_cast<std::size_t>(kh));
@@ -380,9 +381,17 @@ class E2LSHIndex {
       first[static_cast<std::size_t>(nb)] = gathered.size();
 
       // Group the (row, query) pairs by row.
-      used.clear();
+      // The rows come out in ascending order (a bitmap scan), so the distance pass below walks
+      // memory forwards.
       for (const std::uint32_t row : gathered) {
-        if (count[row]++ == 0) used.push_back(row);
+        if (count[row]++ == 0) row_bits[row >> 6] |= std::uint64_t{1} << (row & 63);
+      }
+      used.clear();
+      for (std::size_t w = 0; w < row_bits.size(); ++w) {
+        for (std::uint64_t bits = row_bits[w]; bits != 0; bits &= bits - 1) {
+          used.push_back(static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits))));
+        }
+        row_bits[w] = 0;
       }
       std::uint32_t running = 0;
       for (const std::uint32_t row : used) {

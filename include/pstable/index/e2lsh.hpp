@@ -303,7 +303,7 @@ class E2LSHIndex {
     const auto n = static_cast<std::size_t>(points_.size());
     const auto d = static_cast<std::size_t>(dim());
     const auto min_hits = static_cast<std::uint32_t>(params_.min_collisions);
-    std::vector<std::uint32_t> marks(n, 0), fresh(n), count(n, 0), head(n);
+    std::vector<std::uint32_t> marks(n, 0), fresh(n + 1), count(n, 0), head(n);  // fresh: +1 for the branch-free write
     std::vector<std::uint64_t> row_bits((n + 63) / 64, 0);
     std::uint32_t epoch = 0;
     std::vector<std::int32_t> slots(static_cast<std::size_t>(kh));

@@ -19,7 +19,7 @@ namespace pstable::detail {
 /// z_1..z_2k; a perturbation set is a set of positions scored by sum z_j^2 and is valid when no
 /// coordinate occurs twice. A min-heap seeded with {1} pops the best set, pushes shift(A) (max
 /// replaced by max + 1) and expand(A) (max + 1 added), and emits the popped set if valid: every
-/// set is generated exactly once, in non-decreasing score.
+/// set is generated exactly once, in (score, mask) order, the score summed in position order.
 class PerturbationGenerator {
  public:
   static constexpr int kMaxCoordinates = 32;  // 2k positions fit a 64-bit mask
@@ -186,8 +186,7 @@ class PerturbationGenerator {
   }
 
   // Heap order: the root is the smallest score (ties: smaller mask), so the generation order is
-  // fully determined.
-  // Bitwise, not short-circuit, operators: no branch (the outcome is unpredictable).
+  // fully determined. Bitwise, not short-circuit, operators: no branch (it is unpredictable).
   static bool worse(const Set& a, const Set& b) noexcept {
     return (a.score > b.score) | ((a.score == b.score) & (a.mask > b.mask));
   }
@@ -255,9 +254,6 @@ class PerturbationGenerator {
   std::vector<Set> heap_;
 };
 
-/// Calls on_key(key) with the key of table t's home bucket for the f values of one query (k per
-/// table), then with the keys of the `num_probes` best perturbed buckets, in score order.
-/// `slots` and `below` hold k values of scratch. Returns the number of keys produced.
 // One round of slot_key (hashing.hpp) and its starting state: for_each_probe_key keeps the
 // state after each slot of the home bucket and re-hashes a perturbed bucket from its first
 // changed slot on. Must stay identical to slot_key (tests/test_multiprobe.cpp checks).

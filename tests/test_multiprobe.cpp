@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "pstable/index/multiprobe.hpp"
@@ -36,6 +39,131 @@ std::vector<Perturbation> brute_force(const std::vector<double>& below) {
   std::sort(all.begin(), all.end(),
             [](const Perturbation& a, const Perturbation& b) { return a.score < b.score; });
   return all;
+}
+
+// The generator as first written (Lv et al.'s heap, std::sort of the 2k boundaries, scores
+// recomputed from the bits): the order every faster version must reproduce exactly, ties
+// included. Masks are over positions sorted by (z, coordinate, delta).
+class ReferenceGenerator {
+ public:
+  template <class T>
+  void reset(const T* below, int k) {
+    k_ = k;
+    order_.resize(2 * static_cast<std::size_t>(k));
+    for (int i = 0; i < k; ++i) {
+      const double x = static_cast<double>(below[i]);
+      order_[2 * static_cast<std::size_t>(i)] = {x, i, -1};
+      order_[2 * static_cast<std::size_t>(i) + 1] = {1.0 - x, i, +1};
+    }
+    std::sort(order_.begin(), order_.end(), [](const Boundary& a, const Boundary& b) {
+      return a.z < b.z || (a.z == b.z && (a.coordinate < b.coordinate ||
+                                          (a.coordinate == b.coordinate && a.delta < b.delta)));
+    });
+    heap_.assign(1, {order_[0].z * order_[0].z, 1, 0});
+  }
+
+  bool next(std::uint64_t& mask, double& score) {
+    while (!heap_.empty()) {
+      std::pop_heap(heap_.begin(), heap_.end(), worse);
+      const Set top = heap_.back();
+      heap_.pop_back();
+      if (top.max + 1 < 2 * k_) {
+        const std::uint64_t up = std::uint64_t{1} << (top.max + 1);
+        const std::uint64_t shifted = (top.mask & ~(std::uint64_t{1} << top.max)) | up;
+        push({score_of(shifted), shifted, top.max + 1});
+        push({score_of(top.mask | up), top.mask | up, top.max + 1});
+      }
+      if (valid(top.mask)) {
+        mask = top.mask;
+        score = top.score;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The perturbation (-1, 0, +1 per coordinate) of a mask.
+  std::vector<int> deltas(std::uint64_t mask) const {
+    std::vector<int> d(static_cast<std::size_t>(k_), 0);
+    for (int j = 0; j < 2 * k_; ++j) {
+      if ((mask >> j) & 1) d[static_cast<std::size_t>(order_[static_cast<std::size_t>(j)].coordinate)] += order_[static_cast<std::size_t>(j)].delta;
+    }
+    return d;
+  }
+
+ private:
+  struct Boundary {
+    double z;
+    int coordinate;
+    int delta;
+  };
+  struct Set {
+    double score;
+    std::uint64_t mask;
+    int max;
+  };
+  static bool worse(const Set& a, const Set& b) {
+    return a.score > b.score || (a.score == b.score && a.mask > b.mask);
+  }
+  double score_of(std::uint64_t mask) const {
+    double s = 0;
+    for (int j = 0; j < 2 * k_; ++j) {
+      if ((mask >> j) & 1) s += order_[static_cast<std::size_t>(j)].z * order_[static_cast<std::size_t>(j)].z;
+    }
+    return s;
+  }
+  bool valid(std::uint64_t mask) const {
+    std::vector<int> seen(static_cast<std::size_t>(k_), 0);
+    for (int j = 0; j < 2 * k_; ++j) {
+      if (((mask >> j) & 1) && seen[static_cast<std::size_t>(order_[static_cast<std::size_t>(j)].coordinate)]++) return false;
+    }
+    return true;
+  }
+  void push(const Set& s) {
+    heap_.push_back(s);
+    std::push_heap(heap_.begin(), heap_.end(), worse);
+  }
+
+  int k_ = 0;
+  std::vector<Boundary> order_;
+  std::vector<Set> heap_;
+};
+
+// Fractions with many ties: equal values across coordinates, exact 1/2, 0 and 1, tiny values
+// whose 1 - x round to 1, and (double only) 1/2 - 2^-54, whose 1 - x rounds to 1/2.
+template <class T>
+std::vector<T> tie_heavy(std::mt19937_64& rng, int k) {
+  std::vector<T> pool = {T(0.5), T(0.25), T(0.75), T(0), T(1), T(1e-20), T(2e-20), T(0.125),
+                         T(0.875), T(0.3)};
+  if (std::is_same_v<T, double>) pool.push_back(static_cast<T>(0.5 - std::ldexp(1.0, -54)));
+  std::vector<T> below(static_cast<std::size_t>(k));
+  for (auto& b : below) b = pool[rng() % pool.size()];
+  return below;
+}
+
+// The generator's masks, scores and perturbations against ReferenceGenerator's, `count` sets.
+template <class T>
+void check_same_sequence(const std::vector<T>& below, std::size_t count) {
+  const int k = static_cast<int>(below.size());
+  ReferenceGenerator ref;
+  detail::PerturbationGenerator gen;
+  ref.reset(below.data(), k);
+  gen.reset(below.data(), k);
+  std::uint64_t m1 = 0, m2 = 0;
+  double s1 = 0, s2 = 0;
+  std::vector<std::int32_t> slots(static_cast<std::size_t>(k));
+  for (std::size_t i = 0; i < count; ++i) {
+    const bool more = ref.next(m1, s1);
+    CAPTURE(k, i);
+    REQUIRE(gen.next(m2, s2) == more);
+    if (!more) break;
+    REQUIRE(m2 == m1);
+    REQUIRE(s2 == s1);  // bit for bit
+    std::fill(slots.begin(), slots.end(), 0);
+    gen.apply(m2, slots.data(), +1);
+    const auto d = ref.deltas(m1);
+    REQUIRE(std::equal(d.begin(), d.end(), slots.begin()));
+  }
 }
 
 }  // namespace
@@ -129,5 +257,73 @@ TEST_CASE("bucket table finds every key and nothing else", "[multiprobe][buckets
     for (std::size_t i = 0; i < back.size(); ++i) {
       CHECK((back[i].key == pairs[i].key && back[i].row == pairs[i].row));
     }
+  }
+}
+
+TEST_CASE("the generator reproduces the reference order exactly, ties included", "[multiprobe]") {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  // k <= 16 and k > 16 take different paths, float and double input too.
+  for (int k : {1, 2, 3, 4, 5, 7, 12, 16, 17, 24, 32}) {
+    const std::size_t count = k <= 7 ? std::numeric_limits<std::size_t>::max() : 3000;
+    for (int trial = 0; trial < 10; ++trial) {
+      std::vector<double> d(static_cast<std::size_t>(k));
+      std::vector<float> f(static_cast<std::size_t>(k));
+      for (int i = 0; i < k; ++i) {
+        d[static_cast<std::size_t>(i)] = u(rng);
+        f[static_cast<std::size_t>(i)] = static_cast<float>(u(rng));
+      }
+      check_same_sequence(d, count);
+      check_same_sequence(f, count);
+      check_same_sequence(tie_heavy<double>(rng, k), count);
+      check_same_sequence(tie_heavy<float>(rng, k), count);
+    }
+  }
+}
+
+TEST_CASE("probe keys are slot_key of the perturbed slots, in generator order", "[multiprobe]") {
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> normal(0.0, 3.0);
+  for (int k : {1, 3, 12, 16, 17, 32}) {
+    const int tables = 3, probes = 50;
+    std::vector<double> fd(static_cast<std::size_t>(tables * k));
+    for (auto& v : fd) v = normal(rng);
+    fd[0] = 2.0;  // an integer: fraction 0
+    if (k > 1) fd[1] = -0.5;  // fraction exactly 1/2
+    std::vector<float> ff(fd.begin(), fd.end());
+    auto check = [&](const auto& f) {
+      using T = typename std::decay_t<decltype(f)>::value_type;
+      detail::PerturbationGenerator gen;
+      ReferenceGenerator ref;
+      std::vector<std::int32_t> slots(static_cast<std::size_t>(k)), home(static_cast<std::size_t>(k));
+      std::vector<T> below(static_cast<std::size_t>(k));
+      for (int t = 0; t < tables; ++t) {
+        std::vector<std::uint64_t> keys;
+        const int n = detail::probe_keys(f.data(), t, k, probes, gen, slots.data(), below.data(), keys);
+        CAPTURE(k, t);
+        REQUIRE(n == static_cast<int>(keys.size()));
+        CHECK(keys[0] == detail::table_key(f.data(), t, k, home.data()));
+        std::vector<T> fraction(static_cast<std::size_t>(k));
+        for (int i = 0; i < k; ++i) {
+          const T v = f[static_cast<std::size_t>(t * k + i)];
+          fraction[static_cast<std::size_t>(i)] = v - std::floor(v);
+        }
+        ref.reset(fraction.data(), k);
+        std::uint64_t mask = 0;
+        double score = 0;
+        for (std::size_t p = 1; p < keys.size(); ++p) {
+          REQUIRE(ref.next(mask, score));
+          const auto d = ref.deltas(mask);
+          std::vector<std::int32_t> s = home;
+          for (int i = 0; i < k; ++i) s[static_cast<std::size_t>(i)] += d[static_cast<std::size_t>(i)];
+          CAPTURE(p);
+          CHECK(keys[p] == detail::slot_key(s.data(), k));
+        }
+        const double neighbours = std::pow(3.0, k) - 1;
+        CHECK(static_cast<double>(n) == std::min(neighbours, double(probes)) + 1);
+      }
+    };
+    check(fd);
+    check(ff);
   }
 }

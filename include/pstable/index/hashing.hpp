@@ -55,14 +55,20 @@ inline std::uint64_t mix64(std::uint64_t z) noexcept {
   return z ^ (z >> 31);
 }
 
+/// slot_key's state before the first slot, and one slot folded in (exposed so that multi-probe
+/// can re-hash a perturbed bucket from its first changed slot on).
+inline constexpr std::uint64_t kSlotKeySeed = 0x243F6A8885A308D3ULL;
+inline std::uint64_t slot_key_round(std::uint64_t h, std::int32_t slot) noexcept {
+  h = (h ^ static_cast<std::uint32_t>(slot)) * 0x9E3779B97F4A7C15ULL;
+  return h ^ (h >> 29);
+}
+
 /// The bucket key of a table: its k slot values combined into one well-mixed 64-bit word.
-/// Distinct slot vectors share a key with probability about 2^-64 per pair.
+/// Distinct slot vectors share a key with probability about 2^-64 per pair. Stored in index
+/// files: changing it changes the format.
 inline std::uint64_t slot_key(const std::int32_t* slots, int k) noexcept {
-  std::uint64_t h = 0x243F6A8885A308D3ULL;
-  for (int i = 0; i < k; ++i) {
-    h = (h ^ static_cast<std::uint32_t>(slots[i])) * 0x9E3779B97F4A7C15ULL;
-    h ^= h >> 29;
-  }
+  std::uint64_t h = kSlotKeySeed;
+  for (int i = 0; i < k; ++i) h = slot_key_round(h, slots[i]);
   return mix64(h);
 }
 

@@ -254,17 +254,11 @@ class PerturbationGenerator {
   std::vector<Set> heap_;
 };
 
-// One round of slot_key (hashing.hpp) and its starting state: for_each_probe_key keeps the
-// state after each slot of the home bucket and re-hashes a perturbed bucket from its first
-// changed slot on. Must stay identical to slot_key (tests/test_multiprobe.cpp checks).
-constexpr std::uint64_t kSlotKeySeed = 0x243F6A8885A308D3ULL;
-inline std::uint64_t slot_key_round(std::uint64_t h, std::int32_t slot) noexcept {
-  h = (h ^ static_cast<std::uint32_t>(slot)) * 0x9E3779B97F4A7C15ULL;
-  return h ^ (h >> 29);
-}
-
 /// Calls on_key(key) with the key of table t's home bucket for the f values of one query (k per
-/// table), then with the keys of the `num_probes` best perturbed buckets, in score order.
+/// table), then with the keys of the `num_probes` best perturbed buckets, in score order. Keeps
+/// slot_key's state after each slot of the home bucket (slot_key_round, hashing.hpp) and
+/// re-hashes a perturbed bucket from its first changed slot on: the same keys as slot_key
+/// (tests/test_multiprobe.cpp checks).
 /// `slots` and `below` hold k values of scratch. Returns the number of keys produced.
 template <class T, class OnKey>
 int for_each_probe_key(const T* f_row, int t, int k, int num_probes,

@@ -12,6 +12,7 @@
 #include "pstable/core/neighbors.hpp"
 #include "pstable/core/topk.hpp"
 #include "pstable/core/types.hpp"
+#include "pstable/detail/huge_page_allocator.hpp"
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
 #include "pstable/detail/validate.hpp"
@@ -131,7 +132,8 @@ class E2LSHIndex {
     // Every new row's key in every table (table t's at keys[t * m + i]), from one product per
     // block of rows; then each table is sorted by key and built, or merged into the old one.
     const auto count = static_cast<std::size_t>(m);
-    std::vector<std::uint64_t> keys(count * static_cast<std::size_t>(L));
+    std::vector<std::uint64_t, detail::HugePageAllocator<std::uint64_t>> keys(
+        count * static_cast<std::size_t>(L));
     RowMatrix<T> block, f;
     std::vector<std::int32_t> slots(static_cast<std::size_t>(k));
     for (Eigen::Index r0 = 0; r0 < m; r0 += kHashBlock) {

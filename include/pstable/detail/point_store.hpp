@@ -5,6 +5,7 @@
 
 #include "pstable/config.hpp"
 #include "pstable/core/types.hpp"
+#include "pstable/detail/huge_page_allocator.hpp"
 
 namespace pstable::detail {
 
@@ -38,7 +39,7 @@ class PointStore {
   void reserve_more(Eigen::Index extra) {
     const std::size_t need = static_cast<std::size_t>((size_ + extra) * dim_);
     if (borrowed_) {
-      std::vector<T> copy;
+      Buffer copy;
       copy.reserve(std::max(need, 2 * static_cast<std::size_t>(size_ * dim_)));
       copy.assign(borrowed_, borrowed_ + size_ * dim_);
       owned_.swap(copy);
@@ -63,7 +64,9 @@ class PointStore {
  private:
   Eigen::Index dim_ = 0;
   Eigen::Index size_ = 0;
-  std::vector<T> owned_;
+  using Buffer = std::vector<T, HugePageAllocator<T>>;  // large stores on huge pages
+
+  Buffer owned_;
   const T* borrowed_ = nullptr;
 };
 

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <numeric>
 #include <utility>
 #include <vector>
 
@@ -17,6 +19,48 @@ struct KeyedRow {
 
 inline bool key_then_row(const KeyedRow& a, const KeyedRow& b) noexcept {
   return a.key < b.key || (a.key == b.key && a.row < b.row);
+}
+
+/// Sorts keys[0, n) ascending and moves rows[i] along with keys[i], stably (rows of equal keys
+/// keep their order): an LSD radix sort, 8 bits per pass, that skips the passes whose digit is
+/// the same in every key. O(n) time whatever the keys; `key_buffer` and `row_buffer` are scratch
+/// (resized to n), to reuse across calls.
+inline void radix_sort_by_key(std::uint64_t* keys, std::uint32_t* rows, std::size_t n,
+                              std::vector<std::uint64_t>& key_buffer,
+                              std::vector<std::uint32_t>& row_buffer) {
+  if (n < 2) return;
+  constexpr int kPasses = 8;
+  std::vector<std::size_t> counts(kPasses * 256, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t key = keys[i];
+    for (int d = 0; d < kPasses; ++d) {
+      ++counts[static_cast<std::size_t>(d) * 256 + ((key >> (8 * d)) & 255)];
+    }
+  }
+  key_buffer.resize(n);
+  row_buffer.resize(n);
+  std::uint64_t* key_from = keys;
+  std::uint32_t* row_from = rows;
+  std::uint64_t* key_to = key_buffer.data();
+  std::uint32_t* row_to = row_buffer.data();
+  for (int d = 0; d < kPasses; ++d) {
+    std::size_t* start = counts.data() + d * 256;
+    const int shift = 8 * d;
+    if (start[(key_from[0] >> shift) & 255] == n) continue;  // one digit value: order unchanged
+    std::size_t sum = 0;
+    for (int v = 0; v < 256; ++v) sum += std::exchange(start[v], sum);  // counts -> first slots
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t to = start[(key_from[i] >> shift) & 255]++;
+      key_to[to] = key_from[i];
+      row_to[to] = row_from[i];
+    }
+    std::swap(key_from, key_to);
+    std::swap(row_from, row_to);
+  }
+  if (key_from != keys) {
+    std::copy(key_from, key_from + n, keys);
+    std::copy(row_from, row_from + n, rows);
+  }
 }
 
 /// One hash table of an E2LSH index, stored flat (no node per bucket):
@@ -50,6 +94,29 @@ class BucketTable {
       }
     }
     offsets.push_back(static_cast<std::uint32_t>(pairs.size()));
+    assign(std::move(keys), std::move(offsets), std::move(rows));
+  }
+
+  /// Builds from `rows` grouped by key: row rows[i] has key sorted_keys[i], the keys ascending
+  /// (repeated once per row) and the rows ascending within each key.
+  void assign_grouped(const std::uint64_t* sorted_keys, std::vector<std::uint32_t> rows) {
+    const std::size_t n = rows.size();
+    std::size_t distinct = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      PSTABLE_ASSERT(i == 0 || sorted_keys[i - 1] < sorted_keys[i] ||
+                     (sorted_keys[i - 1] == sorted_keys[i] && rows[i - 1] < rows[i]));
+      distinct += i == 0 || sorted_keys[i] != sorted_keys[i - 1];
+    }
+    std::vector<std::uint64_t> keys(distinct);
+    std::vector<std::uint32_t> offsets(distinct + 1);
+    std::size_t b = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i == 0 || sorted_keys[i] != sorted_keys[i - 1]) {
+        keys[b] = sorted_keys[i];
+        offsets[b++] = static_cast<std::uint32_t>(i);
+      }
+    }
+    offsets[distinct] = static_cast<std::uint32_t>(n);
     assign(std::move(keys), std::move(offsets), std::move(rows));
   }
 
@@ -152,5 +219,76 @@ inline std::vector<KeyedRow> merge_sorted(const std::vector<KeyedRow>& a,
   std::merge(a.begin(), a.end(), b.begin(), b.end(), out.begin(), key_then_row);
   return out;
 }
+
+/// The table holding the pairs of `older` and of `newer`, where every row of `newer` is greater
+/// than every row of `older` (rows appended later): a bucket in both gets older's rows, then
+/// newer's. Equal to assign_sorted(merge_sorted(older.pairs(), newer.pairs())), without the pairs.
+inline BucketTable merge_tables(const BucketTable& older, const BucketTable& newer) {
+  const auto& ka = older.keys();
+  const auto& kb = newer.keys();
+  const auto& oa = older.offsets();
+  const auto& ob = newer.offsets();
+  const auto& ra = older.rows();
+  const auto& rb = newer.rows();
+  PSTABLE_ASSERT(ra.empty() || rb.empty() ||
+                 *std::max_element(ra.begin(), ra.end()) < *std::min_element(rb.begin(), rb.end()));
+  std::size_t distinct = 0;
+  for (std::size_t a = 0, b = 0; a < ka.size() || b < kb.size(); ++distinct) {
+    if (b == kb.size() || (a < ka.size() && ka[a] < kb[b])) {
+      ++a;
+    } else if (a == ka.size() || kb[b] < ka[a]) {
+      ++b;
+    } else {
+      ++a;
+      ++b;
+    }
+  }
+  std::vector<std::uint64_t> keys(distinct);
+  std::vector<std::uint32_t> offsets(distinct + 1);
+  std::vector<std::uint32_t> rows(ra.size() + rb.size());
+  std::size_t out = 0, a = 0, b = 0;
+  const auto take = [&](const std::vector<std::uint32_t>& from, std::uint32_t begin,
+                        std::uint32_t end) {
+    std::copy(from.data() + begin, from.data() + end, rows.data() + out);
+    out += end - begin;
+  };
+  for (std::size_t d = 0; d < distinct; ++d) {
+    offsets[d] = static_cast<std::uint32_t>(out);
+    const bool from_a = a < ka.size() && (b == kb.size() || ka[a] <= kb[b]);
+    const bool from_b = b < kb.size() && (a == ka.size() || kb[b] <= ka[a]);
+    keys[d] = from_a ? ka[a] : kb[b];
+    if (from_a) {
+      take(ra, oa[a], oa[a + 1]);
+      ++a;
+    }
+    if (from_b) {
+      take(rb, ob[b], ob[b + 1]);
+      ++b;
+    }
+  }
+  offsets[distinct] = static_cast<std::uint32_t>(out);
+  BucketTable merged;
+  merged.assign(std::move(keys), std::move(offsets), std::move(rows));
+  return merged;
+}
+
+/// Builds BucketTables from one key per row (radix_sort_by_key, then assign_grouped), keeping
+/// its scratch buffers from one table to the next: the one path by which E2LSHIndex::add and
+/// tune_e2lsh build their tables.
+class TableBuilder {
+ public:
+  /// Fills `out` with rows first, first + 1, ..., first + n - 1, row first + i under keys[i].
+  void build(const std::uint64_t* keys, std::size_t n, std::uint32_t first, BucketTable& out) {
+    keys_.assign(keys, keys + n);
+    std::vector<std::uint32_t> rows(n);
+    std::iota(rows.begin(), rows.end(), first);
+    radix_sort_by_key(keys_.data(), rows.data(), n, key_buffer_, row_buffer_);
+    out.assign_grouped(keys_.data(), std::move(rows));
+  }
+
+ private:
+  std::vector<std::uint64_t> keys_, key_buffer_;
+  std::vector<std::uint32_t> row_buffer_;
+};
 
 }  // namespace pstable::detail

@@ -12,6 +12,7 @@
 #include "pstable/core/neighbors.hpp"
 #include "pstable/core/topk.hpp"
 #include "pstable/core/types.hpp"
+#include "pstable/detail/huge_page_allocator.hpp"
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
 #include "pstable/detail/validate.hpp"
@@ -138,33 +139,40 @@ class E2LSHIndex {
     const int L = params_.num_tables;
     const int k = params_.num_hashes;
 
-    std::vector<std::vector<detail::KeyedRow>> fresh(static_cast<std::size_t>(L));
-    for (auto& f : fresh) f.reserve(static_cast<std::size_t>(m));
+    // Every new row's key in every table (table t's at keys[t * m + i]), from one product per
+    // block of rows; then each table is sorted by key and built, or merged into the old one.
+    const auto count = static_cast<std::size_t>(m);
+    std::vector<std::uint64_t, detail::HugePageAllocator<std::uint64_t>> keys(
+        count * static_cast<std::size_t>(L));
     RowMatrix<T> block, f;
     std::vector<std::int32_t> slots(static_cast<std::size_t>(k));
     for (Eigen::Index r0 = 0; r0 < m; r0 += kHashBlock) {
       const Eigen::Index nb = std::min(kHashBlock, m - r0);
-      block = rows.middleRows(r0, nb);
-      if constexpr (std::is_same_v<Metric, Cosine>) block.rowwise().normalize();
-      hashes_.project(block, f);
+      if constexpr (std::is_same_v<Metric, Cosine>) {
+        block = rows.middleRows(r0, nb);
+        block.rowwise().normalize();
+        hashes_.project(block, f);
+      } else {
+        hashes_.project(rows.middleRows(r0, nb), f);  // the same product, without a copy
+      }
       for (Eigen::Index i = 0; i < nb; ++i) {
-        const auto row = static_cast<std::uint32_t>(first + r0 + i);
-        for (int t = 0; t < L; ++t) {
-          fresh[static_cast<std::size_t>(t)].push_back(
-              {detail::table_key(f.row(i).data(), t, k, slots.data()), row});
+        std::uint64_t* key = keys.data() + r0 + i;
+        for (int t = 0; t < L; ++t, key += count) {
+          *key = detail::table_key(f.row(i).data(), t, k, slots.data());
         }
       }
     }
+    detail::TableBuilder builder;
     std::vector<detail::BucketTable> tables(static_cast<std::size_t>(L));
     for (std::size_t t = 0; t < tables.size(); ++t) {
-      auto& pairs = fresh[t];
-      std::sort(pairs.begin(), pairs.end(), detail::key_then_row);
+      const std::uint64_t* table_keys = keys.data() + t * count;
       if (tables_[t].num_rows() == 0) {
-        tables[t].assign_sorted(pairs);
+        builder.build(table_keys, count, first, tables[t]);
       } else {
-        tables[t].assign_sorted(detail::merge_sorted(tables_[t].pairs(), pairs));
+        detail::BucketTable added;
+        builder.build(table_keys, count, first, added);
+        tables[t] = detail::merge_tables(tables_[t], added);
       }
-      std::vector<detail::KeyedRow>().swap(pairs);
     }
     removed_.reserve(removed_.size() + static_cast<std::size_t>(m));
     if (mapped_) ids_.reserve(ids_.size() + static_cast<std::size_t>(m));

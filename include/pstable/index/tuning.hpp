@@ -240,6 +240,7 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
   std::uint32_t epoch = 0;
   const int max_m = *std::max_element(options.collision_thresholds.begin(), options.collision_thresholds.end());
   detail::PerturbationGenerator generator;
+  detail::TableBuilder builder;
   std::vector<std::int32_t> slots(static_cast<std::size_t>(max_hashes));
   std::vector<T> below(static_cast<std::size_t>(max_hashes));
   RowMatrix<T> fq;
@@ -249,18 +250,16 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
       const double w = detail::width_for(r, kh, rho);
       // Tables for (kh, w): keys from the shared products.
       std::vector<detail::BucketTable> tables(static_cast<std::size_t>(L_max));
-      std::vector<detail::KeyedRow> pairs(static_cast<std::size_t>(nb));
+      std::vector<std::uint64_t> keys(static_cast<std::size_t>(nb));
       std::vector<T> frow(static_cast<std::size_t>(kh));
       const T inv_w = static_cast<T>(1.0 / w);
       for (int t = 0; t < L_max; ++t) {
         for (Eigen::Index i = 0; i < nb; ++i) {
           const T* p = base_proj.row(i).data() + t * kh;
           for (int j = 0; j < kh; ++j) frow[static_cast<std::size_t>(j)] = p[j] * inv_w + u(0, t * kh + j);
-          pairs[static_cast<std::size_t>(i)] = {detail::table_key(frow.data(), 0, kh, slots.data()),
-                                                static_cast<std::uint32_t>(i)};
+          keys[static_cast<std::size_t>(i)] = detail::table_key(frow.data(), 0, kh, slots.data());
         }
-        std::sort(pairs.begin(), pairs.end(), detail::key_then_row);
-        tables[static_cast<std::size_t>(t)].assign_sorted(pairs);
+        builder.build(keys.data(), keys.size(), 0, tables[static_cast<std::size_t>(t)]);
       }
       fq = (query_proj.leftCols(L_max * kh) * inv_w).rowwise() + u.leftCols(L_max * kh);
       if (t_lookup < 0 || t_entry < 0) {

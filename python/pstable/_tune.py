@@ -41,7 +41,7 @@ class TuneResult:
 
 def tune(
     data: npt.ArrayLike, k: int = 10, target_recall: float = 0.9, metric: Metric = "euclidean",
-    dtype: Optional[DType] = None, *, recall_margin: float = 0.01, num_queries: int = 300,
+    dtype: Optional[DType] = None, *, recall_margin: float = 0.01, num_queries: int = 1000,
     max_points: int = 0, max_tables: int = 32, hash_counts: Sequence[int] = (8, 12, 16),
     table_collision: Sequence[float] = (0.01, 0.02, 0.05, 0.12),
     probe_counts: Sequence[int] = (0, 4, 12, 30, 60, 120),

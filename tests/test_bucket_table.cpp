@@ -122,7 +122,10 @@ TEST_CASE("merge_tables equals assign_sorted of the merged pairs", "[buckets]") 
         const auto older = sorted_table(ka, 0);
         const auto newer = sorted_table(kb, static_cast<std::uint32_t>(na) + 3);
         detail::BucketTable expected;
-        expected.assign_sorted(detail::merge_sorted(older.pairs(), newer.pairs()));
+        const auto a = older.pairs(), b = newer.pairs();
+        std::vector<detail::KeyedRow> pairs(a.size() + b.size());
+        std::merge(a.begin(), a.end(), b.begin(), b.end(), pairs.begin(), detail::key_then_row);
+        expected.assign_sorted(pairs);
         const auto merged = detail::merge_tables(older, newer);
         CHECK(same_table(merged, expected));
         CHECK(merged.num_rows() == na + nb);

@@ -241,6 +241,7 @@ TEST_CASE("E2LSH file layout matches docs/file-format.md", "[file][e2lsh]") {
   CHECK(w == 1.5);
   const auto s = sections_of(b);
   REQUIRE(s.size() == 5 + 3 * 4);
+  CHECK(s[0].data == 64 + 48 + 16);  // header, 41 parameter bytes padded to 48, section header
   CHECK(b[28] == s.size());
   const char* tags[] = {"ROWS", "DELS", "IDMP", "PROJ", "OFFS", "TKEY", "TOFF", "TROW"};
   for (std::size_t i = 0; i < s.size(); ++i) CHECK(s[i].tag == tags[i < 5 ? i : 5 + (i - 5) % 3]);

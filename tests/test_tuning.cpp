@@ -138,6 +138,11 @@ TEST_CASE("the tuner rejects bad options and data", "[tuning][errors]") {
   rejects([](TuneOptions& o) { o.collision_thresholds = {}; });
   rejects([](TuneOptions& o) { o.collision_thresholds = {0}; });
   rejects([](TuneOptions& o) { o.collision_thresholds = {13}; });  // max_tables = 12
+  rejects([](TuneOptions& o) {  // k = 32 allows 512 / 32 = 16 tables: m = 20 never fits
+    o.max_tables = 32;
+    o.hash_counts = {32};
+    o.collision_thresholds = {20};
+  });
   CHECK_THROWS_AS((tune_e2lsh<float, Euclidean>(data.topRows(20), small_options())), InvalidArgument);
   RowMatrix<float> bad = data;
   bad(3, 3) = std::nanf("");

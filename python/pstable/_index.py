@@ -336,6 +336,10 @@ class E2LSHIndex(_Index):
     def min_collisions(self, m: int) -> None:
         self._impl.set_min_collisions(m)
 
+    def set_min_collisions(self, m: int) -> None:
+        """Same as `index.min_collisions = m`. Raises ValueError outside [1, num_tables]."""
+        self._impl.set_min_collisions(m)
+
     @property
     def next_id(self) -> int:
         """The id the next added row receives."""

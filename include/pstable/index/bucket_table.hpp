@@ -212,17 +212,10 @@ class BucketTable {
   int bits_ = 0;
 };
 
-/// Merges two sorted pair lists into one sorted list.
-inline std::vector<KeyedRow> merge_sorted(const std::vector<KeyedRow>& a,
-                                          const std::vector<KeyedRow>& b) {
-  std::vector<KeyedRow> out(a.size() + b.size());
-  std::merge(a.begin(), a.end(), b.begin(), b.end(), out.begin(), key_then_row);
-  return out;
-}
-
 /// The table holding the pairs of `older` and of `newer`, where every row of `newer` is greater
 /// than every row of `older` (rows appended later): a bucket in both gets older's rows, then
-/// newer's. Equal to assign_sorted(merge_sorted(older.pairs(), newer.pairs())), without the pairs.
+/// newer's. Equal to assign_sorted of both tables' pairs merged in key_then_row order, without
+/// the pairs.
 inline BucketTable merge_tables(const BucketTable& older, const BucketTable& newer) {
   const auto& ka = older.keys();
   const auto& kb = newer.keys();

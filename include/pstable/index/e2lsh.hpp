@@ -311,7 +311,9 @@ class E2LSHIndex {
     const auto n = static_cast<std::size_t>(points_.size());
     const auto d = static_cast<std::size_t>(dim());
     const auto min_hits = static_cast<std::uint32_t>(params_.min_collisions);
-    std::vector<std::uint32_t> marks(n, 0), fresh(n + 1), count(n, 0), head(n);  // fresh: +1 for the branch-free write
+    // fresh (rows reaching min_hits) and touched (rows seen at all): one spare slot each for the
+    // branch-free write.
+    std::vector<std::uint32_t> marks(n, 0), fresh(n + 1), touched(n + 1), count(n, 0), head(n);
     std::vector<std::uint64_t> row_bits((n + 63) / 64, 0);
     std::uint32_t epoch = 0;
     std::vector<std::int32_t> slots(static_cast<std::size_t>(kh));
@@ -366,7 +368,7 @@ class E2LSHIndex {
           std::fill(marks.begin(), marks.end(), 0);
           epoch = 1;
         }
-        std::size_t nf = 0;
+        std::size_t nf = 0, nt = 0;
         for (std::size_t j = 0; j < np; ++j) {
           const auto bucket = tables_[probe_tables[j]].find_from(probe_starts[j], probe_keys[j]);
           for (const std::uint32_t* r = bucket.begin; r != bucket.end; ++r) {
@@ -376,11 +378,21 @@ class E2LSHIndex {
             marks[row] = (epoch << 16) | c;
             fresh[nf] = row;
             nf += c == min_hits;
+            touched[nt] = row;
+            nt += c == 1;
           }
         }
-        for (std::size_t e = 0; e < nf; ++e) {
-          const std::uint32_t row = fresh[e];
+        const auto accept = [&](std::uint32_t row) {
           if (!removed_[row] && keep(id_of(row))) gathered.push_back(row);
+        };
+        for (std::size_t e = 0; e < nf; ++e) accept(fresh[e]);
+        // Fewer than k live candidates reached min_hits: the rows with the most collisions below
+        // it fill in, one count at a time, so a query gets k results whenever its buckets hold
+        // k live rows (as with min_collisions = 1). Each row is offered to keep() once.
+        for (std::uint32_t level = min_hits - 1; level >= 1 && gathered.size() - first[qi] < k; --level) {
+          for (std::size_t e = 0; e < nt; ++e) {
+            if ((marks[touched[e]] & 0xFFFFu) == level) accept(touched[e]);
+          }
         }
         const auto probed = static_cast<std::int64_t>(np);
         out.probed()(q0 + i) = probed;

@@ -12,6 +12,12 @@
 
 namespace pstable::detail {
 
+/// slot + delta modulo 2^32: a slot clamped to the int32 range by to_slot may be perturbed past
+/// it (no signed overflow); slot_key hashes slots as uint32, so in-range keys are unchanged.
+inline std::int32_t wrapping_add(std::int32_t slot, int delta) noexcept {
+  return static_cast<std::int32_t>(static_cast<std::uint32_t>(slot) + static_cast<std::uint32_t>(delta));
+}
+
 /// Query-directed multi-probe (Lv, Josephson, Wang, Charikar, Li, VLDB 2007) for one table.
 ///
 /// For slot values h_i = floor(f_i), x_i(-1) = f_i - h_i and x_i(+1) = 1 - x_i(-1) are the
@@ -120,7 +126,7 @@ class PerturbationGenerator {
     while (mask != 0) {
       const int j = lowest_bit(mask);
       mask &= mask - 1;
-      slots[coordinate(j)] += sign * delta(j);
+      slots[coordinate(j)] = wrapping_add(slots[coordinate(j)], sign * delta(j));
     }
   }
 
@@ -285,7 +291,7 @@ int for_each_probe_key(const T* f_row, int t, int k, int num_probes,
     for (std::uint64_t m = mask; m != 0; m &= m - 1) {
       const int j = __builtin_ctzll(m);
       const int c = generator.coordinate(j);
-      slots[c] += generator.delta(j);
+      slots[c] = wrapping_add(slots[c], generator.delta(j));
       from = std::min(from, c);
     }
     std::uint64_t h = state[from];

@@ -383,6 +383,13 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
     }
   }
 
+  if (result.trials.empty()) {
+    throw InvalidArgument(detail::concat(
+        "no setting could be tried: every collision threshold exceeds the tables a k allows (at "
+        "most min(max_tables, 512 / k)) or every probe count exceeds 3^k - 1; lower "
+        "collision_thresholds or probe_counts"));
+  }
+
   // 5. Measure the choice with the real index.
   result.params = best.params;
   E2LSHIndex<T, Metric> index(d, best.params);

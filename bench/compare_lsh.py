@@ -37,8 +37,8 @@ def main():
     base, base_labels, queries, query_labels = peers.fashion(nq)
     truth, _ = peers.faiss_flat(base, queries)
     tuned = results["tuned"]
-    rows = [("pstable E2LSH (tuned L=%s k=%s w=%.1f T=%s)" % (tuned["L"], tuned["k"],
-                                                             float(tuned["w"]), tuned["T"]),
+    rows = [("pstable E2LSH (tuned L=%s k=%s w=%.1f T=%s m=%s)" % (
+        tuned["L"], tuned["k"], float(tuned["w"]), tuned["T"], tuned["m"]),
              float(tuned["recall"]), float(tuned["qps"]))]
     for r in peers.run_peers(base, base_labels, queries, query_labels, truth, lsh_bits=(),
                              log=lambda s: None):

@@ -45,12 +45,19 @@ struct TuneOptions {
   double lookup_us = 0;
   double hash_us = 0;
   double entry_us = 0;  ///< one bucket entry read and counted
+  /// Settings whose modelled cost is within this fraction of the cheapest count as equally fast
+  /// (timed unit costs vary by about this much between runs); of those, the one computing the
+  /// fewest distances is chosen. 0 = strictly the cheapest.
+  double cost_tolerance = 0.1;
 
   void validate() const {
     using detail::concat;
     if (k < 1) throw InvalidArgument(concat("k must be >= 1, got ", k));
     if (!(target_recall > 0 && target_recall <= 1)) {
       throw InvalidArgument(concat("target_recall must be in (0, 1], got ", target_recall));
+    }
+    if (!(cost_tolerance >= 0 && cost_tolerance <= 10)) {
+      throw InvalidArgument(concat("cost_tolerance must be in [0, 10], got ", cost_tolerance));
     }
     if (!(recall_margin >= 0 && recall_margin < 1)) {
       throw InvalidArgument(concat("recall_margin must be in [0, 1), got ", recall_margin));
@@ -108,7 +115,7 @@ struct TuneTrial {
 
 /// What the tuner chose and what the chosen index measured on the held-out queries.
 struct TuneResult {
-  E2LSHParams params;              ///< the cheapest setting that reached the target
+  E2LSHParams params;              ///< the chosen setting (see cost_tolerance)
   double recall = 0;               ///< measured by an E2LSHIndex with `params` over the sample
   double mean_visited = 0;         ///< distinct candidates per query, same run
   double visited_fraction = 0;     ///< mean_visited / indexed points
@@ -156,8 +163,9 @@ inline double seconds_since(std::clock_t start) {
 ///    with the query, and records recall and candidates after every table for every collision
 ///    threshold m in `collision_thresholds`, so one pass gives every (L, m);
 /// 4. models query time as L k d t_hash + probes t_lookup + entries t_entry + visited
-///    t_distance with costs timed on this machine, and picks the cheapest (k, w, L, probes, m)
-///    reaching the target;
+///    t_distance with costs timed on this machine, and among the settings reaching the target
+///    whose cost is within `cost_tolerance` of the cheapest picks the one with the fewest
+///    candidates;
 /// 5. builds an E2LSHIndex with it and reports the recall and speed measured on the queries.
 /// Cosine tunes on unit-normalised rows. Needs at least num_queries + k + 1 rows (fewer queries
 /// are held out from small data).
@@ -388,6 +396,19 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
         "no setting could be tried: every collision threshold exceeds the tables a k allows (at "
         "most min(max_tables, 512 / k)) or every probe count exceeds 3^k - 1; lower "
         "collision_thresholds or probe_counts"));
+  }
+
+  // Settings within cost_tolerance of the cheapest are equal as far as the timed model can tell:
+  // the one computing the fewest distances wins (distances grow with the data, lookups do not).
+  if (best_cost < std::numeric_limits<double>::infinity()) {
+    for (const auto& trial : result.trials) {
+      if (trial.recall >= target - 1e-12 &&
+          trial.estimated_us <= best_cost * (1 + options.cost_tolerance) &&
+          (trial.mean_visited < best.mean_visited ||
+           (trial.mean_visited == best.mean_visited && trial.estimated_us < best.estimated_us))) {
+        best = trial;
+      }
+    }
   }
 
   // 5. Measure the choice with the real index.

@@ -17,14 +17,16 @@ using testing::gaussian;
 
 namespace {
 
-// An independent, straightforward E2LSH (no multi-probe) from the index's random draws:
-// slots floor((a.p + b) / w) in long double, buckets in std::map, ranking by brute force.
+// An independent, straightforward E2LSH from the index's random draws: slots floor((a.p + b) / w)
+// in long double, buckets in std::map, multi-probe by enumerating and sorting every neighbouring
+// bucket, collision counts in a std::map, ranking by brute force.
 template <class T, class Metric>
 struct Oracle {
   Oracle(const E2LSHIndex<T, Metric>& index, const RowMatrix<T>& data) : data_(data) {
     const auto& params = index.params();
     L_ = params.num_tables;
     k_ = params.num_hashes;
+    probes_ = params.num_probes;
     const auto& family = index.hash_family();
     for (int j = 0; j < L_ * k_; ++j) {
       a_.push_back(family.projection(j));
@@ -37,21 +39,62 @@ struct Oracle {
     }
   }
 
-  std::vector<long> slots(const RowVector<T>& p, int t) const {
+  // f_i = (a_i . p + b_i) / w of table t, in long double.
+  std::vector<long double> values(const RowVector<T>& p, int t) const {
     std::vector<long double> x(p.data(), p.data() + p.size());
     if (std::is_same_v<Metric, Cosine>) {
       long double n = 0;
       for (auto v : x) n += v * v;
       for (auto& v : x) v /= std::sqrt(n);
     }
-    std::vector<long> s;
+    std::vector<long double> f;
     for (int i = 0; i < k_; ++i) {
       const auto& a = a_[static_cast<std::size_t>(t * k_ + i)];
       long double dot = 0;
       for (std::size_t c = 0; c < x.size(); ++c) dot += a(static_cast<Eigen::Index>(c)) * x[c];
-      s.push_back(static_cast<long>(std::floor((dot + b_[static_cast<std::size_t>(t * k_ + i)]) / w_)));
+      f.push_back((dot + b_[static_cast<std::size_t>(t * k_ + i)]) / w_);
     }
+    return f;
+  }
+
+  std::vector<long> slots(const RowVector<T>& p, int t) const {
+    std::vector<long> s;
+    for (long double v : values(p, t)) s.push_back(static_cast<long>(std::floor(v)));
     return s;
+  }
+
+  // The home bucket of table t and its `probes_` best neighbours: every d in {-1, 0, +1}^k,
+  // d != 0, scored by the squared distances to the crossed slot boundaries (Lv et al.), sorted.
+  std::vector<std::vector<long>> probed_slots(const RowVector<T>& q, int t) const {
+    const auto f = values(q, t);
+    std::vector<long> home;
+    for (long double v : f) home.push_back(static_cast<long>(std::floor(v)));
+    std::vector<std::pair<long double, std::vector<long>>> scored;
+    std::vector<int> d(static_cast<std::size_t>(k_), -1);
+    for (;;) {  // odometer over {-1, 0, +1}^k
+      long double score = 0;
+      bool zero = true;
+      std::vector<long> s = home;
+      for (int i = 0; i < k_; ++i) {
+        const auto u = static_cast<std::size_t>(i);
+        const long double x = f[u] - std::floor(f[u]);
+        if (d[u] == -1) score += x * x;
+        if (d[u] == +1) score += (1 - x) * (1 - x);
+        zero = zero && d[u] == 0;
+        s[u] += d[u];
+      }
+      if (!zero) scored.push_back({score, s});
+      int i = 0;
+      while (i < k_ && d[static_cast<std::size_t>(i)] == 1) d[static_cast<std::size_t>(i++)] = -1;
+      if (i == k_) break;
+      ++d[static_cast<std::size_t>(i)];
+    }
+    std::sort(scored.begin(), scored.end());
+    std::vector<std::vector<long>> out{home};
+    for (int p = 0; p < probes_ && p < static_cast<int>(scored.size()); ++p) {
+      out.push_back(scored[static_cast<std::size_t>(p)].second);
+    }
+    return out;
   }
 
   // (ids, values, visited) of the top k.
@@ -66,9 +109,11 @@ struct Oracle {
     std::map<Id, int> collisions;
     for (int t = 0; t < L_; ++t) {
       const auto& table = buckets_[static_cast<std::size_t>(t)];
-      const auto it = table.find(slots(q, t));
-      if (it != table.end()) {
-        for (Id i : it->second) ++collisions[i];
+      for (const auto& bucket : probed_slots(q, t)) {
+        const auto it = table.find(bucket);
+        if (it != table.end()) {
+          for (Id i : it->second) ++collisions[i];
+        }
       }
     }
     std::set<Id> candidates;
@@ -101,7 +146,7 @@ struct Oracle {
   }
 
   const RowMatrix<T>& data_;
-  int L_ = 0, k_ = 0;
+  int L_ = 0, k_ = 0, probes_ = 0;
   double w_ = 0;
   std::vector<Eigen::Matrix<double, Eigen::Dynamic, 1>> a_;
   std::vector<double> b_;
@@ -118,7 +163,7 @@ std::size_t compare_with_oracle(const E2LSHIndex<T, Metric>& index, const RowMat
     const auto truth = oracle.search(queries.row(q), static_cast<std::size_t>(k),
                                      index.params().min_collisions);
     bool same = static_cast<std::size_t>(result.visited()(q)) == truth.visited &&
-                result.probed()(q) == index.params().num_tables;
+                result.probed()(q) == index.params().num_tables * (1 + index.params().num_probes);
     for (Eigen::Index j = 0; j < k; ++j) {
       const auto s = static_cast<std::size_t>(j);
       if (s < truth.ids.size()) {
@@ -174,6 +219,7 @@ TEMPLATE_PRODUCT_TEST_CASE("collision counting equals a straightforward implemen
   E2LSHParams p = small_params();
   p.bucket_width = 3.0;  // wide buckets: most points collide in some tables, few in all
   p.min_collisions = GENERATE(2, 3, 6);
+  p.num_probes = GENERATE(0, 5);  // with probes: the oracle enumerates and sorts all 26
   TestType index(8, p);
   index.add(data.topRows(250));
   index.add(data.bottomRows(350));

@@ -454,3 +454,23 @@ TEST_CASE("every bad parameter and argument is rejected", "[e2lsh][errors]") {
   CHECK(index.size() == 20);  // unchanged by the failed calls
   CHECK(index.search(data.topRows(2), 1).ids()(0, 0) == 0);
 }
+
+TEST_CASE("collision counts start at zero for every query, across the epoch wrap", "[e2lsh]") {
+  detail::CollisionCounts counts(4);
+  int wraps = 0;
+  for (int q = 0; q < 70000; ++q) {
+    wraps += counts.next_query();
+    CHECK(counts.count(q % 4) == 0);
+    CHECK(counts.hit(q % 4) == 1);
+    CHECK(counts.hit(q % 4) == 2);
+    CHECK(counts.hit((q + 1) % 4) == 1);
+    if (q % 4 == 0) CHECK(counts.hit(3) == 1);
+    CHECK(counts.count(q % 4) == 2);
+    CHECK(counts.epoch() >= 1);
+    CHECK(counts.epoch() < 0x10000);
+  }
+  CHECK(wraps == 1);
+  counts.clear();
+  CHECK(counts.count(0) == 0);
+  CHECK(counts.hit(0) == 1);
+}

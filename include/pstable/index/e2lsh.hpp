@@ -13,6 +13,7 @@
 #include "pstable/core/topk.hpp"
 #include "pstable/core/types.hpp"
 #include "pstable/detail/huge_page_allocator.hpp"
+#include "pstable/detail/collision_counts.hpp"
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
 #include "pstable/detail/validate.hpp"
@@ -297,7 +298,7 @@ class E2LSHIndex {
   }
 
   // Queries [begin, end) in blocks: one product hashes a block; each query gathers its distinct
-  // live candidates (epoch-stamped collision counters); then the block's (row, query) pairs are grouped by row
+  // live candidates (detail::CollisionCounts); then the block's (row, query) pairs are grouped by row
   // (counting sort over the rows touched), so a candidate row shared by several queries of the
   // block is loaded from memory once and compared with all of them while in cache.
   template <class Keep>
@@ -313,9 +314,9 @@ class E2LSHIndex {
     const auto min_hits = static_cast<std::uint32_t>(params_.min_collisions);
     // fresh (rows reaching min_hits) and touched (rows seen at all): one spare slot each for the
     // branch-free write.
-    std::vector<std::uint32_t> marks(n, 0), fresh(n + 1), touched(n + 1), count(n, 0), head(n);
+    std::vector<std::uint32_t> fresh(n + 1), touched(n + 1), count(n, 0), head(n);
+    detail::CollisionCounts collisions(n);
     std::vector<std::uint64_t> row_bits((n + 63) / 64, 0);
-    std::uint32_t epoch = 0;
     std::vector<std::int32_t> slots(static_cast<std::size_t>(kh));
     std::vector<T> below(static_cast<std::size_t>(kh));
     std::vector<T> buffer;
@@ -360,22 +361,15 @@ class E2LSHIndex {
           probe_starts[j] = table.locate(probe_keys[j]);
           table.prefetch_bucket(probe_starts[j]);
         }
-        // Collision counts with epoch stamps: marks[row] holds (epoch << 16) | count, so a
-        // stale stamp reads as count 0 and nothing is reset between queries. A row becomes a
-        // candidate when its count reaches min_hits, which happens once (a row lies in one
-        // bucket per table, so counts stay <= L < 2^16). Branch-free: the outcome is unpredictable.
-        if (++epoch == 0x10000) {
-          std::fill(marks.begin(), marks.end(), 0);
-          epoch = 1;
-        }
+        // A row becomes a candidate when its count reaches min_hits, which happens once (a row
+        // lies in one bucket per table). Branch-free: the outcome is unpredictable.
+        collisions.next_query();
         std::size_t nf = 0, nt = 0;
         for (std::size_t j = 0; j < np; ++j) {
           const auto bucket = tables_[probe_tables[j]].find_from(probe_starts[j], probe_keys[j]);
           for (const std::uint32_t* r = bucket.begin; r != bucket.end; ++r) {
             const std::uint32_t row = *r;
-            const std::uint32_t v = marks[row];
-            const std::uint32_t c = ((v >> 16) == epoch ? (v & 0xFFFFu) : 0u) + 1;
-            marks[row] = (epoch << 16) | c;
+            const std::uint32_t c = collisions.hit(row);
             fresh[nf] = row;
             nf += c == min_hits;
             touched[nt] = row;
@@ -391,7 +385,7 @@ class E2LSHIndex {
         // k live rows (as with min_collisions = 1). Each row is offered to keep() once.
         for (std::uint32_t level = min_hits - 1; level >= 1 && gathered.size() - first[qi] < k; --level) {
           for (std::size_t e = 0; e < nt; ++e) {
-            if ((marks[touched[e]] & 0xFFFFu) == level) accept(touched[e]);
+            if (collisions.count(touched[e]) == level) accept(touched[e]);
           }
         }
         const auto probed = static_cast<std::int64_t>(np);

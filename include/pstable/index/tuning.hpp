@@ -10,6 +10,7 @@
 
 #include "pstable/core/error.hpp"
 #include "pstable/core/types.hpp"
+#include "pstable/detail/collision_counts.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/index/bucket_table.hpp"
 #include "pstable/index/collision.hpp"
@@ -245,9 +246,10 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
   double best_recall = -1;
   TuneTrial best;
 
-  // Collision counts per sample point, epoch-stamped as in E2LSHIndex: (epoch << 16) | count.
-  std::vector<std::uint32_t> marks(static_cast<std::size_t>(nb), 0), truth_marks(static_cast<std::size_t>(nb), 0);
-  std::uint32_t epoch = 0;
+  // Collision counts per sample point, as E2LSHIndex keeps them; truth_marks stamps the query's
+  // true neighbours with the same epoch.
+  detail::CollisionCounts collisions(static_cast<std::size_t>(nb));
+  std::vector<std::uint32_t> truth_marks(static_cast<std::size_t>(nb), 0);
   const int max_m = *std::max_element(options.collision_thresholds.begin(), options.collision_thresholds.end());
   detail::PerturbationGenerator generator;
   detail::TableBuilder builder;
@@ -288,16 +290,14 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
             detail::probe_table(fq.row(q).data(), t, kh, 16, tables[static_cast<std::size_t>(t)], generator,
                                 slots.data(), below.data(), [&](detail::BucketTable::Range b) {
                                   for (const std::uint32_t* p = b.begin; p != b.end; ++p) {
-                                    const std::uint32_t v = marks[*p] + 1;
-                                    marks[*p] = v;
-                                    sink += v == 2;
+                                    sink += collisions.hit(*p) == 2;
                                   }
                                   entries += b.size();
                                 });
           }
         }
         const double counted = detail::seconds_since(start);
-        std::fill(marks.begin(), marks.end(), 0);
+        collisions.clear();
         if (t_lookup < 0) t_lookup = lookups * 1e6 / static_cast<double>(count) + (sink == 1 ? 1e-9 : 0);
         if (t_entry < 0) {
           const double rest = counted * 1e6 - t_lookup * static_cast<double>(count) * std::min(L_max, 4);
@@ -315,11 +315,8 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
         std::vector<double> probed(static_cast<std::size_t>(L_max), 0), entries(probed);
         std::vector<double> f_by(M), v_by(M);
         for (Eigen::Index q = 0; q < nq; ++q) {
-          if (++epoch == 0x10000) {
-            std::fill(marks.begin(), marks.end(), 0);
-            std::fill(truth_marks.begin(), truth_marks.end(), 0);
-            epoch = 1;
-          }
+          if (collisions.next_query()) std::fill(truth_marks.begin(), truth_marks.end(), 0);
+          const std::uint32_t epoch = collisions.epoch();
           for (Eigen::Index j = 0; j < options.k; ++j) truth_marks[static_cast<std::size_t>(truth.ids()(q, j))] = epoch;
           std::fill(f_by.begin(), f_by.end(), 0);
           std::fill(v_by.begin(), v_by.end(), 0);
@@ -329,9 +326,7 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
                                       generator, slots.data(), below.data(), [&](detail::BucketTable::Range b) {
                                         en += static_cast<double>(b.size());
                                         for (const std::uint32_t* p = b.begin; p != b.end; ++p) {
-                                          const std::uint32_t v = marks[*p];
-                                          const std::uint32_t c = ((v >> 16) == epoch ? (v & 0xFFFFu) : 0u) + 1;
-                                          marks[*p] = (epoch << 16) | c;
+                                          const std::uint32_t c = collisions.hit(*p);
                                           if (c < M) {
                                             v_by[c] += 1;
                                             f_by[c] += truth_marks[*p] == epoch;

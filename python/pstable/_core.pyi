@@ -68,6 +68,7 @@ def tune(
     num_queries: int, max_points: int, max_tables: int, hash_counts: list[int],
     table_collision: list[float], probe_counts: list[int], collision_thresholds: list[int],
     seed: int, distance_us: float, lookup_us: float, hash_us: float, entry_us: float,
+    cost_tolerance: float,
 ) -> dict[str, Any]: ...
 
 # Readers and evaluator (python/src/bind_eval.hpp)

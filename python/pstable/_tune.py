@@ -47,6 +47,7 @@ def tune(
     probe_counts: Sequence[int] = (0, 4, 12, 30, 60, 120),
     collision_thresholds: Sequence[int] = (1, 2, 3, 4), seed: int = 1,
     distance_us: float = 0.0, lookup_us: float = 0.0, hash_us: float = 0.0, entry_us: float = 0.0,
+    cost_tolerance: float = 0.1,
 ) -> TuneResult:
     """Chooses E2LSH parameters reaching `target_recall` at recall@k on `data` at least cost.
 
@@ -55,9 +56,11 @@ def tune(
     table collision probability, probes in probe_counts, min_collisions in collision_thresholds,
     L up to max_tables), models the query time with unit costs timed on this machine (fix
     distance_us, lookup_us, hash_us and entry_us > 0 to make the choice reproducible) and
-    measures the chosen setting. dtype defaults to data's own
-    (float32 or float64; other dtypes become float32). Releases the GIL. Raises ValueError
-    (pstable.InvalidArgument) for bad options or too little data (needs >= 5 (k + 1) rows).
+    measures the chosen setting: of the settings reaching the target whose modelled cost is
+    within `cost_tolerance` of the cheapest, the one computing the fewest distances. dtype
+    defaults to data's own (float32 or float64; other dtypes become float32). Releases the GIL.
+    Raises ValueError (pstable.InvalidArgument) for bad options or too little data (needs
+    >= 5 (k + 1) rows).
     """
     a = np.asarray(data)
     if dtype is None:
@@ -67,7 +70,7 @@ def tune(
     r = _core.tune(
         rows, metric, k, target_recall, recall_margin, num_queries, max_points, max_tables,
         list(hash_counts), list(table_collision), list(probe_counts), list(collision_thresholds),
-        seed, distance_us, lookup_us, hash_us, entry_us,
+        seed, distance_us, lookup_us, hash_us, entry_us, cost_tolerance,
     )
     return TuneResult(
         params=dict(r["params"]), recall=r["recall"], mean_visited=r["mean_visited"],

@@ -269,7 +269,8 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
          double recall_margin, Eigen::Index num_queries, Eigen::Index max_points, int max_tables,
          std::vector<int> hash_counts, std::vector<double> table_collision,
          std::vector<int> probe_counts, std::vector<int> collision_thresholds, std::uint64_t seed,
-         double distance_us, double lookup_us, double hash_us, double entry_us) {
+         double distance_us, double lookup_us, double hash_us, double entry_us,
+         double cost_tolerance) {
         pstable::TuneOptions o;
         o.k = k;
         o.target_recall = target_recall;
@@ -286,12 +287,14 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
         o.lookup_us = lookup_us;
         o.hash_us = hash_us;
         o.entry_us = entry_us;
+        o.cost_tolerance = cost_tolerance;
         return tune(data, metric, o);
       },
       py::arg("data"), py::arg("metric"), py::arg("k"), py::arg("target_recall"),
       py::arg("recall_margin"), py::arg("num_queries"), py::arg("max_points"),
       py::arg("max_tables"), py::arg("hash_counts"), py::arg("table_collision"),
       py::arg("probe_counts"), py::arg("collision_thresholds"), py::arg("seed"),
-      py::arg("distance_us"), py::arg("lookup_us"), py::arg("hash_us"), py::arg("entry_us"));
+      py::arg("distance_us"), py::arg("lookup_us"), py::arg("hash_us"), py::arg("entry_us"),
+      py::arg("cost_tolerance"));
   bind_eval(m);
 }

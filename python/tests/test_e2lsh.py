@@ -223,6 +223,8 @@ def test_tune_cosine_float64_and_bad_input(rng):
         pstable.tune(data, collision_thresholds=[0])
     with pytest.raises(ValueError, match="unit costs must be finite"):
         pstable.tune(data, entry_us=float("nan"))
+    with pytest.raises(ValueError, match="cost_tolerance must be in"):
+        pstable.tune(data, cost_tolerance=-1.0)
     with pytest.raises(ValueError, match="tuning needs more data"):
         pstable.tune(data[:20], k=10)
     with pytest.raises(ValueError, match="'euclidean' or 'cosine'"):

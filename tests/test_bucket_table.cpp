@@ -96,7 +96,8 @@ TEST_CASE("TableBuilder builds the table assign_sorted builds from sorted pairs"
         CAPTURE(kind, n, first);
         const auto keys = make_keys(kind, n, rng);
         detail::BucketTable built;
-        builder.build(keys.data(), n, first, built);
+        auto scratch = keys;  // build sorts its keys in place
+        builder.build(scratch.data(), n, first, built);
         CHECK(same_table(built, sorted_table(keys, first)));
         CHECK(built.num_rows() == n);
         for (std::size_t i = 0; i < std::min<std::size_t>(n, 20); ++i) {

@@ -271,16 +271,16 @@ inline BucketTable merge_tables(const BucketTable& older, const BucketTable& new
 class TableBuilder {
  public:
   /// Fills `out` with rows first, first + 1, ..., first + n - 1, row first + i under keys[i].
-  void build(const std::uint64_t* keys, std::size_t n, std::uint32_t first, BucketTable& out) {
-    keys_.assign(keys, keys + n);
+  /// Sorts `keys` in place: callers pass scratch they no longer need.
+  void build(std::uint64_t* keys, std::size_t n, std::uint32_t first, BucketTable& out) {
     std::vector<std::uint32_t> rows(n);
     std::iota(rows.begin(), rows.end(), first);
-    radix_sort_by_key(keys_.data(), rows.data(), n, key_buffer_, row_buffer_);
-    out.assign_grouped(keys_.data(), std::move(rows));
+    radix_sort_by_key(keys, rows.data(), n, key_buffer_, row_buffer_);
+    out.assign_grouped(keys, std::move(rows));
   }
 
  private:
-  std::vector<std::uint64_t> keys_, key_buffer_;
+  std::vector<std::uint64_t> key_buffer_;
   std::vector<std::uint32_t> row_buffer_;
 };
 

@@ -166,7 +166,7 @@ class E2LSHIndex {
     detail::TableBuilder builder;
     std::vector<detail::BucketTable> tables(static_cast<std::size_t>(L));
     for (std::size_t t = 0; t < tables.size(); ++t) {
-      const std::uint64_t* table_keys = keys.data() + t * count;
+      std::uint64_t* table_keys = keys.data() + t * count;  // sorted in place by build
       if (tables_[t].num_rows() == 0) {
         builder.build(table_keys, count, first, tables[t]);
       } else {

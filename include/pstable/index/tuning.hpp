@@ -298,9 +298,12 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
         }
         const double counted = detail::seconds_since(start);
         collisions.clear();
-        if (t_lookup < 0) t_lookup = lookups * 1e6 / static_cast<double>(count) + (sink == 1 ? 1e-9 : 0);
+        // The entry cost is what counting added to the lookups timed here (not to a lookup_us
+        // the caller fixed).
+        const double lookup_timed = lookups * 1e6 / static_cast<double>(count) + (sink == 1 ? 1e-9 : 0);
+        if (t_lookup < 0) t_lookup = lookup_timed;
         if (t_entry < 0) {
-          const double rest = counted * 1e6 - t_lookup * static_cast<double>(count) * std::min(L_max, 4);
+          const double rest = counted * 1e6 - lookup_timed * static_cast<double>(count) * std::min(L_max, 4);
           t_entry = std::max(rest, 0.0) / static_cast<double>(std::max<std::size_t>(entries, 1));
         }
       }

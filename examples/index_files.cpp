@@ -39,9 +39,9 @@ int main(int argc, char** argv) {
   index.add(data);
   const double mb = static_cast<double>(data.size() * sizeof(float)) / 1e6;
 
-  const double save = seconds([&] { index.save(base + ".pst"); });
+  const double save = seconds([&] { pstable::save_index(index, base + ".pst"); });
   pstable::ExactIndex<float, pstable::Euclidean> loaded(dim);
-  const double load = seconds([&] { loaded = pstable::ExactIndex<float, pstable::Euclidean>::load(base + ".pst"); });
+  const double load = seconds([&] { loaded = pstable::load_index<pstable::ExactIndex<float, pstable::Euclidean>>(base + ".pst"); });
   const auto info = pstable::read_index_file_info(base + ".pst");
 
   const double raw_write = seconds([&] {

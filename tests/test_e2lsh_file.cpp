@@ -24,7 +24,7 @@ namespace {
 template <class Index>
 std::string format_error(const std::string& path) {
   try {
-    (void)Index::load(path);
+    (void)pstable::load_index<Index>(path);
   } catch (const FormatError& e) {
     return e.what();
   }
@@ -121,8 +121,8 @@ TEMPLATE_PRODUCT_TEST_CASE("saved E2LSH indexes answer bit for bit like the orig
   index.add(gaussian<T>(100, 12, 3));  // the tables are merged: a second batch
 
   SECTION("fresh") {
-    index.save(path);
-    const auto loaded = TestType::load(path);
+    pstable::save_index(index, path);
+    const auto loaded = pstable::load_index<TestType>(path);
     CHECK(loaded.dim() == 12);
     CHECK(loaded.params().num_tables == 6);
     CHECK(loaded.params().num_hashes == 4);
@@ -141,8 +141,8 @@ TEMPLATE_PRODUCT_TEST_CASE("saved E2LSH indexes answer bit for bit like the orig
   }
   SECTION("after remove, then after compact, then adding to both") {
     for (const Id id : {0, 5, 77, 301, 399}) index.remove(id);
-    index.save(path);
-    auto loaded = TestType::load(path);
+    pstable::save_index(index, path);
+    auto loaded = pstable::load_index<TestType>(path);
     CHECK(loaded.size() == 395);
     CHECK_FALSE(loaded.contains(77));
     CHECK(loaded.contains(78));
@@ -151,8 +151,8 @@ TEMPLATE_PRODUCT_TEST_CASE("saved E2LSH indexes answer bit for bit like the orig
 
     index.compact();
     index.remove(100);
-    index.save(path);
-    loaded = TestType::load(path);
+    pstable::save_index(index, path);
+    loaded = pstable::load_index<TestType>(path);
     check_same_answers(index, loaded, queries, 10);
     CHECK_THROWS_AS(loaded.remove(100), InvalidArgument);
     CHECK_THROWS_AS(loaded.remove(5), InvalidArgument);
@@ -177,7 +177,7 @@ TEST_CASE("format version 1 E2LSH files still load", "[file][e2lsh]") {
   // removed. It must load with min_collisions = 1 and answer like a fresh index of the same data.
   const auto path = std::string(PSTABLE_TEST_DATA_DIR) + "/e2lsh_format_v1.pstable";
   CHECK(read_index_file_info(path).format_version == 1);
-  const auto loaded = E2LSHIndex<float, Euclidean>::load(path);
+  const auto loaded = pstable::load_index<E2LSHIndex<float, Euclidean>>(path);
   CHECK(loaded.params().min_collisions == 1);
   CHECK(loaded.params().num_probes == 2);
   detail::SplitMix64 rng(7);
@@ -199,8 +199,8 @@ TEST_CASE("format version 1 E2LSH files still load", "[file][e2lsh]") {
 TEST_CASE("empty and fully removed E2LSH indexes round trip", "[file][e2lsh]") {
   testing::TempDir dir;
   E2LSHIndex<float, Euclidean> empty(5, small_params());
-  empty.save(dir.file("e.pst"));
-  auto loaded = E2LSHIndex<float, Euclidean>::load(dir.file("e.pst"));
+  pstable::save_index(empty, dir.file("e.pst"));
+  auto loaded = pstable::load_index<E2LSHIndex<float, Euclidean>>(dir.file("e.pst"));
   CHECK(loaded.size() == 0);
   CHECK(loaded.dim() == 5);
   CHECK(loaded.next_id() == 0);
@@ -211,8 +211,8 @@ TEST_CASE("empty and fully removed E2LSH indexes round trip", "[file][e2lsh]") {
 
   for (Id id = 0; id < 20; ++id) empty.remove(id);
   empty.compact();
-  empty.save(dir.file("gone.pst"));
-  auto gone = E2LSHIndex<float, Euclidean>::load(dir.file("gone.pst"));
+  pstable::save_index(empty, dir.file("gone.pst"));
+  auto gone = pstable::load_index<E2LSHIndex<float, Euclidean>>(dir.file("gone.pst"));
   CHECK(gone.size() == 0);
   CHECK(gone.next_id() == 20);
   gone.add(data.topRows(4));
@@ -226,7 +226,7 @@ TEST_CASE("E2LSH file layout matches docs/file-format.md", "[file][e2lsh]") {
   index.add(gaussian<double>(10, 3, 1));
   index.remove(4);
   index.set_min_collisions(2);
-  index.save(dir.file("l.pst"));
+  pstable::save_index(index, dir.file("l.pst"));
   const Bytes b = testing::read_bytes(dir.file("l.pst"));
   CHECK((b[24] == 2 && b[25] == 2 && b[26] == 2));  // e2lsh, float64, cosine
   CHECK(get_u64(b, 40) == 9);                       // live points
@@ -261,12 +261,12 @@ TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejec
   testing::TempDir dir;
   Index index(3, small_params());
   index.add(gaussian<float>(40, 3, 1));
-  index.save(dir.file("plain.pst"));
+  pstable::save_index(index, dir.file("plain.pst"));
   const Bytes plain = testing::read_bytes(dir.file("plain.pst"));
   index.remove(2);
   index.remove(30);
   index.compact();
-  index.save(dir.file("mapped.pst"));
+  pstable::save_index(index, dir.file("mapped.pst"));
   const Bytes mapped = testing::read_bytes(dir.file("mapped.pst"));
   const auto path = dir.file("crafted.pst");
   auto error_after = [&](const Bytes& good, const std::function<void(Bytes&)>& edit) {
@@ -376,7 +376,7 @@ TEST_CASE("truncated or damaged E2LSH files are rejected", "[file][e2lsh]") {
   testing::TempDir dir;
   E2LSHIndex<float, Cosine> index(2, small_params());
   index.add(gaussian<float>(6, 2, 1));
-  index.save(dir.file("s.pst"));
+  pstable::save_index(index, dir.file("s.pst"));
   const Bytes good = testing::read_bytes(dir.file("s.pst"));
   const auto path = dir.file("bad.pst");
   for (std::size_t n = 1; n < good.size(); ++n) {
@@ -390,7 +390,7 @@ TEST_CASE("truncated or damaged E2LSH files are rejected", "[file][e2lsh]") {
     Bytes b = good;
     b[at] ^= 0x01;
     testing::write_bytes(path, b);
-    CHECK_THROWS_AS((E2LSHIndex<float, Cosine>::load(path)), FormatError);
+    CHECK_THROWS_AS((pstable::load_index<E2LSHIndex<float, Cosine>>(path)), FormatError);
   }
 }
 
@@ -398,7 +398,7 @@ TEST_CASE("loading E2LSH files as the wrong type names the right one", "[file][e
   testing::TempDir dir;
   E2LSHIndex<float, Euclidean> lsh(4, small_params());
   lsh.add(gaussian<float>(10, 4, 1));
-  lsh.save(dir.file("lsh.pst"));
+  pstable::save_index(lsh, dir.file("lsh.pst"));
   CHECK_THAT((format_error<E2LSHIndex<double, Euclidean>>(dir.file("lsh.pst"))),
              Catch::Contains("holds a float32 euclidean e2lsh index; load it as "
                              "E2LSHIndex<float, Euclidean>, not as E2LSHIndex<double, Euclidean>"));
@@ -410,7 +410,7 @@ TEST_CASE("loading E2LSH files as the wrong type names the right one", "[file][e
 
   ExactIndex<double, Cosine> exact(4);
   exact.add(gaussian<double>(10, 4, 1));
-  exact.save(dir.file("exact.pst"));
+  pstable::save_index(exact, dir.file("exact.pst"));
   CHECK_THAT((format_error<E2LSHIndex<double, Cosine>>(dir.file("exact.pst"))),
              Catch::Contains("holds a float64 cosine exact index; load it as ExactIndex<double, "
                              "Cosine>"));

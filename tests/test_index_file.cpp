@@ -25,7 +25,7 @@ namespace {
 template <class E>
 std::string error_of(const std::string& path) {
   try {
-    (void)ExactIndex<float, Euclidean>::load(path);
+    (void)pstable::load_index<ExactIndex<float, Euclidean>>(path);
   } catch (const E& e) {
     return e.what();
   }
@@ -40,7 +40,7 @@ Bytes small_file(const testing::TempDir& dir) {
   ExactIndex<float, Euclidean> index(3);
   index.add(gaussian<float>(5, 3, 7));
   const auto path = dir.file("small.pst");
-  index.save(path);
+  pstable::save_index(index, path);
   return testing::read_bytes(path);
 }
 
@@ -81,9 +81,9 @@ TEMPLATE_PRODUCT_TEST_CASE("saved exact indexes load bit-exact", "[file]", Exact
   TestType index(17);
   index.add(data);
   const auto path = dir.file("index.pst");
-  index.save(path);
+  pstable::save_index(index, path);
 
-  const auto loaded = TestType::load(path);
+  const auto loaded = pstable::load_index<TestType>(path);
   REQUIRE(loaded.dim() == 17);
   REQUIRE(loaded.size() == 300);
   CHECK(loaded.owns_data());
@@ -132,14 +132,14 @@ TEST_CASE("borrowed and empty indexes round trip", "[file]") {
   testing::TempDir dir;
   const auto data = gaussian<double>(20, 4, 5);
   const auto borrowed = ExactIndex<double, Cosine>::borrow(data.data(), 20, 4);
-  borrowed.save(dir.file("b.pst"));
-  const auto loaded = ExactIndex<double, Cosine>::load(dir.file("b.pst"));
+  pstable::save_index(borrowed, dir.file("b.pst"));
+  const auto loaded = pstable::load_index<ExactIndex<double, Cosine>>(dir.file("b.pst"));
   CHECK(loaded.owns_data());
   CHECK(RowMatrix<double>(loaded.data()) == data);
 
   ExactIndex<float, InnerProduct> empty(9);
-  empty.save(dir.file("e.pst"));
-  const auto e = ExactIndex<float, InnerProduct>::load(dir.file("e.pst"));
+  pstable::save_index(empty, dir.file("e.pst"));
+  const auto e = pstable::load_index<ExactIndex<float, InnerProduct>>(dir.file("e.pst"));
   CHECK(e.size() == 0);
   CHECK(e.dim() == 9);
 }
@@ -150,9 +150,9 @@ TEST_CASE("saving over an existing file replaces it", "[file]") {
   ExactIndex<float, Euclidean> a(2), b(2);
   a.add(gaussian<float>(3, 2, 1));
   b.add(gaussian<float>(8, 2, 2));
-  a.save(path);
-  b.save(path);
-  CHECK(ExactIndex<float, Euclidean>::load(path).size() == 8);
+  pstable::save_index(a, path);
+  pstable::save_index(b, path);
+  CHECK(pstable::load_index<ExactIndex<float, Euclidean>>(path).size() == 8);
   CHECK(dir.list() == std::vector<std::string>{"i.pst"});
 }
 
@@ -161,8 +161,8 @@ TEST_CASE("large sections stream through the writer", "[file]") {
   const auto data = gaussian<float>(300, 1024, 9);  // 1.2 MB: bigger than the write buffer
   ExactIndex<float, Euclidean> index(1024);
   index.add(data);
-  index.save(dir.file("big.pst"));
-  CHECK(RowMatrix<float>(ExactIndex<float, Euclidean>::load(dir.file("big.pst")).data()) == data);
+  pstable::save_index(index, dir.file("big.pst"));
+  CHECK(RowMatrix<float>(pstable::load_index<ExactIndex<float, Euclidean>>(dir.file("big.pst")).data()) == data);
 }
 
 TEST_CASE("foreign, empty and truncated files are rejected", "[file]") {
@@ -210,7 +210,7 @@ TEST_CASE("corrupted files fail the checksum", "[file]") {
     Bytes b = good;
     b[at] ^= 0x01;
     testing::write_bytes(path, b);
-    CHECK_THROWS_AS((ExactIndex<float, Euclidean>::load(path)), FormatError);
+    CHECK_THROWS_AS((pstable::load_index<ExactIndex<float, Euclidean>>(path)), FormatError);
   }
 }
 
@@ -233,7 +233,7 @@ TEST_CASE("exact index files of format version 1 still load", "[file]") {
   fix_checksum(b);
   testing::write_bytes(dir.file("v1.pst"), b);
   CHECK(read_index_file_info(dir.file("v1.pst")).format_version == 1);
-  const auto loaded = ExactIndex<float, Euclidean>::load(dir.file("v1.pst"));
+  const auto loaded = pstable::load_index<ExactIndex<float, Euclidean>>(dir.file("v1.pst"));
   CHECK(loaded.size() == 5);
 }
 
@@ -241,13 +241,13 @@ TEST_CASE("loading as the wrong type names the right one", "[file]") {
   testing::TempDir dir;
   ExactIndex<double, Cosine> index(2);
   index.add(gaussian<double>(4, 2, 1));
-  index.save(dir.file("d.pst"));
+  pstable::save_index(index, dir.file("d.pst"));
   const auto message = format_error(dir.file("d.pst"));
   CHECK_THAT(message, Catch::Contains("holds a float64 cosine exact index; load it as "
                                       "ExactIndex<double, Cosine>"));
-  CHECK_THROWS_AS((ExactIndex<double, Euclidean>::load(dir.file("d.pst"))), FormatError);
-  CHECK_THROWS_AS((ExactIndex<float, Cosine>::load(dir.file("d.pst"))), FormatError);
-  CHECK_NOTHROW(ExactIndex<double, Cosine>::load(dir.file("d.pst")));
+  CHECK_THROWS_AS((pstable::load_index<ExactIndex<double, Euclidean>>(dir.file("d.pst"))), FormatError);
+  CHECK_THROWS_AS((pstable::load_index<ExactIndex<float, Cosine>>(dir.file("d.pst"))), FormatError);
+  CHECK_NOTHROW(pstable::load_index<ExactIndex<double, Cosine>>(dir.file("d.pst")));
 
   Bytes b = testing::read_bytes(dir.file("d.pst"));
   b[24] = 2;  // e2lsh
@@ -307,7 +307,7 @@ TEST_CASE("unreadable paths raise IoError", "[file]") {
   testing::TempDir dir;
   const auto missing = error_of<IoError>(dir.file("missing.pst"));
   CHECK_THAT(missing, Catch::Contains("cannot open"));
-  CHECK_THROWS_AS((ExactIndex<float, Euclidean>::load(dir.path().string())), IoError);
+  CHECK_THROWS_AS((pstable::load_index<ExactIndex<float, Euclidean>>(dir.path().string())), IoError);
 }
 
 TEST_CASE("a failed save keeps the previous file and leaves no temporary", "[file]") {
@@ -322,12 +322,12 @@ TEST_CASE("a failed save keeps the previous file and leaves no temporary", "[fil
   }
   SECTION("the target is a directory") {
     std::filesystem::create_directory(dir.file("sub"));
-    CHECK_THROWS_AS(other.save(dir.file("sub")), IoError);
+    CHECK_THROWS_AS(pstable::save_index(other, dir.file("sub")), IoError);
     CHECK(std::filesystem::is_directory(dir.file("sub")));
     std::filesystem::remove(dir.file("sub"));
   }
   SECTION("the directory does not exist") {
-    CHECK_THROWS_AS(other.save(dir.file("nowhere/x.pst")), IoError);
+    CHECK_THROWS_AS(pstable::save_index(other, dir.file("nowhere/x.pst")), IoError);
   }
   SECTION("the directory is not writable") {
     if (::geteuid() == 0) {
@@ -335,7 +335,7 @@ TEST_CASE("a failed save keeps the previous file and leaves no temporary", "[fil
     } else {
       std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_read |
                                                    std::filesystem::perms::owner_exec);
-      CHECK_THROWS_AS(other.save(path), IoError);
+      CHECK_THROWS_AS(pstable::save_index(other, path), IoError);
       std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all);
     }
   }

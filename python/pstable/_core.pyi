@@ -7,9 +7,6 @@ import numpy.typing as npt
 simd: str
 kernel_arch: str
 version: str
-has_e2lsh: bool
-has_files: bool
-has_e2lsh_files: bool
 
 class Index:
     @property

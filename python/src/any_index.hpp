@@ -71,17 +71,6 @@ std::string dtype_name() {
   return std::is_same_v<T, float> ? "float32" : "float64";
 }
 
-template <class I, class = void>
-struct HasSave : std::false_type {};
-template <class I>
-struct HasSave<I, std::void_t<decltype(std::declval<const I&>().save(std::string()))>>
-    : std::true_type {};
-
-template <class I, class = void>
-struct HasLoad : std::false_type {};
-template <class I>
-struct HasLoad<I, std::void_t<decltype(I::load(std::string()))>> : std::true_type {};
-
 /// The common part of every index: add, search and the properties, over a concrete
 /// `Index<T, Metric>`. `Interface` is AnyIndex or a kind-specific extension of it.
 template <class Index, class Interface = AnyIndex>
@@ -129,15 +118,9 @@ class Bound : public Interface {
   }
 
   void save(const std::string& path) const override {
-    if constexpr (HasSave<Index>::value) {
-      py::gil_scoped_release release;
-      std::shared_lock lock(this->mutex_);
-      index_.save(path);
-    } else {
-      (void)path;
-      throw InvalidState(
-          "this build of pstable has no index file format yet; pickle the index instead");
-    }
+    py::gil_scoped_release release;
+    std::shared_lock lock(this->mutex_);
+    save_index(index_, path);
   }
 
  protected:

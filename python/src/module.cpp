@@ -17,8 +17,6 @@
 #include "bound_e2lsh.hpp"
 #include "pstable/pstable.hpp"
 
-#define PSTABLE_PYTHON_HAS_E2LSH 1
-
 #ifndef PSTABLE_MODULE_NAME
 #error "compile src/cores/core_<name>.cpp, which defines PSTABLE_MODULE_NAME, not this file"
 #endif
@@ -37,10 +35,16 @@ struct Types {
 
 template <class T, class Make>
 auto with_metric(const std::string& metric, Make&& make) {
-  if (metric == "euclidean") return make(Types<T, Euclidean>{});
-  if (metric == "cosine") return make(Types<T, Cosine>{});
-  if (metric == "ip") return make(Types<T, InnerProduct>{});
-  throw InvalidArgument("metric must be 'euclidean', 'cosine' or 'ip', got '" + metric + "'");
+  return pstable::with_metric(
+      metric, [&](auto m) { return make(Types<T, decltype(m)>{}); },
+      [&]() -> decltype(make(Types<T, Euclidean>{})) {
+        throw InvalidArgument("metric must be one of " + metric_names() + ", got '" + metric + "'");
+      });
+}
+
+std::string no_lsh_family(const char* metric) {
+  return detail::concat("E2LSH has no hash family for metric '", metric,
+                        "'; use 'euclidean', 'cosine' or 'manhattan', or an ExactIndex");
 }
 
 /// The one place where the strings "float32" x "cosine" become C++ types: calls
@@ -78,11 +82,7 @@ std::unique_ptr<AnyIndex> load_exact(const std::string& path, const std::string&
   return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyIndex> {
     using T = typename decltype(types)::Scalar;
     using M = typename decltype(types)::MetricType;
-    if constexpr (HasLoad<ExactIndex<T, M>>::value) {
-      return std::make_unique<BoundExact<T, M>>(ExactIndex<T, M>::load(path));
-    } else {
-      throw InvalidState("this build of pstable has no index file format yet");
-    }
+    return std::make_unique<BoundExact<T, M>>(load_index<ExactIndex<T, M>>(path));
   });
 }
 
@@ -91,12 +91,10 @@ std::unique_ptr<AnyLSHIndex> load_e2lsh(const std::string& path, const std::stri
   return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyLSHIndex> {
     using T = typename decltype(types)::Scalar;
     using M = typename decltype(types)::MetricType;
-    if constexpr (std::is_same_v<M, InnerProduct>) {
-      throw InvalidArgument("E2LSHIndex supports metric 'euclidean' or 'cosine', got 'ip'");
-    } else if constexpr (HasLoad<E2LSHIndex<T, M>>::value) {
-      return std::make_unique<BoundE2LSH<T, M>>(E2LSHIndex<T, M>::load(path));
+    if constexpr (!has_lsh_family_v<M>) {
+      throw InvalidArgument(no_lsh_family(M::name));
     } else {
-      throw InvalidState("this build of pstable cannot load E2LSH index files");
+      return std::make_unique<BoundE2LSH<T, M>>(load_index<E2LSHIndex<T, M>>(path));
     }
   });
 }
@@ -106,8 +104,8 @@ std::unique_ptr<AnyLSHIndex> make_e2lsh(Eigen::Index dim, const std::string& met
   return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyLSHIndex> {
     using T = typename decltype(types)::Scalar;
     using M = typename decltype(types)::MetricType;
-    if constexpr (std::is_same_v<M, InnerProduct>) {
-      throw InvalidArgument("E2LSHIndex supports metric 'euclidean' or 'cosine', got 'ip'");
+    if constexpr (!has_lsh_family_v<M>) {
+      throw InvalidArgument(no_lsh_family(M::name));
     } else {
       params.validate();
       return std::make_unique<BoundE2LSH<T, M>>(E2LSHIndex<T, M>(dim, params));
@@ -121,8 +119,8 @@ py::dict tune(const py::array& data, const std::string& metric, const TuneOption
   return with_types(dtype, metric, [&](auto types) -> py::dict {
     using T = typename decltype(types)::Scalar;
     using M = typename decltype(types)::MetricType;
-    if constexpr (std::is_same_v<M, InnerProduct>) {
-      throw InvalidArgument("tune supports metric 'euclidean' or 'cosine', got 'ip'");
+    if constexpr (!has_lsh_family_v<M>) {
+      throw InvalidArgument(no_lsh_family(M::name));
     } else {
       return tune_typed<T, M>(data, options);
     }
@@ -182,7 +180,7 @@ py::dict file_info(const std::string& path) {
   d["format_version"] = info.format_version;
   d["kind"] = to_string(info.kind);
   d["dtype"] = to_string(info.scalar);
-  d["metric"] = info.metric == MetricKind::inner_product ? "ip" : to_string(info.metric);
+  d["metric"] = to_string(info.metric);
   d["dim"] = info.dim;
   d["count"] = info.count;
   d["file_bytes"] = info.file_bytes;
@@ -221,9 +219,6 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   m.attr("simd") = PSTABLE_SIMD_NAME;
   m.attr("kernel_arch") = pstable::simd::kernels<float>().arch;
   m.attr("version") = pstable::version();
-  m.attr("has_e2lsh") = static_cast<bool>(PSTABLE_PYTHON_HAS_E2LSH);
-  m.attr("has_files") = HasSave<pstable::ExactIndex<float, pstable::Euclidean>>::value &&
-                        HasLoad<pstable::ExactIndex<float, pstable::Euclidean>>::value;
 
   py::class_<AnyIndex> index(m, "Index", py::module_local());
   bind_common(index);
@@ -244,8 +239,6 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
       .def_property_readonly("next_id", &AnyLSHIndex::next_id)
       .def("params", [](const AnyLSHIndex& self) { return params_dict(self.params()); });
   m.def("load_e2lsh", &load_e2lsh, py::arg("path"), py::arg("metric"), py::arg("dtype"));
-  m.attr("has_e2lsh_files") = HasSave<pstable::E2LSHIndex<float, pstable::Euclidean>>::value &&
-                              HasLoad<pstable::E2LSHIndex<float, pstable::Euclidean>>::value;
   m.def(
       "make_e2lsh",
       [](Eigen::Index dim, const std::string& metric, const std::string& dtype, int num_tables,

@@ -26,11 +26,6 @@ def make_lsh(metric, dtype, rng, n=300, dim=8):
     return index
 
 
-def test_core_has_the_file_format():
-    assert pstable._core.has_files
-    assert pstable._core.has_e2lsh_files
-
-
 @pytest.mark.parametrize("metric", ["euclidean", "cosine", "ip"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_exact_save_load_round_trip(metric, dtype, rng, tmp_path):

@@ -19,8 +19,8 @@ int main() {
             << pstable::simd::kernels<float>().arch << "\n";
   // Index files need zlib, found through pstable's package config.
   const auto path = (std::filesystem::temp_directory_path() / ("pstable-consumer-" + std::to_string(::getpid()) + ".pst")).string();
-  index.save(path);
-  const auto loaded = pstable::ExactIndex<float, pstable::Euclidean>::load(path);
+  pstable::save_index(index, path);
+  const auto loaded = pstable::load_index<pstable::ExactIndex<float, pstable::Euclidean>>(path);
   std::filesystem::remove(path);
   return result.ids()(0, 0) == 1 && loaded.size() == 3 ? 0 : 1;
 }

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "pstable/index/e2lsh_params.hpp"
 
 namespace pstable::detail {
 
@@ -16,9 +15,15 @@ namespace pstable::detail {
 /// and the count fits its 16 bits.
 class CollisionCounts {
  public:
-  static_assert(E2LSHParams::kMaxTables < 0x10000, "collision counts have 16 bits");
+  /// Counts above this do not fit (E2LSHParams::kMaxTables stays below it).
+  static constexpr std::uint32_t kMaxCount = 0xFFFF;
 
   explicit CollisionCounts(std::size_t rows) : marks_(rows, 0) {}
+
+  /// Makes room for `rows` rows; new rows read count 0.
+  void ensure(std::size_t rows) {
+    if (marks_.size() < rows) marks_.resize(rows, 0);
+  }
 
   /// Starts a new query (every count reads 0). Returns true when the epoch wrapped and the
   /// array was cleared, so that callers stamping their own arrays with epoch() clear them too.

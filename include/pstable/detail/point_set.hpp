@@ -13,13 +13,20 @@
 
 namespace pstable::detail {
 
-/// The indexed points with what their metric needs beside them, shared by every index kind:
-/// validation of rows and queries, per-row norms (squared for Euclidean's GEMM expansion, inverse
-/// for cosine, none for inner product) and the ranking key of a point for a query.
-/// Keys are "smaller is better": squared distance, or the negated similarity.
+/// The indexed points with what their metric needs beside them, shared by every index kind: the
+/// flat (full-precision) point storage. It validates rows and queries, keeps the metric's per-row
+/// value (Metric::row_value: squared norms for Euclidean's product form, inverse norms for cosine,
+/// nothing otherwise) and scores a stored row against a prepared query with the metric's key
+/// (smaller is better). Everything metric-specific comes from the Metric tag.
+///
+/// This is the storage seam of the indexes: E2LSHIndex holds its rows through a Storage type with
+/// this interface (dim, size, validate_rows, append, prepare_query, key, row, prefetch,
+/// memory_bytes), so storages that keep compressed codes plug in without touching its logic.
 template <class T, class Metric>
 class PointSet {
  public:
+  using Scalar = T;
+
   explicit PointSet(Eigen::Index dim) : store_((check_dimension(dim), dim)) {}
 
   Eigen::Index dim() const noexcept { return store_.dim(); }
@@ -30,37 +37,37 @@ class PointSet {
   Eigen::Map<const RowMatrix<T>> rows(Eigen::Index begin, Eigen::Index count) const noexcept {
     return store_.rows(begin, count);
   }
-  /// Squared norms (Euclidean) or inverse norms (Cosine) per row; empty for inner product.
-  const std::vector<T>& norms() const noexcept { return norms_; }
+  /// Metric::row_value of each row (empty when the metric keeps none).
+  const std::vector<T>& row_values() const noexcept { return values_; }
 
   std::size_t memory_bytes() const noexcept {
-    return store_.memory_bytes() + norms_.capacity() * sizeof(T);
+    return store_.memory_bytes() + values_.capacity() * sizeof(T);
   }
 
   /// Throws unless every row has dim() finite values (and is non-zero under cosine).
   void validate_rows(const MatrixRef<T>& rows, const char* what) const {
     check_rows(rows, dim(), what);
     check_finite(rows, what);
-    if constexpr (Metric::needs_norms) check_nonzero_rows(rows, what);
+    if constexpr (Metric::normalizes) check_nonzero_rows(rows, what);
   }
 
   /// Appends validated rows. On an exception (allocation) nothing changed.
   void append(const MatrixRef<T>& rows) {
-    norms_.reserve(static_cast<std::size_t>(size() + rows.rows()));
+    if constexpr (Metric::has_row_value) values_.reserve(static_cast<std::size_t>(size() + rows.rows()));
     const Eigen::Index first = size();
     store_.append(rows);
-    append_norms(first, rows.rows());
+    append_values(first, rows.rows());
   }
 
   /// Points at validated caller-owned rows; the set must be empty.
   void borrow(const T* data, Eigen::Index count) {
     store_.borrow(data, count);
-    append_norms(0, count);
+    append_values(0, count);
   }
 
-  /// The query as keys need it: cosine divides it by its norm (into `buffer`, of dim() values).
+  /// The query as keys need it: a normalising metric divides it by its norm (into `buffer`).
   const T* prepare_query(const T* q, std::vector<T>& buffer) const {
-    if constexpr (!std::is_same_v<Metric, Cosine>) {
+    if constexpr (!Metric::normalizes) {
       return q;
     } else {
       const auto d = static_cast<std::size_t>(dim());
@@ -75,42 +82,43 @@ class PointSet {
 
   /// Ranking key of point i for a prepared query.
   T key(const simd::KernelSet<T>& kernels, const T* prepared_query, Id i) const noexcept {
-    const auto d = static_cast<std::size_t>(dim());
-    if constexpr (std::is_same_v<Metric, Euclidean>) {
-      return kernels.l2_sq(row(i), prepared_query, d);
-    } else if constexpr (std::is_same_v<Metric, Cosine>) {
-      return -kernels.dot(row(i), prepared_query, d) * norms_[static_cast<std::size_t>(i)];
-    } else {
-      return -kernels.dot(row(i), prepared_query, d);
-    }
+    return Metric::key(kernels, row(i), value(i), prepared_query, static_cast<std::size_t>(dim()));
   }
 
-  /// Ranking key of point i from its (unnormalised-query) inner product, as GEMM gives it.
-  /// Euclidean omits the query's own squared norm, which does not change the order.
+  /// Ranking key of point i from its inner product with the (normalised) query, as a matrix
+  /// product gives it; only for metrics with a product form.
   T key_from_product(T product, Id i) const noexcept {
-    if constexpr (std::is_same_v<Metric, Euclidean>) {
-      return norms_[static_cast<std::size_t>(i)] - T(2) * product;
-    } else if constexpr (std::is_same_v<Metric, Cosine>) {
-      return -product * norms_[static_cast<std::size_t>(i)];
-    } else {
-      return -product;
-    }
+    return Metric::key_from_product(product, value(i));
+  }
+
+  /// Asks the memory system for row i ahead of its key.
+  void prefetch(Id i) const noexcept {
+    const char* p = reinterpret_cast<const char*>(row(i));
+    const std::size_t bytes = static_cast<std::size_t>(dim()) * sizeof(T);
+    for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
   }
 
  private:
-  void append_norms(Eigen::Index first, Eigen::Index count) {
-    if constexpr (!std::is_same_v<Metric, InnerProduct>) {
+  T value(Id i) const noexcept {
+    if constexpr (Metric::has_row_value) {
+      return values_[static_cast<std::size_t>(i)];
+    } else {
+      return T(0);
+    }
+  }
+
+  void append_values(Eigen::Index first, Eigen::Index count) {
+    if constexpr (Metric::has_row_value) {
       const auto& kernels = simd::kernels<T>();
-      norms_.reserve(static_cast<std::size_t>(first + count));
+      values_.reserve(static_cast<std::size_t>(first + count));
       for (Eigen::Index i = first; i < first + count; ++i) {
-        const T n2 = kernels.norm_sq(row(i), static_cast<std::size_t>(dim()));
-        norms_.push_back(std::is_same_v<Metric, Cosine> ? T(1) / std::sqrt(n2) : n2);
+        values_.push_back(Metric::row_value(kernels, row(i), static_cast<std::size_t>(dim())));
       }
     }
   }
 
   PointStore<T> store_;
-  std::vector<T> norms_;
+  std::vector<T> values_;
 };
 
 }  // namespace pstable::detail

@@ -284,4 +284,25 @@ class TableBuilder {
   std::vector<std::uint32_t> row_buffer_;
 };
 
+/// The L tables of an index after adding `count` rows numbered from `first`, whose keys are
+/// keys[t * count + i] (sorted in place): each table is built, or merged into `old[t]` when that
+/// already holds rows. The one table builder of E2LSHIndex::add and tune_e2lsh.
+inline std::vector<BucketTable> build_tables(std::uint64_t* keys, std::size_t count,
+                                             std::uint32_t first,
+                                             const std::vector<BucketTable>& old,
+                                             TableBuilder& builder) {
+  std::vector<BucketTable> tables(old.size());
+  for (std::size_t t = 0; t < tables.size(); ++t) {
+    std::uint64_t* table_keys = keys + t * count;
+    if (old[t].num_rows() == 0) {
+      builder.build(table_keys, count, first, tables[t]);
+    } else {
+      BucketTable added;
+      builder.build(table_keys, count, first, added);
+      tables[t] = merge_tables(old[t], added);
+    }
+  }
+  return tables;
+}
+
 }  // namespace pstable::detail

@@ -13,15 +13,17 @@
 #include "pstable/core/topk.hpp"
 #include "pstable/core/types.hpp"
 #include "pstable/detail/huge_page_allocator.hpp"
-#include "pstable/detail/collision_counts.hpp"
+#include "pstable/detail/index_serializer.hpp"
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/index/bucket_table.hpp"
+#include "pstable/index/candidate_walk.hpp"
+#include "pstable/index/cauchy.hpp"
 #include "pstable/index/e2lsh_params.hpp"
+#include "pstable/index/gaussian.hpp"
 #include "pstable/index/hashing.hpp"
-#include "pstable/index/multiprobe.hpp"
-#include "pstable/io/e2lsh_file.hpp"
+#include "pstable/detail/thread_scratch.hpp"
 #include "pstable/metric/traits.hpp"
 #include "pstable/simd/dispatch.hpp"
 
@@ -30,8 +32,9 @@ namespace pstable {
 /// Approximate k-nearest-neighbour search with p-stable LSH (E2LSH: Datar et al. 2004, Andoni)
 /// and optional query-directed multi-probe (Lv et al. 2007).
 ///
-/// L tables; table t keys a point by its k slots h_i(p) = floor((a_i . p + b_i) / w) (see
-/// detail::HashFamily for the portable random draws). A query looks up its own bucket in every
+/// L tables; table t keys a point by its k slots h_i(p) = floor((a_i . p + b_i) / w), a_i drawn
+/// from the metric's p-stable family (`LshFamilyOf<Metric>`: Gaussian for Euclidean and cosine,
+/// Cauchy for Manhattan; see detail::HashFamily for the portable random draws). A query looks up its own bucket in every
 /// table plus `num_probes` neighbouring buckets per table in multi-probe order, computes the
 /// exact distance to each distinct candidate once (SIMD kernels) and keeps the best k. A point is
 /// a candidate when it lies in at least `min_collisions` of the probed buckets (1 = in any;
@@ -48,26 +51,36 @@ namespace pstable {
 /// `add` after the first rebuilds every table by merging the new (key, row) pairs into the
 /// existing sorted arrays: O(size() * L) per call, so add in batches rather than row by row.
 ///
-/// Files: `save(path)` writes the whole state (rows, tombstones, id map, hash functions, tables)
-/// to a versioned, checksummed index file (docs/file-format.md) through a temporary renamed over
-/// `path`; `E2LSHIndex::load(path)` reads it back without rehashing, and the loaded index returns
-/// the same results, visited and probed counts bit for bit, keeps the removed points removed and
-/// hands out the same next ids.
+/// Storage: the rows are held by `Storage` (default: full-precision rows, detail::PointSet), which
+/// validates them and scores a candidate for a query; the index never touches a row itself.
+///
+/// Files: `save_index(index, path)` (pstable/io/index_file.hpp) writes the whole state (rows,
+/// tombstones, id map, hash functions, tables) to a versioned, checksummed index file
+/// (docs/file-format.md) through a temporary renamed over `path`; `load_index<E2LSHIndex<T,
+/// Metric>>(path)` reads it back without rehashing, and the loaded index returns the same results,
+/// visited and probed counts bit for bit, keeps the removed points removed and hands out the same
+/// next ids.
 ///
 /// Thread safety: `add`, `remove`, `compact`, `set_num_probes` and `set_min_collisions` need
-/// exclusive access. `search`,
-/// `search_filtered` and `save` are const and may run from many threads at once; each search call
-/// itself splits its queries over `num_threads` workers (0 = one per hardware thread).
-template <class T, class Metric>
+/// exclusive access. `search`, `search_filtered` and saving are const and may run from many
+/// threads at once; each search call itself splits its queries over `num_threads` workers (0 =
+/// one per hardware thread). Search scratch is kept per thread and reused across calls (about
+/// 24 bytes per indexed row per searching thread).
+template <class T, class Metric, class Storage = detail::PointSet<T, Metric>>
 class E2LSHIndex {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
                 "E2LSHIndex supports float and double");
-  static_assert(std::is_same_v<Metric, Euclidean> || std::is_same_v<Metric, Cosine>,
-                "E2LSHIndex supports the Euclidean and Cosine metrics");
+  static_assert(has_lsh_family_v<Metric>,
+                "E2LSHIndex needs a metric with a p-stable hash family (LshFamilyOf): Euclidean, "
+                "Cosine or Manhattan");
 
  public:
   using Scalar = T;
   using MetricType = Metric;
+  using StorageType = Storage;
+  /// The p-stable distribution of the projections.
+  using Family = typename LshFamilyOf<Metric>::type;
+  using HashFunctions = detail::HashFamily<T, Family>;
   /// Rows are uint32 inside the tables.
   static constexpr Eigen::Index kMaxRows = std::numeric_limits<std::uint32_t>::max() - 1;
 
@@ -116,15 +129,6 @@ class E2LSHIndex {
     params_.min_collisions = m;
   }
 
-  /// Writes the index to `path` atomically (a failed save leaves any previous file intact).
-  /// Throws IoError if the file cannot be written.
-  void save(const std::string& path) const { save_index(*this, path); }
-
-  /// Reads an index written by `save`. Throws IoError if the file cannot be read, FormatError if
-  /// it is not a valid pstable index file (truncated, corrupted, inconsistent) or holds another
-  /// scalar type, metric or index kind (the message names the type to load it as).
-  static E2LSHIndex load(const std::string& path) { return load_index<E2LSHIndex>(path); }
-
   /// Appends rows with ids next_id(), next_id() + 1, ... Validates everything first: on an
   /// exception the index is as it was.
   void add(const MatrixRef<T>& rows) {
@@ -149,32 +153,17 @@ class E2LSHIndex {
     std::vector<std::int32_t> slots(static_cast<std::size_t>(k));
     for (Eigen::Index r0 = 0; r0 < m; r0 += kHashBlock) {
       const Eigen::Index nb = std::min(kHashBlock, m - r0);
-      if constexpr (std::is_same_v<Metric, Cosine>) {
+      if constexpr (Metric::normalizes) {
         block = rows.middleRows(r0, nb);
         block.rowwise().normalize();
         hashes_.project(block, f);
       } else {
         hashes_.project(rows.middleRows(r0, nb), f);  // the same product, without a copy
       }
-      for (Eigen::Index i = 0; i < nb; ++i) {
-        std::uint64_t* key = keys.data() + r0 + i;
-        for (int t = 0; t < L; ++t, key += count) {
-          *key = detail::table_key(f.row(i).data(), t, k, slots.data());
-        }
-      }
+      detail::block_table_keys(f, L, k, keys.data() + r0, count, slots.data());
     }
     detail::TableBuilder builder;
-    std::vector<detail::BucketTable> tables(static_cast<std::size_t>(L));
-    for (std::size_t t = 0; t < tables.size(); ++t) {
-      std::uint64_t* table_keys = keys.data() + t * count;  // sorted in place by build
-      if (tables_[t].num_rows() == 0) {
-        builder.build(table_keys, count, first, tables[t]);
-      } else {
-        detail::BucketTable added;
-        builder.build(table_keys, count, first, added);
-        tables[t] = detail::merge_tables(tables_[t], added);
-      }
-    }
+    auto tables = detail::build_tables(keys.data(), count, first, tables_, builder);
     removed_.reserve(removed_.size() + static_cast<std::size_t>(m));
     if (mapped_) ids_.reserve(ids_.size() + static_cast<std::size_t>(m));
     points_.append(rows);  // strong guarantee; nothing below throws
@@ -217,7 +206,7 @@ class E2LSHIndex {
           Eigen::Map<const RowVector<T>>(points_.row(static_cast<Id>(r)), dim());
       ids.push_back(id_of(static_cast<std::uint32_t>(r)));
     }
-    detail::PointSet<T, Metric> points(dim());
+    Storage points(dim());
     points.append(kept);
     std::vector<detail::BucketTable> tables(tables_.size());
     for (std::size_t t = 0; t < tables.size(); ++t) {
@@ -255,7 +244,7 @@ class E2LSHIndex {
   }
 
   /// The hash functions (for tests and serializers).
-  const detail::HashFamily<T>& hash_family() const noexcept { return hashes_; }
+  const HashFunctions& hash_family() const noexcept { return hashes_; }
   /// The tables; rows in them are internal row numbers (see id_of).
   const std::vector<detail::BucketTable>& tables() const noexcept { return tables_; }
   /// The id of internal row `row`.
@@ -292,156 +281,132 @@ class E2LSHIndex {
     detail::check_threads(num_threads);
     Neighbors<T> result(queries.rows(), k);
     detail::parallel_for(queries.rows(), num_threads, kQueryBlock, [&](auto begin, auto end, int) {
-      search_range(queries, begin, end, keep, result);
+      detail::ScratchLease<Scratch> lease;
+      Scratch& scratch = lease.get();
+      scratch.reserve(static_cast<std::size_t>(points_.size()), dim());
+      for (Eigen::Index q0 = begin; q0 < end; q0 += kQueryBlock) {
+        const Eigen::Index nb = std::min(kQueryBlock, end - q0);
+        hash_block(queries, q0, nb, scratch);
+        scratch.gathered.clear();
+        for (Eigen::Index i = 0; i < nb; ++i) gather_query(q0, i, k, keep, scratch, result);
+        scratch.first[static_cast<std::size_t>(nb)] = scratch.gathered.size();
+        verify_block(q0, nb, scratch, result);
+      }
     });
     return result;
   }
 
-  // Queries [begin, end) in blocks: one product hashes a block; each query gathers its distinct
-  // live candidates (detail::CollisionCounts); then the block's (row, query) pairs are grouped by row
-  // (counting sort over the rows touched), so a candidate row shared by several queries of the
-  // block is loaded from memory once and compared with all of them while in cache.
-  template <class Keep>
-  void search_range(const MatrixRef<T>& queries, Eigen::Index begin, Eigen::Index end,
-                    Keep& keep, Neighbors<T>& out) const {
-    const auto& kernels = simd::kernels<T>();
-    const int L = params_.num_tables;
-    const int kh = params_.num_hashes;
-    const int probes = params_.num_probes;
-    const auto k = static_cast<std::size_t>(out.k());
-    const auto n = static_cast<std::size_t>(points_.size());
-    const auto d = static_cast<std::size_t>(dim());
-    const auto min_hits = static_cast<std::uint32_t>(params_.min_collisions);
-    // fresh (rows reaching min_hits) and touched (rows seen at all): one spare slot each for the
-    // branch-free write.
-    std::vector<std::uint32_t> fresh(n + 1), touched(n + 1), count(n, 0), head(n);
-    detail::CollisionCounts collisions(n);
-    std::vector<std::uint64_t> row_bits((n + 63) / 64, 0);
-    std::vector<std::int32_t> slots(static_cast<std::size_t>(kh));
-    std::vector<T> below(static_cast<std::size_t>(kh));
+  // Per-thread scratch, reused across calls (detail::ScratchLease): sized by the largest index a
+  // thread searched, never cleared per call (count, row_bits are left zero after every block).
+  struct Scratch : detail::ScratchBase {
+    detail::CandidateWalk walk;
+    std::vector<std::uint32_t> gathered, used, by_row, count, head;
+    std::vector<std::uint64_t> row_bits;
+    std::vector<std::size_t> first;
+    std::vector<const T*> prepared;
+    std::vector<detail::TopK<T>> tops;
     std::vector<T> buffer;
-    detail::PerturbationGenerator generator;
-    std::vector<detail::TopK<T>> tops(static_cast<std::size_t>(kQueryBlock), detail::TopK<T>(k));
-    std::vector<std::uint32_t> gathered, used, by_row, probe_tables, probe_starts;
-    std::vector<std::uint64_t> probe_keys;
-    std::vector<std::size_t> first(static_cast<std::size_t>(kQueryBlock) + 1);
-    std::vector<const T*> prepared(static_cast<std::size_t>(kQueryBlock));
-    RowMatrix<T> block, f, prepared_rows(kQueryBlock, dim());
-    for (Eigen::Index q0 = begin; q0 < end; q0 += kQueryBlock) {
-      const Eigen::Index nb = std::min(kQueryBlock, end - q0);
-      block = queries.middleRows(q0, nb);
-      if constexpr (std::is_same_v<Metric, Cosine>) block.rowwise().normalize();
-      hashes_.project(block, f);  // one product for the block
-      gathered.clear();
-      for (Eigen::Index i = 0; i < nb; ++i) {
-        const auto qi = static_cast<std::size_t>(i);
-        const T* query = queries.row(q0 + i).data();
-        const T* p = points_.prepare_query(query, buffer);
-        if (p != query) {
-          std::copy(p, p + d, prepared_rows.row(i).data());
-          p = prepared_rows.row(i).data();
-        }
-        prepared[qi] = p;
-        first[qi] = gathered.size();
-        // All the query's bucket keys first, then the lookups in stages with prefetches, so
-        // that the cache misses of different tables overlap.
-        probe_keys.clear();
-        probe_tables.clear();
-        for (int t = 0; t < L; ++t) {
-          const int added = detail::probe_keys(f.row(i).data(), t, kh, probes, generator,
-                                               slots.data(), below.data(), probe_keys);
-          probe_tables.insert(probe_tables.end(), static_cast<std::size_t>(added),
-                              static_cast<std::uint32_t>(t));
-        }
-        const std::size_t np = probe_keys.size();
-        probe_starts.resize(np);
-        for (std::size_t j = 0; j < np; ++j) tables_[probe_tables[j]].prefetch_directory(probe_keys[j]);
-        for (std::size_t j = 0; j < np; ++j) {
-          const auto& table = tables_[probe_tables[j]];
-          probe_starts[j] = table.locate(probe_keys[j]);
-          table.prefetch_bucket(probe_starts[j]);
-        }
-        // A row becomes a candidate when its count reaches min_hits, which happens once (a row
-        // lies in one bucket per table). Branch-free: the outcome is unpredictable.
-        collisions.next_query();
-        std::size_t nf = 0, nt = 0;
-        for (std::size_t j = 0; j < np; ++j) {
-          const auto bucket = tables_[probe_tables[j]].find_from(probe_starts[j], probe_keys[j]);
-          for (const std::uint32_t* r = bucket.begin; r != bucket.end; ++r) {
-            const std::uint32_t row = *r;
-            const std::uint32_t c = collisions.hit(row);
-            fresh[nf] = row;
-            nf += c == min_hits;
-            touched[nt] = row;
-            nt += c == 1;
-          }
-        }
-        const auto accept = [&](std::uint32_t row) {
-          if (!removed_[row] && keep(id_of(row))) gathered.push_back(row);
-        };
-        for (std::size_t e = 0; e < nf; ++e) accept(fresh[e]);
-        // Fewer than k live candidates reached min_hits: the rows with the most collisions below
-        // it fill in, one count at a time, so a query gets k results whenever its buckets hold
-        // k live rows (as with min_collisions = 1). Each row is offered to keep() once.
-        for (std::uint32_t level = min_hits - 1; level >= 1 && gathered.size() - first[qi] < k; --level) {
-          for (std::size_t e = 0; e < nt; ++e) {
-            if (collisions.count(touched[e]) == level) accept(touched[e]);
-          }
-        }
-        const auto probed = static_cast<std::int64_t>(np);
-        out.probed()(q0 + i) = probed;
-        out.visited()(q0 + i) = static_cast<std::int64_t>(gathered.size() - first[qi]);
-      }
-      first[static_cast<std::size_t>(nb)] = gathered.size();
+    RowMatrix<T> block, f, prepared_rows;
 
-      // Group the (row, query) pairs by row.
-      // The rows come out in ascending order (a bitmap scan), so the distance pass below walks
-      // memory forwards.
-      for (const std::uint32_t row : gathered) {
-        if (count[row]++ == 0) row_bits[row >> 6] |= std::uint64_t{1} << (row & 63);
+    void reserve(std::size_t n, Eigen::Index d) {
+      walk.reserve_rows(n);
+      if (count.size() < n) {
+        count.resize(n, 0);
+        head.resize(n);
+        row_bits.resize((n + 63) / 64, 0);
       }
-      used.clear();
-      for (std::size_t w = 0; w < row_bits.size(); ++w) {
-        for (std::uint64_t bits = row_bits[w]; bits != 0; bits &= bits - 1) {
-          used.push_back(static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits))));
-        }
-        row_bits[w] = 0;
-      }
-      std::uint32_t running = 0;
-      for (const std::uint32_t row : used) {
-        head[row] = running;
-        running += count[row];
-        count[row] = head[row];  // now the fill cursor
-      }
-      by_row.resize(gathered.size());
-      for (Eigen::Index i = 0; i < nb; ++i) {
-        const auto qi = static_cast<std::size_t>(i);
-        for (std::size_t e = first[qi]; e < first[qi + 1]; ++e) {
-          by_row[count[gathered[e]]++] = static_cast<std::uint32_t>(i);
-        }
-      }
-      for (Eigen::Index i = 0; i < nb; ++i) tops[static_cast<std::size_t>(i)].reset(k);
-      const std::size_t nu = used.size();
-      for (std::size_t c = 0; c < std::min(nu, kPrefetchAhead); ++c) prefetch_row(used[c]);
-      for (std::size_t c = 0; c < nu; ++c) {
-        if (c + kPrefetchAhead < nu) prefetch_row(used[c + kPrefetchAhead]);
-        const std::uint32_t row = used[c];
-        const Id id = id_of(row);
-        for (std::uint32_t e = head[row]; e < count[row]; ++e) {
-          auto& top = tops[by_row[e]];
-          const T key = points_.key(kernels, prepared[by_row[e]], static_cast<Id>(row));
-          if (key <= top.threshold()) top.push(key, id);
-        }
-        count[row] = 0;
-      }
-      for (Eigen::Index i = 0; i < nb; ++i) write_row(tops[static_cast<std::size_t>(i)], out, q0 + i);
+      first.resize(static_cast<std::size_t>(kQueryBlock) + 1);
+      prepared.resize(static_cast<std::size_t>(kQueryBlock));
+      tops.resize(static_cast<std::size_t>(kQueryBlock), detail::TopK<T>(1));
+      prepared_rows.resize(kQueryBlock, d);
     }
+    // After an exception mid-block: the arrays that must read zero are cleared.
+    void recover() override {
+      std::fill(count.begin(), count.end(), 0);
+      std::fill(row_bits.begin(), row_bits.end(), 0);
+    }
+  };
+
+  // Step "hash": one product gives the hash values of a block of queries.
+  void hash_block(const MatrixRef<T>& queries, Eigen::Index q0, Eigen::Index nb,
+                  Scratch& s) const {
+    s.block = queries.middleRows(q0, nb);
+    if constexpr (Metric::normalizes) s.block.rowwise().normalize();
+    hashes_.project(s.block, s.f);
   }
 
-  void prefetch_row(std::uint32_t row) const noexcept {
-    const char* p = reinterpret_cast<const char*>(points_.row(static_cast<Id>(row)));
-    const std::size_t bytes = static_cast<std::size_t>(dim()) * sizeof(T);
-    for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
+  // Steps "probe" and "gather" for query q0 + i: its distinct live candidates are appended to
+  // s.gathered (detail::CandidateWalk, the walk the tuner runs too).
+  template <class Keep>
+  void gather_query(Eigen::Index q0, Eigen::Index i, Eigen::Index k, Keep& keep, Scratch& s,
+                    Neighbors<T>& out) const {
+    const auto qi = static_cast<std::size_t>(i);
+    const T* query = s.block.row(i).data();
+    const T* p = points_.prepare_query(query, s.buffer);
+    std::copy(p, p + dim(), s.prepared_rows.row(i).data());
+    s.prepared[qi] = s.prepared_rows.row(i).data();
+    s.first[qi] = s.gathered.size();
+    const auto min_hits = static_cast<std::uint32_t>(params_.min_collisions);
+    s.walk.begin_query();
+    s.walk.probe(s.f.row(i).data(), 0, params_.num_tables, params_.num_hashes, params_.num_probes);
+    s.walk.gather(tables_, min_hits, [](std::uint32_t, std::uint32_t) {});
+    const std::size_t accepted = s.walk.select_candidates(
+        min_hits, static_cast<std::size_t>(k), [&](std::uint32_t row) {
+          if (removed_[row] || !keep(id_of(row))) return false;
+          s.gathered.push_back(row);
+          return true;
+        });
+    out.probed()(q0 + i) = static_cast<std::int64_t>(s.walk.probed());
+    out.visited()(q0 + i) = static_cast<std::int64_t>(accepted);
+  }
+
+  // Step "verify": the block's (row, query) pairs are grouped by row (counting sort over the rows
+  // touched, which come out ascending from a bitmap scan), so a candidate row shared by several
+  // queries is loaded once and compared with all of them while in cache, walking memory forwards.
+  void verify_block(Eigen::Index q0, Eigen::Index nb, Scratch& s, Neighbors<T>& out) const {
+    const auto& kernels = simd::kernels<T>();
+    const auto k = static_cast<std::size_t>(out.k());
+    s.dirty = true;
+    for (const std::uint32_t row : s.gathered) {
+      if (s.count[row]++ == 0) s.row_bits[row >> 6] |= std::uint64_t{1} << (row & 63);
+    }
+    s.used.clear();
+    const std::size_t words = (static_cast<std::size_t>(points_.size()) + 63) / 64;
+    for (std::size_t w = 0; w < words; ++w) {
+      for (std::uint64_t bits = s.row_bits[w]; bits != 0; bits &= bits - 1) {
+        s.used.push_back(static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits))));
+      }
+      s.row_bits[w] = 0;
+    }
+    std::uint32_t running = 0;
+    for (const std::uint32_t row : s.used) {
+      s.head[row] = running;
+      running += s.count[row];
+      s.count[row] = s.head[row];  // now the fill cursor
+    }
+    s.by_row.resize(s.gathered.size());
+    for (Eigen::Index i = 0; i < nb; ++i) {
+      const auto qi = static_cast<std::size_t>(i);
+      for (std::size_t e = s.first[qi]; e < s.first[qi + 1]; ++e) {
+        s.by_row[s.count[s.gathered[e]]++] = static_cast<std::uint32_t>(i);
+      }
+    }
+    for (Eigen::Index i = 0; i < nb; ++i) s.tops[static_cast<std::size_t>(i)].reset(k);
+    const std::size_t nu = s.used.size();
+    for (std::size_t c = 0; c < std::min(nu, kPrefetchAhead); ++c) points_.prefetch(s.used[c]);
+    for (std::size_t c = 0; c < nu; ++c) {
+      if (c + kPrefetchAhead < nu) points_.prefetch(s.used[c + kPrefetchAhead]);
+      const std::uint32_t row = s.used[c];
+      const Id id = id_of(row);
+      for (std::uint32_t e = s.head[row]; e < s.count[row]; ++e) {
+        auto& top = s.tops[s.by_row[e]];
+        const T key = points_.key(kernels, s.prepared[s.by_row[e]], static_cast<Id>(row));
+        if (key <= top.threshold()) top.push(key, id);
+      }
+      s.count[row] = 0;
+    }
+    s.dirty = false;
+    for (Eigen::Index i = 0; i < nb; ++i) write_row(s.tops[static_cast<std::size_t>(i)], out, q0 + i);
   }
 
   static void write_row(detail::TopK<T>& top, Neighbors<T>& out, Eigen::Index q) {
@@ -456,8 +421,8 @@ class E2LSHIndex {
   }
 
   E2LSHParams params_;
-  detail::PointSet<T, Metric> points_;
-  detail::HashFamily<T> hashes_;
+  Storage points_;
+  HashFunctions hashes_;
   std::vector<detail::BucketTable> tables_;
   std::vector<std::uint8_t> removed_;  // tombstones, one per row
   std::vector<Id> ids_;                // id of each row once mapped_ (after a compact)

@@ -21,8 +21,9 @@ namespace pstable {
 struct E2LSHParams {
   /// Largest accepted k: a table's perturbation sets are 64-bit masks over its 2k boundaries.
   static constexpr int kMaxHashes = 32;
-  /// Largest accepted L.
+  /// Largest accepted L (collision counts have 16 bits).
   static constexpr int kMaxTables = 4096;
+  static_assert(kMaxTables < 0xFFFF, "detail::CollisionCounts counts up to 65535 collisions");
   /// Largest accepted number of extra probes per table.
   static constexpr int kMaxProbes = 1 << 20;
 

@@ -15,7 +15,6 @@
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
 #include "pstable/detail/validate.hpp"
-#include "pstable/io/exact_file.hpp"
 #include "pstable/metric/traits.hpp"
 #include "pstable/simd/dispatch.hpp"
 
@@ -27,17 +26,21 @@ namespace pstable {
 /// to rows the caller owns and must keep alive and unchanged while the index is used (no copy).
 /// Cosine never modifies the rows: it keeps their inverse norms beside them.
 ///
-/// Search: a batch of at least `kBatchThreshold` queries is computed as matrix products through
+/// Search: for metrics with a product form (Euclidean, cosine, inner product) a batch of at least
+/// `kBatchThreshold` queries is computed as matrix products through
 /// Eigen's GEMM (||x||^2 - 2 x.q + ||q||^2), in cache-sized blocks with top-k selection fused in,
 /// query blocks split over `num_threads`. The expansion loses precision to cancellation, so the
 /// GEMM pass keeps `k + kRescoreExtra` candidates, which are re-scored with the SIMD kernels
-/// before the best k are kept: reported distances are exact and near-ties are ordered correctly. Fewer queries are answered by a streaming scan with the
+/// before the best k are kept: reported distances are exact and near-ties are ordered correctly.
+/// Metrics without one (Manhattan) compare blocks of queries with cache-sized tiles of points
+/// through the SIMD kernels. Fewer queries are answered by a streaming scan with the
 /// SIMD kernels and a bounded heap. Both give brute-force results with ties broken by the smaller
 /// id (up to floating-point rounding between nearly equal distances).
 ///
-/// Files: `save(path)` writes the rows to a versioned, checksummed index file (docs/file-format.md)
-/// through a temporary renamed over `path`; `ExactIndex::load(path)` reads it back as an owning
-/// index that returns the same search results bit for bit.
+/// Files: `save_index(index, path)` (include pstable/io/index_file.hpp) writes the rows to a
+/// versioned, checksummed index file (docs/file-format.md) through a temporary renamed over
+/// `path`; `load_index<ExactIndex<T, Metric>>(path)` reads it back as an owning index that returns
+/// the same search results bit for bit.
 ///
 /// Thread safety: `add` needs exclusive access; `search` and `save` are const and may run from
 /// many threads at once; `search` itself uses `num_threads` workers.
@@ -45,7 +48,7 @@ template <class T, class Metric>
 class ExactIndex {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
                 "ExactIndex supports float and double");
-  static_assert(is_metric_v<Metric>, "Metric must be Euclidean, Cosine or InnerProduct");
+  static_assert(is_metric_v<Metric>, "Metric must be one of pstable::Metrics");
 
  public:
   using Scalar = T;
@@ -77,15 +80,6 @@ class ExactIndex {
   /// Bytes the index holds (rows it owns plus per-row norms).
   std::size_t memory_bytes() const noexcept { return points_.memory_bytes(); }
 
-  /// Writes the index to `path` atomically (a failed save leaves any previous file intact).
-  /// Throws IoError if the file cannot be written.
-  void save(const std::string& path) const { save_index(*this, path); }
-
-  /// Reads an index written by `save`. Throws IoError if the file cannot be read, FormatError if
-  /// it is not a pstable index, is truncated or corrupted, comes from a newer pstable, or holds
-  /// another scalar type, metric or index kind (the message names the type to load it as).
-  static ExactIndex load(const std::string& path) { return load_index<ExactIndex>(path); }
-
   /// Appends rows; their ids continue from size(). Validates everything before changing anything:
   /// on an exception the index is as it was.
   void add(const MatrixRef<T>& rows) {
@@ -112,8 +106,13 @@ class ExactIndex {
       const Eigen::Index threads = detail::resolve_threads(num_threads);
       const Eigen::Index grain =
           std::clamp((queries.rows() + threads - 1) / threads, kBatchThreshold, kQueryBlock);
-      detail::parallel_for(queries.rows(), num_threads, grain,
-                           [&](auto begin, auto end, int) { search_blocks(queries, begin, end, result); });
+      detail::parallel_for(queries.rows(), num_threads, grain, [&](auto begin, auto end, int) {
+        if constexpr (Metric::has_product_form) {
+          search_blocks(queries, begin, end, result);
+        } else {
+          search_tiles(queries, begin, end, result);
+        }
+      });
     }
     return result;
   }
@@ -161,7 +160,7 @@ class ExactIndex {
     for (Eigen::Index q0 = begin; q0 < end; q0 += kQueryBlock) {
       const Eigen::Index nq = std::min(kQueryBlock, end - q0);
       qblock = queries.middleRows(q0, nq);
-      if constexpr (std::is_same_v<Metric, Cosine>) qblock.rowwise().normalize();
+      if constexpr (Metric::normalizes) qblock.rowwise().normalize();
       for (Eigen::Index i = 0; i < nq; ++i) tops[static_cast<std::size_t>(i)].reset(kept);
       for (Eigen::Index p0 = 0; p0 < size(); p0 += kPointBlock) {
         const Eigen::Index np = std::min(kPointBlock, size() - p0);
@@ -173,6 +172,41 @@ class ExactIndex {
       }
       for (Eigen::Index i = 0; i < nq; ++i) {
         rescore(kernels, queries.row(q0 + i), k, tops[static_cast<std::size_t>(i)], buffer);
+        out.visited()(q0 + i) = size();
+        write_row(tops[static_cast<std::size_t>(i)], out, q0 + i);
+      }
+    }
+  }
+
+  // Kernel path for queries [begin, end): each tile of kTileRows points (a few hundred KB) is
+  // compared with every query of a block while it stays in cache.
+  void search_tiles(const MatrixRef<T>& queries, Eigen::Index begin, Eigen::Index end,
+                    Neighbors<T>& out) const {
+    constexpr Eigen::Index kTileQueries = 64;
+    const auto& kernels = simd::kernels<T>();
+    const auto k = static_cast<std::size_t>(out.k());
+    const Eigen::Index tile = std::max<Eigen::Index>(16, (Eigen::Index{1} << 18) / (dim() * Eigen::Index{sizeof(T)}));
+    std::vector<detail::TopK<T>> tops(static_cast<std::size_t>(kTileQueries), detail::TopK<T>(k));
+    std::vector<std::vector<T>> buffers(static_cast<std::size_t>(kTileQueries));
+    std::vector<const T*> prepared(static_cast<std::size_t>(kTileQueries));
+    for (Eigen::Index q0 = begin; q0 < end; q0 += kTileQueries) {
+      const Eigen::Index nq = std::min(kTileQueries, end - q0);
+      for (Eigen::Index i = 0; i < nq; ++i) {
+        const auto qi = static_cast<std::size_t>(i);
+        tops[qi].reset(k);
+        prepared[qi] = points_.prepare_query(queries.row(q0 + i).data(), buffers[qi]);
+      }
+      for (Id p0 = 0; p0 < size(); p0 += tile) {
+        const Id p1 = std::min<Id>(size(), p0 + tile);
+        for (Eigen::Index i = 0; i < nq; ++i) {
+          auto& top = tops[static_cast<std::size_t>(i)];
+          for (Id p = p0; p < p1; ++p) {
+            const T s = points_.key(kernels, prepared[static_cast<std::size_t>(i)], p);
+            if (s <= top.threshold()) top.push(s, p);
+          }
+        }
+      }
+      for (Eigen::Index i = 0; i < nq; ++i) {
         out.visited()(q0 + i) = size();
         write_row(tops[static_cast<std::size_t>(i)], out, q0 + i);
       }

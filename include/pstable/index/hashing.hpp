@@ -81,15 +81,18 @@ inline std::int32_t to_slot(T f) noexcept {
   return static_cast<std::int32_t>(v < lo ? lo : (v > hi ? hi : v));
 }
 
-/// The p-stable (Gaussian) hash family: function j is h_j(p) = floor((a_j . p + b_j) / w) with
-/// a_j ~ N(0, I) and b_j = w u_j, u_j ~ U[0, 1). Draw order, fixed: for j = 0, 1, ...: the dim
+/// The p-stable hash functions of an index: function j is h_j(p) = floor((a_j . p + b_j) / w) with
+/// a_j's coordinates drawn from the p-stable distribution `Stable` (Gaussian or Cauchy, each
+/// with its collision probability) and b_j = w u_j, u_j ~ U[0, 1). Everything else (tables,
+/// multi-probe, collision counting) only sees the k slots and their fractional parts, so a family
+/// is one small struct (see index/gaussian.hpp). Draw order, fixed: for j = 0, 1, ...: the dim
 /// coordinates of a_j, then u_j, all from SplitMix64(seed) (normals by Box-Muller). Table t of
 /// an index with k hashes per table uses functions t*k .. t*k + k - 1, so indexes with the same
 /// seed share their first functions whatever L, k and w are.
 ///
 /// The index stores a_j / w and u_j, so that one matrix product gives f_j = (a_j . p + b_j) / w
 /// for a whole batch of rows, and slots are floor(f_j).
-template <class T>
+template <class T, class Stable>
 class HashFamily {
  public:
   using ColMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
@@ -100,7 +103,9 @@ class HashFamily {
       : width_(width), scaled_(dim, num_functions), offsets_(1, num_functions) {
     SplitMix64 rng(seed);
     for (int j = 0; j < num_functions; ++j) {
-      for (Eigen::Index c = 0; c < dim; ++c) scaled_(c, j) = static_cast<T>(rng.normal() / width);
+      for (Eigen::Index c = 0; c < dim; ++c) {
+        scaled_(c, j) = static_cast<T>(Stable::draw(rng) / width);
+      }
       offsets_(0, j) = static_cast<T>(rng.uniform());
     }
   }
@@ -155,6 +160,17 @@ inline std::uint64_t table_key(const T* f_row, int t, int k, std::int32_t* slots
   const T* f = f_row + static_cast<std::ptrdiff_t>(t) * k;
   for (int i = 0; i < k; ++i) slots[i] = to_slot(f[i]);
   return slot_key(slots, k);
+}
+
+/// Table keys of a block of rows from their hash values (row i of `f` holds k values per table
+/// for L tables): table t's key of row i goes to keys[t * stride + i]. `slots` holds k values.
+template <class T>
+void block_table_keys(const RowMatrix<T>& f, int L, int k, std::uint64_t* keys,
+                      std::size_t stride, std::int32_t* slots) noexcept {
+  for (Eigen::Index i = 0; i < f.rows(); ++i) {
+    std::uint64_t* key = keys + i;
+    for (int t = 0; t < L; ++t, key += stride) *key = table_key(f.row(i).data(), t, k, slots);
+  }
 }
 
 }  // namespace pstable::detail

@@ -13,6 +13,7 @@
 #include "pstable/detail/collision_counts.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/index/bucket_table.hpp"
+#include "pstable/index/candidate_walk.hpp"
 #include "pstable/index/collision.hpp"
 #include "pstable/index/e2lsh.hpp"
 #include "pstable/index/exact.hpp"
@@ -133,13 +134,14 @@ struct TuneResult {
 
 namespace detail {
 
-/// w with p(r, w)^k == rho, by bisection (p rises with w).
-inline double width_for(double r, int k, double rho) {
+/// w with p(r, w)^k == rho for the family `Stable`, by bisection (p rises with w).
+template <class Stable>
+double width_for(double r, int k, double rho) {
   const double target = std::pow(rho, 1.0 / k);
   double lo = r * 1e-3, hi = r * 1e3;
   for (int i = 0; i < 100; ++i) {
     const double mid = std::sqrt(lo * hi);
-    (collision_probability(r, mid) < target ? lo : hi) = mid;
+    (collision_probability<Stable>(r, mid) < target ? lo : hi) = mid;
   }
   return hi;
 }
@@ -172,6 +174,9 @@ inline double seconds_since(std::clock_t start) {
 /// are held out from small data).
 template <class T, class Metric>
 TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {}) {
+  static_assert(has_lsh_family_v<Metric>, "tune_e2lsh needs a metric E2LSHIndex supports");
+  using Family = typename LshFamilyOf<Metric>::type;
+  using Index = E2LSHIndex<T, Metric>;
   options.validate();
   detail::PointSet<T, Metric> checker(data.cols());
   checker.validate_rows(data, "data");
@@ -196,26 +201,27 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
   RowMatrix<T> queries(nq, d), base(nb, d);
   for (Eigen::Index i = 0; i < nq; ++i) queries.row(i) = data.row(perm[static_cast<std::size_t>(i)]);
   for (Eigen::Index i = 0; i < nb; ++i) base.row(i) = data.row(perm[static_cast<std::size_t>(nq + i)]);
-  if constexpr (std::is_same_v<Metric, Cosine>) {
-    queries.rowwise().normalize();
-    base.rowwise().normalize();
-  }
-
-  // Ground truth (Euclidean on unit rows orders like cosine).
-  const auto truth = ExactIndex<T, Euclidean>::borrow(base.data(), nb, d).search(queries, options.k, 1);
+  // Ground truth with the index's own metric.
+  const auto truth = ExactIndex<T, Metric>::borrow(base.data(), nb, d).search(queries, options.k, 1);
   std::vector<double> kth(static_cast<std::size_t>(nq));
   for (Eigen::Index q = 0; q < nq; ++q) kth[static_cast<std::size_t>(q)] = truth.distances()(q, options.k - 1);
   std::nth_element(kth.begin(), kth.begin() + nq / 2, kth.end());
+  // r: the typical k-th neighbour distance (for cosine, the chord between unit vectors, which
+  // the Gaussian hashes of the normalised rows see: sqrt(2 - 2 similarity)).
+  for (auto& v : kth) {
+    if constexpr (Metric::is_similarity) v = std::sqrt(std::max(0.0, 2.0 - 2.0 * v));
+  }
   double r = kth[static_cast<std::size_t>(nq / 2)];
   if (!(r > 0)) r = std::max(1e-6, *std::max_element(kth.begin(), kth.end()));
 
-  // 3. One product for every function any configuration uses.
+  // 3. The hashing rows: unit rows for a normalising metric, as the index hashes them.
+  RowMatrix<T> hash_base = base, hash_queries = queries;
+  if constexpr (Metric::normalizes) {
+    hash_base.rowwise().normalize();
+    hash_queries.rowwise().normalize();
+  }
   const int max_hashes = *std::max_element(options.hash_counts.begin(), options.hash_counts.end());
   const int columns = std::max(max_hashes, std::min(options.max_tables * max_hashes, 512));
-  const detail::HashFamily<T> family(d, columns, 1.0, options.seed);
-  const RowMatrix<T> base_proj = base * family.scaled_projections();
-  const RowMatrix<T> query_proj = queries * family.scaled_projections();
-  const auto& u = family.scaled_offsets();
 
   // 4. Costs on this machine, in microseconds.
   const auto& kernels = simd::kernels<T>();
@@ -225,12 +231,14 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
     T sink = 0;
     const int reps = 4000;
     for (int i = 0; i < reps; ++i) {
-      sink += kernels.l2_sq(base.row(static_cast<Eigen::Index>((i * 7919ULL) % static_cast<std::uint64_t>(nb))).data(),
-                            queries.row(i % nq).data(), static_cast<std::size_t>(d));
+      const T* row = base.row(static_cast<Eigen::Index>((i * 7919ULL) % static_cast<std::uint64_t>(nb))).data();
+      sink += Metric::key(kernels, row, T(1), queries.row(i % nq).data(), static_cast<std::size_t>(d));
     }
     t_distance = detail::seconds_since(start) * 1e6 / reps + (sink == T(-1) ? 1 : 0);
+    const detail::HashFamily<T, Family> family(d, columns, 1.0, options.seed);
     start = std::clock();
-    RowMatrix<T> probe_block = queries.topRows(std::min<Eigen::Index>(nq, 64)) * family.scaled_projections();
+    RowMatrix<T> probe_block;
+    family.project(hash_queries.topRows(std::min<Eigen::Index>(nq, 64)), probe_block);
     t_hash = detail::seconds_since(start) * 1e6 / (static_cast<double>(probe_block.rows()) * columns);
   }
   if (options.distance_us > 0) t_distance = options.distance_us;
@@ -246,102 +254,112 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
   double best_recall = -1;
   TuneTrial best;
 
-  // Collision counts per sample point, as E2LSHIndex keeps them; truth_marks stamps the query's
-  // true neighbours with the same epoch.
-  detail::CollisionCounts collisions(static_cast<std::size_t>(nb));
+  // truth_marks stamps the query's true neighbours with the walk's query number.
   std::vector<std::uint32_t> truth_marks(static_cast<std::size_t>(nb), 0);
+  std::uint32_t query_stamp = 0;
   const int max_m = *std::max_element(options.collision_thresholds.begin(), options.collision_thresholds.end());
+  detail::CandidateWalk walk;
+  walk.reserve_rows(static_cast<std::size_t>(nb));
+  detail::CollisionCounts timing_counts(static_cast<std::size_t>(nb));
   detail::PerturbationGenerator generator;
   detail::TableBuilder builder;
   std::vector<std::int32_t> slots(static_cast<std::size_t>(max_hashes));
   std::vector<T> below(static_cast<std::size_t>(max_hashes));
-  RowMatrix<T> fq;
+  RowMatrix<T> fq, fb;
   for (int kh : options.hash_counts) {
     const int L_max = std::min(options.max_tables, columns / kh);
     for (double rho : options.table_collision) {
-      const double w = detail::width_for(r, kh, rho);
-      // Tables for (kh, w): keys from the shared products.
-      std::vector<detail::BucketTable> tables(static_cast<std::size_t>(L_max));
-      std::vector<std::uint64_t> keys(static_cast<std::size_t>(nb));
-      std::vector<T> frow(static_cast<std::size_t>(kh));
-      const T inv_w = static_cast<T>(1.0 / w);
-      for (int t = 0; t < L_max; ++t) {
-        for (Eigen::Index i = 0; i < nb; ++i) {
-          const T* p = base_proj.row(i).data() + t * kh;
-          for (int j = 0; j < kh; ++j) frow[static_cast<std::size_t>(j)] = p[j] * inv_w + u(0, t * kh + j);
-          keys[static_cast<std::size_t>(i)] = detail::table_key(frow.data(), 0, kh, slots.data());
-        }
-        builder.build(keys.data(), keys.size(), 0, tables[static_cast<std::size_t>(t)]);
+      const double w = detail::width_for<Family>(r, kh, rho);
+      // The hash functions an index with L_max tables of kh hashes and width w draws, and its
+      // tables (the table builder E2LSHIndex::add runs).
+      const typename Index::HashFunctions family(d, L_max * kh, w, options.seed);
+      const auto count = static_cast<std::size_t>(nb);
+      std::vector<std::uint64_t> keys(count * static_cast<std::size_t>(L_max));
+      for (Eigen::Index r0 = 0; r0 < nb; r0 += 4096) {
+        const Eigen::Index rows = std::min<Eigen::Index>(4096, nb - r0);
+        family.project(hash_base.middleRows(r0, rows), fb);
+        detail::block_table_keys(fb, L_max, kh, keys.data() + r0, count, slots.data());
       }
-      fq = (query_proj.leftCols(L_max * kh) * inv_w).rowwise() + u.leftCols(L_max * kh);
+      const auto tables = detail::build_tables(keys.data(), count, 0,
+                                               std::vector<detail::BucketTable>(static_cast<std::size_t>(L_max)),
+                                               builder);
+      family.project(hash_queries, fq);
       if (t_lookup < 0 || t_entry < 0) {
         // Probe generation and lookups alone, then the same with every entry counted.
-        std::size_t sink = 0, count = 0, entries = 0;
+        std::size_t sink = 0, lookups_done = 0, entries = 0;
         auto start = std::clock();
         for (Eigen::Index q = 0; q < nq; ++q) {
-          count += static_cast<std::size_t>(detail::probe_table(fq.row(q).data(), 0, kh, 16, tables[0], generator,
-                                                                slots.data(), below.data(),
-                                                                [&](detail::BucketTable::Range b) { sink += b.size(); }));
+          lookups_done += static_cast<std::size_t>(detail::probe_table(fq.row(q).data(), 0, kh, 16, tables[0], generator,
+                                                                       slots.data(), below.data(),
+                                                                       [&](detail::BucketTable::Range b) { sink += b.size(); }));
         }
         const double lookups = detail::seconds_since(start);
         start = std::clock();
         for (Eigen::Index q = 0; q < nq; ++q) {
+          timing_counts.next_query();
           for (int t = 0; t < std::min(L_max, 4); ++t) {
             detail::probe_table(fq.row(q).data(), t, kh, 16, tables[static_cast<std::size_t>(t)], generator,
                                 slots.data(), below.data(), [&](detail::BucketTable::Range b) {
                                   for (const std::uint32_t* p = b.begin; p != b.end; ++p) {
-                                    sink += collisions.hit(*p) == 2;
+                                    sink += timing_counts.hit(*p) == 2;
                                   }
                                   entries += b.size();
                                 });
           }
         }
         const double counted = detail::seconds_since(start);
-        collisions.clear();
         // The entry cost is what counting added to the lookups timed here (not to a lookup_us
         // the caller fixed).
-        const double lookup_timed = lookups * 1e6 / static_cast<double>(count) + (sink == 1 ? 1e-9 : 0);
+        const double lookup_timed = lookups * 1e6 / static_cast<double>(lookups_done) + (sink == 1 ? 1e-9 : 0);
         if (t_lookup < 0) t_lookup = lookup_timed;
         if (t_entry < 0) {
-          const double rest = counted * 1e6 - lookup_timed * static_cast<double>(count) * std::min(L_max, 4);
+          const double rest = counted * 1e6 - lookup_timed * static_cast<double>(lookups_done) * std::min(L_max, 4);
           t_entry = std::max(rest, 0.0) / static_cast<double>(std::max<std::size_t>(entries, 1));
         }
       }
       double previous_cost = std::numeric_limits<double>::infinity();
       for (int probes : options.probe_counts) {
         if (static_cast<double>(probes) > std::pow(3.0, kh) - 1) break;
-        // found/visited[m][t]: sample totals after t + 1 tables for threshold m (points in >= m
-        // probed buckets); probed/entries[t] do not depend on m.
+        // found/visited[m][t]: sample totals after t + 1 tables for threshold m, exactly as
+        // E2LSHIndex selects candidates (CandidateWalk::select_candidates): rows with >= m
+        // collisions, topped up level by level from m - 1 down while fewer than k; reach[c] counts
+        // the rows with >= c collisions so far, hits[c] the true neighbours among them.
         const auto M = static_cast<std::size_t>(max_m) + 1;
         std::vector<std::vector<double>> found(M, std::vector<double>(static_cast<std::size_t>(L_max), 0)),
             visited(found);
         std::vector<double> probed(static_cast<std::size_t>(L_max), 0), entries(probed);
-        std::vector<double> f_by(M), v_by(M);
+        std::vector<std::size_t> reach(M + 1), hits(M + 1);
+        const auto k = static_cast<std::size_t>(options.k);
         for (Eigen::Index q = 0; q < nq; ++q) {
-          if (collisions.next_query()) std::fill(truth_marks.begin(), truth_marks.end(), 0);
-          const std::uint32_t epoch = collisions.epoch();
-          for (Eigen::Index j = 0; j < options.k; ++j) truth_marks[static_cast<std::size_t>(truth.ids()(q, j))] = epoch;
-          std::fill(f_by.begin(), f_by.end(), 0);
-          std::fill(v_by.begin(), v_by.end(), 0);
-          double pr = 0, en = 0;
+          if (++query_stamp == 0) {
+            std::fill(truth_marks.begin(), truth_marks.end(), 0);
+            query_stamp = 1;
+          }
+          for (Eigen::Index j = 0; j < options.k; ++j) truth_marks[static_cast<std::size_t>(truth.ids()(q, j))] = query_stamp;
+          std::fill(reach.begin(), reach.end(), 0);
+          std::fill(hits.begin(), hits.end(), 0);
+          double en = 0;
+          walk.begin_query();
           for (int t = 0; t < L_max; ++t) {
-            pr += detail::probe_table(fq.row(q).data(), t, kh, probes, tables[static_cast<std::size_t>(t)],
-                                      generator, slots.data(), below.data(), [&](detail::BucketTable::Range b) {
-                                        en += static_cast<double>(b.size());
-                                        for (const std::uint32_t* p = b.begin; p != b.end; ++p) {
-                                          const std::uint32_t c = collisions.hit(*p);
-                                          if (c < M) {
-                                            v_by[c] += 1;
-                                            f_by[c] += truth_marks[*p] == epoch;
-                                          }
-                                        }
-                                      });
+            walk.probe(fq.row(q).data(), t, t + 1, kh, probes);
+            walk.gather(tables, 0, [&](std::uint32_t row, std::uint32_t c) {
+              en += 1;
+              if (c < M) {
+                ++reach[c];
+                hits[c] += truth_marks[row] == query_stamp;
+              }
+            });
             const auto ts = static_cast<std::size_t>(t);
             for (std::size_t m = 1; m < M; ++m) {
-              found[m][ts] += f_by[m];
-              visited[m][ts] += v_by[m];
+              std::size_t v = reach[m], f = hits[m];
+              for (std::size_t level = m - 1; level >= 1 && v < k; --level) {
+                v += reach[level] - reach[level + 1];
+                f += hits[level] - hits[level + 1];
+              }
+              found[m][ts] += static_cast<double>(f);
+              visited[m][ts] += static_cast<double>(v);
             }
-            probed[ts] += pr;
+            probed[ts] += static_cast<double>(walk.probed());
             entries[ts] += en;
           }
         }

@@ -7,15 +7,12 @@
 #include "pstable/core/error.hpp"
 #include "pstable/core/types.hpp"
 #include "pstable/index/bucket_table.hpp"
+#include "pstable/index/e2lsh.hpp"
 #include "pstable/index/e2lsh_params.hpp"
 #include "pstable/index/hashing.hpp"
-#include "pstable/io/index_file.hpp"
+#include "pstable/io/index_stream.hpp"
 
 namespace pstable {
-
-template <class T, class Metric>
-class E2LSHIndex;
-
 namespace detail {
 
 /// E2LSHIndex files (kind 2, docs/file-format.md). Parameters: num_tables, num_hashes (i32),
@@ -136,7 +133,7 @@ struct IndexSerializer<E2LSHIndex<T, Metric>> {
 
     // The hash family.
     const auto functions = static_cast<std::uint64_t>(p.num_tables) * static_cast<std::uint64_t>(p.num_hashes);
-    typename HashFamily<T>::ColMatrix scaled(static_cast<Eigen::Index>(dim),
+    typename Index::HashFunctions::ColMatrix scaled(static_cast<Eigen::Index>(dim),
                                              static_cast<Eigen::Index>(functions));
     const std::uint64_t projection_values = in.begin_section<T>("PROJ");
     if (projection_values != checked_mul(dim, functions, "projection values")) {
@@ -163,7 +160,7 @@ struct IndexSerializer<E2LSHIndex<T, Metric>> {
 
     Index index(static_cast<Eigen::Index>(dim), p);
     index.points_.validate_rows(rows, "stored rows");  // InvalidArgument -> FormatError
-    index.hashes_ = HashFamily<T>::from_stored(p.bucket_width, std::move(scaled), std::move(offsets));
+    index.hashes_ = Index::HashFunctions::from_stored(p.bucket_width, std::move(scaled), std::move(offsets));
     if (n > 0) index.points_.append(rows);
     index.tables_.swap(tables);
     index.removed_.swap(removed);

@@ -3,13 +3,10 @@
 #include <cstdint>
 
 #include "pstable/core/types.hpp"
-#include "pstable/io/index_file.hpp"
+#include "pstable/index/exact.hpp"
+#include "pstable/io/index_stream.hpp"
 
 namespace pstable {
-
-template <class T, class Metric>
-class ExactIndex;
-
 namespace detail {
 
 /// ExactIndex files: no parameters, one section "ROWS" with size() x dim() values in id order.

@@ -23,8 +23,8 @@ enum class IndexKind : std::uint8_t { exact = 1, e2lsh = 2 };
 /// Scalar type of the stored points.
 enum class ScalarType : std::uint8_t { float32 = 1, float64 = 2 };
 
-/// Metric of the stored index.
-enum class MetricKind : std::uint8_t { euclidean = 1, cosine = 2, inner_product = 3 };
+/// Metric of the stored index: the metric's `file_code` (metric/traits.hpp lists every metric).
+enum class MetricKind : std::uint8_t {};
 
 /// "exact", "e2lsh" (or "unknown").
 inline const char* to_string(IndexKind kind) noexcept {
@@ -44,14 +44,11 @@ inline const char* to_string(ScalarType scalar) noexcept {
   return "unknown";
 }
 
-/// "euclidean", "cosine", "inner_product" (or "unknown").
+/// The metric's name ("euclidean", "cosine", "ip", "manhattan"), or "unknown".
 inline const char* to_string(MetricKind metric) noexcept {
-  switch (metric) {
-    case MetricKind::euclidean: return "euclidean";
-    case MetricKind::cosine: return "cosine";
-    case MetricKind::inner_product: return "inner_product";
-  }
-  return "unknown";
+  return with_metric_code(
+      static_cast<std::uint8_t>(metric), [](auto m) { return decltype(m)::name; },
+      [] { return "unknown"; });
 }
 
 /// What an index file holds, read from its header (see read_index_file_info).
@@ -59,7 +56,7 @@ struct IndexFileInfo {
   std::uint32_t format_version = 0;
   IndexKind kind = IndexKind::exact;
   ScalarType scalar = ScalarType::float32;
-  MetricKind metric = MetricKind::euclidean;
+  MetricKind metric = MetricKind{Euclidean::file_code};
   std::int64_t dim = 0;
   std::int64_t count = 0;        ///< points in the index (index.size() when saved)
   std::uint64_t file_bytes = 0;  ///< total size of the file
@@ -73,9 +70,9 @@ struct IndexFileInfo {
   std::string type_name() const {
     const char* cls = kind == IndexKind::exact ? "ExactIndex" : "E2LSHIndex";
     const char* t = scalar == ScalarType::float32 ? "float" : "double";
-    const char* m = metric == MetricKind::euclidean ? "Euclidean"
-                    : metric == MetricKind::cosine  ? "Cosine"
-                                                    : "InnerProduct";
+    const char* m = with_metric_code(
+        static_cast<std::uint8_t>(metric), [](auto tag) { return decltype(tag)::type_name; },
+        [] { return "unknown"; });
     return detail::concat(cls, "<", t, ", ", m, ">");
   }
 };
@@ -90,10 +87,8 @@ constexpr ScalarType scalar_type_of() noexcept {
 
 template <class Metric>
 constexpr MetricKind metric_kind_of() noexcept {
-  static_assert(is_metric_v<Metric>, "Metric must be Euclidean, Cosine or InnerProduct");
-  return std::is_same_v<Metric, Euclidean> ? MetricKind::euclidean
-         : std::is_same_v<Metric, Cosine>  ? MetricKind::cosine
-                                           : MetricKind::inner_product;
+  static_assert(is_metric_v<Metric>, "Metric must be one of pstable::Metrics");
+  return MetricKind{Metric::file_code};
 }
 
 /// Element types of data sections (code stored in each section header).

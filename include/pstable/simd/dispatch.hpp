@@ -14,6 +14,7 @@ struct KernelSet {
   T (*l2_sq)(const T*, const T*, std::size_t) noexcept;
   T (*dot)(const T*, const T*, std::size_t) noexcept;
   T (*norm_sq)(const T*, std::size_t) noexcept;
+  T (*l1)(const T*, const T*, std::size_t) noexcept;
   const char* arch;  ///< xsimd's name of the instruction set, e.g. "avx512bw", "fma3+avx2", "sse2"
 };
 
@@ -33,8 +34,14 @@ T norm_sq_fn(const T* a, std::size_t n) noexcept {
 }
 
 template <class Arch, class T>
+T l1_fn(const T* a, const T* b, std::size_t n) noexcept {
+  return L1{}(Arch{}, a, b, n);
+}
+
+template <class Arch, class T>
 KernelSet<T> make_kernel_set() noexcept {
-  return {&l2_sq_fn<Arch, T>, &dot_fn<Arch, T>, &norm_sq_fn<Arch, T>, Arch::name()};
+  return {&l2_sq_fn<Arch, T>, &dot_fn<Arch, T>, &norm_sq_fn<Arch, T>, &l1_fn<Arch, T>,
+          Arch::name()};
 }
 
 }  // namespace detail
@@ -48,7 +55,8 @@ using DispatchArchs = xsimd::arch_list<xsimd::avx512bw, xsimd::fma3<xsimd::avx2>
 #define PSTABLE_DECLARE_KERNELS(EXTERN, ARCH, T)                                         \
   EXTERN template T detail::l2_sq_fn<ARCH, T>(const T*, const T*, std::size_t) noexcept; \
   EXTERN template T detail::dot_fn<ARCH, T>(const T*, const T*, std::size_t) noexcept;   \
-  EXTERN template T detail::norm_sq_fn<ARCH, T>(const T*, std::size_t) noexcept;
+  EXTERN template T detail::norm_sq_fn<ARCH, T>(const T*, std::size_t) noexcept;  \
+  EXTERN template T detail::l1_fn<ARCH, T>(const T*, const T*, std::size_t) noexcept;
 
 #define PSTABLE_DECLARE_ARCH(EXTERN, ARCH)   \
   PSTABLE_DECLARE_KERNELS(EXTERN, ARCH, float) \

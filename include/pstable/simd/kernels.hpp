@@ -53,6 +53,18 @@ struct SquaredDifference {
 };
 
 template <class Arch>
+struct AbsoluteDifference {
+  template <class V>
+  V operator()(const V& x, const V& y, const V& acc) const noexcept {
+    return acc + xsimd::abs(x - y);
+  }
+  template <class T>
+  T tail(T x, T y, T acc) const noexcept {
+    return acc + (x < y ? y - x : x - y);
+  }
+};
+
+template <class Arch>
 struct Product {
   template <class V>
   V operator()(const V& x, const V& y, const V& acc) const noexcept {
@@ -71,6 +83,14 @@ struct L2Sq {
   template <class Arch, class T>
   T operator()(Arch, const T* a, const T* b, std::size_t n) const noexcept {
     return detail::reduce4<Arch, T, detail::SquaredDifference>(a, b, n);
+  }
+};
+
+/// Manhattan (L1) distance sum_i |a_i - b_i|.
+struct L1 {
+  template <class Arch, class T>
+  T operator()(Arch, const T* a, const T* b, std::size_t n) const noexcept {
+    return detail::reduce4<Arch, T, detail::AbsoluteDifference>(a, b, n);
   }
 };
 

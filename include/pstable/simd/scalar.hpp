@@ -17,6 +17,13 @@ T l2_sq(const T* a, const T* b, std::size_t n) noexcept {
 }
 
 template <class T>
+T l1(const T* a, const T* b, std::size_t n) noexcept {
+  T sum = 0;
+  for (std::size_t i = 0; i < n; ++i) sum += a[i] < b[i] ? b[i] - a[i] : a[i] - b[i];
+  return sum;
+}
+
+template <class T>
 T dot(const T* a, const T* b, std::size_t n) noexcept {
   T sum = 0;
   for (std::size_t i = 0; i < n; ++i) sum += a[i] * b[i];

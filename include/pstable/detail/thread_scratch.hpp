@@ -1,0 +1,49 @@
+#pragma once
+
+#include <memory>
+
+namespace pstable::detail {
+
+/// Base of a per-thread search scratch: `dirty` is set while arrays that must read zero between
+/// uses are being filled, and `recover()` clears them when an exception left them half-filled.
+struct ScratchBase {
+  virtual ~ScratchBase() = default;
+  virtual void recover() {}
+  bool in_use = false;
+  bool dirty = false;
+};
+
+/// Lends the calling thread's `Scratch` (one per thread and type, kept for the thread's life and
+/// reused across calls), or a fresh one when the thread's is already lent (a nested search from a
+/// filter callback). Returns it clean on destruction, also during unwinding.
+template <class Scratch>
+class ScratchLease {
+ public:
+  ScratchLease() {
+    thread_local Scratch mine;
+    if (!mine.in_use) {
+      scratch_ = &mine;
+    } else {
+      own_ = std::make_unique<Scratch>();
+      scratch_ = own_.get();
+    }
+    scratch_->in_use = true;
+  }
+  ~ScratchLease() {
+    if (scratch_->dirty) {
+      scratch_->recover();
+      scratch_->dirty = false;
+    }
+    scratch_->in_use = false;
+  }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+
+  Scratch& get() noexcept { return *scratch_; }
+
+ private:
+  std::unique_ptr<Scratch> own_;
+  Scratch* scratch_ = nullptr;
+};
+
+}  // namespace pstable::detail

@@ -43,6 +43,28 @@ TEST_CASE("collision probability agrees with a Monte-Carlo estimate", "[collisio
   }
 }
 
+TEST_CASE("the Cauchy (1-stable) collision probability agrees with a Monte-Carlo estimate", "[collision]") {
+  // Two points at L1 distance c: a.(p - q) ~ c Cauchy(0, 1) for Cauchy coordinates (1-stability).
+  std::mt19937_64 rng(11);
+  std::cauchy_distribution<double> cauchy;
+  const double w = 4.0;
+  for (double c : {0.5, 1.0, 2.0, 5.0}) {
+    std::uniform_real_distribution<double> offset(0.0, w);
+    const int trials = 200000;
+    int hits = 0;
+    for (int i = 0; i < trials; ++i) {
+      const double b = offset(rng);
+      const double x = c * cauchy(rng);
+      hits += std::floor((x + b) / w) == std::floor(b / w);
+    }
+    CAPTURE(c);
+    CHECK(static_cast<double>(hits) / trials == Approx(collision_probability<Cauchy>(c, w)).margin(0.005));
+  }
+  // Closed form at x = w / c = 1: 2 atan(1) / pi - ln 2 / pi = 1/2 - 0.2206356
+  CHECK(collision_probability<Cauchy>(4.0, 4.0) == Approx(0.5 - std::log(2.0) / 3.14159265358979323846));
+  CHECK(collision_probability<Cauchy>(0.0, 4.0) == 1.0);
+}
+
 TEST_CASE("collision helpers reject bad input", "[collision][errors]") {
   const double inf = std::numeric_limits<double>::infinity();
   CHECK_THROWS_AS(collision_probability(-1.0, 4.0), InvalidArgument);

@@ -125,15 +125,18 @@ struct Oracle {
     }
     std::vector<std::pair<long double, Id>> scored;
     for (Id i : candidates) {
-      long double dot = 0, d2 = 0, nx = 0, nq = 0;
+      long double dot = 0, d2 = 0, d1 = 0, nx = 0, nq = 0;
       for (Eigen::Index c = 0; c < q.size(); ++c) {
         const long double x = data_(i, c), y = q(c);
         dot += x * y;
         d2 += (x - y) * (x - y);
+        d1 += std::abs(x - y);
         nx += x * x;
         nq += y * y;
       }
-      const long double value = std::is_same_v<Metric, Cosine> ? dot / std::sqrt(nx * nq) : std::sqrt(d2);
+      const long double value = std::is_same_v<Metric, Cosine>      ? dot / std::sqrt(nx * nq)
+                                : std::is_same_v<Metric, Manhattan> ? d1
+                                                                    : std::sqrt(d2);
       scored.push_back({std::is_same_v<Metric, Cosine> ? -value : value, i});
     }
     std::sort(scored.begin(), scored.end());
@@ -191,8 +194,8 @@ E2LSHParams small_params() {
 }  // namespace
 
 TEMPLATE_PRODUCT_TEST_CASE("plain E2LSH equals a straightforward implementation", "[e2lsh]",
-                           E2LSHIndex, ((double, Euclidean), (double, Cosine), (float, Euclidean),
-                                        (float, Cosine))) {
+                           E2LSHIndex, ((double, Euclidean), (double, Cosine), (double, Manhattan),
+                                        (float, Euclidean), (float, Cosine), (float, Manhattan))) {
   using T = typename TestType::Scalar;
   const RowMatrix<T> data = gaussian<T>(600, 8, 1);
   const RowMatrix<T> queries = gaussian<T>(60, 8, 2);
@@ -212,7 +215,7 @@ TEMPLATE_PRODUCT_TEST_CASE("plain E2LSH equals a straightforward implementation"
 }
 
 TEMPLATE_PRODUCT_TEST_CASE("collision counting equals a straightforward implementation", "[e2lsh]",
-                           E2LSHIndex, ((double, Euclidean), (double, Cosine))) {
+                           E2LSHIndex, ((double, Euclidean), (double, Cosine), (double, Manhattan))) {
   using T = typename TestType::Scalar;
   const RowMatrix<T> data = gaussian<T>(600, 8, 1);
   const RowMatrix<T> queries = gaussian<T>(60, 8, 2);

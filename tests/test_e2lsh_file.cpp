@@ -103,8 +103,8 @@ E2LSHParams small_params() {
 }  // namespace
 
 TEMPLATE_PRODUCT_TEST_CASE("saved E2LSH indexes answer bit for bit like the original", "[file][e2lsh]",
-                           E2LSHIndex, ((float, Euclidean), (float, Cosine), (double, Euclidean),
-                                        (double, Cosine))) {
+                           E2LSHIndex, ((float, Euclidean), (float, Cosine), (float, Manhattan),
+                                        (double, Euclidean), (double, Cosine), (double, Manhattan))) {
   using T = typename TestType::Scalar;
   testing::TempDir dir;
   const auto path = dir.file("lsh.pst");

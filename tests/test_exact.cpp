@@ -51,7 +51,8 @@ void expect_brute_force(const ExactIndex<T, Metric>& index, const RowMatrix<T>& 
 
 TEMPLATE_PRODUCT_TEST_CASE("exact search equals brute force", "[exact]", ExactIndex,
                            ((float, Euclidean), (float, Cosine), (float, InnerProduct),
-                            (double, Euclidean), (double, Cosine), (double, InnerProduct))) {
+                            (float, Manhattan), (double, Euclidean), (double, Cosine),
+                            (double, InnerProduct), (double, Manhattan))) {
   using T = typename TestType::Scalar;
   const Eigen::Index dim = GENERATE(1, 7, 33);
   // Scan path (< 16 queries) and GEMM path (several query blocks of 128, split over threads).

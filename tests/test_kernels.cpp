@@ -38,6 +38,7 @@ void check_against_scalar(const simd::KernelSet<T>& kernels) {
         Approx(simd::scalar::dot(pa, pb, size)).epsilon(tol).margin(tol * std::sqrt(T(n + 1))));
   CHECK(kernels.norm_sq(pa, size) ==
         Approx(simd::scalar::norm_sq(pa, size)).epsilon(tol).margin(tol));
+  CHECK(kernels.l1(pa, pb, size) == Approx(simd::scalar::l1(pa, pb, size)).epsilon(tol).margin(tol));
 }
 
 template <class Arch>
@@ -58,6 +59,7 @@ TEST_CASE("scalar twins compute the textbook sums", "[kernels]") {
   CHECK(simd::scalar::l2_sq(a, b, 3) == 25.0f);
   CHECK(simd::scalar::dot(a, b, 3) == 25.0f);
   CHECK(simd::scalar::norm_sq(a, 3) == 14.0f);
+  CHECK(simd::scalar::l1(a, b, 3) == 7.0f);
   CHECK(simd::scalar::l2_sq(a, b, 0) == 0.0f);
 }
 

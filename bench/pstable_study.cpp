@@ -66,7 +66,7 @@ Data (default Fashion-MNIST train as base, t10k as queries). Points: .npy (float
   --max-queries N                      use the first N queries only (default all)
   --class-names auto|none|a,b,...      names of the classes in the per-class table
 Search:
-  --metric euclidean|cosine            (default euclidean)
+  --metric euclidean|cosine|manhattan  (default euclidean; aliases l2, l1)
   --k K                                neighbours per query, the cut-off of every measure (10)
   --threads N                          search threads, 0 = all hardware threads (0)
   --tables 3,5,7 --hashes 2,4,6 --widths 4,6,8 --probes 0
@@ -140,9 +140,19 @@ Options parse(int argc, char** argv) {
     else if (flag == "--quiet") o.progress = false;
     else throw pstable::InvalidArgument("unknown option " + flag + "; see --help");
   }
-  if (o.metric != "euclidean" && o.metric != "cosine") {
-    throw pstable::InvalidArgument("--metric must be euclidean or cosine, got " + o.metric);
-  }
+  // Canonical name of any metric E2LSH supports (aliases such as l1, l2 accepted).
+  o.metric = pstable::with_metric(
+      o.metric,
+      [&](auto m) -> std::string {
+        if constexpr (pstable::has_lsh_family_v<decltype(m)>) {
+          return decltype(m)::name;
+        } else {
+          throw pstable::InvalidArgument("--metric must be euclidean, cosine or manhattan, got " + o.metric);
+        }
+      },
+      [&]() -> std::string {
+        throw pstable::InvalidArgument("--metric must be euclidean, cosine or manhattan, got " + o.metric);
+      });
   if (o.scale < 0) {
     const bool idx = !study::ends_with(o.base, ".npy") && !study::ends_with(o.base, ".fvecs");
     o.scale = idx ? 1.0 / 255 : 1.0;
@@ -292,8 +302,16 @@ int main(int argc, char** argv) {
     setup.k = o.k;
     setup.threads = pstable::detail::resolve_threads(o.threads);
     setup.class_names = class_names(o);
-    const auto rows = o.metric == "cosine" ? run_study<pstable::Cosine>(o, data)
-                                           : run_study<pstable::Euclidean>(o, data);
+    const auto rows = pstable::with_metric(
+        o.metric,
+        [&](auto m) -> std::vector<study::Row> {
+          if constexpr (pstable::has_lsh_family_v<decltype(m)>) {
+            return run_study<decltype(m)>(o, data);
+          } else {
+            return {};
+          }
+        },
+        [] { return std::vector<study::Row>{}; });
     study::print_tables(setup, rows);
     if (!o.csv.empty()) study::write_csv(o.csv, setup, rows);
     if (!o.json.empty()) study::write_json(o.json, setup, rows);

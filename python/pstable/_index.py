@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 _core = _simd.choose()
 
-Metric = Literal["euclidean", "cosine", "ip"]
+#: Metric names and their aliases (the C++ list in pstable/metric/traits.hpp is the authority).
+Metric = Literal["euclidean", "l2", "cosine", "ip", "inner_product", "manhattan", "l1"]
 DType = Union[Literal["float32", "float64"], "np.dtype[Any]", type]
 SearchResult = Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]
 CountedResult = Tuple[
@@ -281,7 +282,7 @@ FilterLike = Union[npt.ArrayLike, Callable[[npt.NDArray[np.int64]], npt.ArrayLik
 class E2LSHIndex(_Index):
     """E2LSH (p-stable LSH) approximate search: L tables of k Gaussian-projection hashes.
 
-    `E2LSHIndex(dim, metric="euclidean"|"cosine", dtype="float32"|"float64", *, num_tables=10,
+    `E2LSHIndex(dim, metric="euclidean"|"cosine"|"manhattan", dtype="float32"|"float64", *, num_tables=10,
     num_hashes=8, bucket_width=4.0, num_probes=0, seed=1, min_collisions=1)` starts empty; `add`
     copies rows in. Candidates are the points in at least `min_collisions` of the query's buckets
     (its own bucket in each table plus `num_probes` extra buckets per table by multi-probe),

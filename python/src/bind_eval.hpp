@@ -45,12 +45,13 @@ inline py::dict class_scores(const std::vector<ClassScore>& scores) {
   return d;
 }
 
+/// make(Metric{}) for the metric named `metric` (name or alias): the binding's one name -> type
+/// switch, over pstable::with_metric.
 template <class Make>
-auto with_eval_metric(const std::string& metric, Make&& make) {
-  if (metric == "euclidean") return make(Euclidean{});
-  if (metric == "cosine") return make(Cosine{});
-  if (metric == "ip") return make(InnerProduct{});
-  throw InvalidArgument("metric must be 'euclidean', 'cosine' or 'ip', got '" + metric + "'");
+auto by_metric_name(const std::string& metric, Make&& make) {
+  return pstable::with_metric(metric, make, [&]() -> decltype(make(Euclidean{})) {
+    throw InvalidArgument("metric must be one of " + metric_names() + ", got '" + metric + "'");
+  });
 }
 
 template <class T>
@@ -117,7 +118,7 @@ inline void bind_eval(py::module_& m) {
           }
           return py::make_tuple(adopt(std::move(r.ids())), adopt(std::move(r.distances())));
         };
-        return with_eval_metric(metric, [&](auto mt) -> py::tuple {
+        return by_metric_name(metric, [&](auto mt) -> py::tuple {
           if (py::isinstance<py::array_t<double>>(data)) return run(double{}, mt);
           return run(float{}, mt);
         });
@@ -132,7 +133,7 @@ inline void bind_eval(py::module_& m) {
          Eigen::Index k, const std::string& metric, double epsilon) {
         const auto r = to_neighbors(ids, distances, py::none());
         const auto t = to_neighbors(true_ids, true_distances, py::none());
-        return with_eval_metric(metric, [&](auto mt) {
+        return by_metric_name(metric, [&](auto mt) {
           return to_numpy(recall_per_query<decltype(mt)>(r, t, k, epsilon));
         });
       },
@@ -164,7 +165,7 @@ inline void bind_eval(py::module_& m) {
          const std::string& metric, double epsilon) {
         const auto r = to_neighbors(ids, distances, visited);
         const auto t = to_neighbors(true_ids, true_distances, py::none());
-        const Evaluation e = with_eval_metric(metric, [&](auto mt) {
+        const Evaluation e = by_metric_name(metric, [&](auto mt) {
           return evaluate<decltype(mt)>(r, t, query_labels, base_labels, k, seconds, epsilon);
         });
         py::dict d;

@@ -35,11 +35,7 @@ struct Types {
 
 template <class T, class Make>
 auto with_metric(const std::string& metric, Make&& make) {
-  return pstable::with_metric(
-      metric, [&](auto m) { return make(Types<T, decltype(m)>{}); },
-      [&]() -> decltype(make(Types<T, Euclidean>{})) {
-        throw InvalidArgument("metric must be one of " + metric_names() + ", got '" + metric + "'");
-      });
+  return by_metric_name(metric, [&](auto m) { return make(Types<T, decltype(m)>{}); });
 }
 
 std::string no_lsh_family(const char* metric) {

@@ -60,8 +60,8 @@ def test_bad_parameters(index):
         pstable.ExactIndex(3).search(np.ones(3), 1)
     with pytest.raises(ValueError, match="dimension must be positive"):
         pstable.ExactIndex(0)
-    with pytest.raises(ValueError, match="metric must be 'euclidean', 'cosine' or 'ip'"):
-        pstable.ExactIndex(3, metric="manhattan")
+    with pytest.raises(ValueError, match="metric must be one of 'euclidean', 'cosine', 'ip', 'manhattan'"):
+        pstable.ExactIndex(3, metric="hamming")
     with pytest.raises(TypeError, match="dtype must be 'float32' or 'float64'"):
         pstable.ExactIndex(3, dtype="int8")
     with pytest.raises(TypeError, match="dtype must be"):

@@ -298,10 +298,10 @@ class E2LSHIndex(_Index):
         num_tables: int = 10, num_hashes: int = 8, bucket_width: float = 4.0,
         num_probes: int = 0, seed: int = 1, min_collisions: int = 1,
     ) -> None:
-        self._impl = _core.make_e2lsh(
-            dim, metric, _dtype_name(dtype), num_tables, num_hashes, bucket_width,
-            num_probes, seed, min_collisions,
-        )
+        self._impl = _core.make_e2lsh(dim, metric, _dtype_name(dtype), dict(
+            num_tables=num_tables, num_hashes=num_hashes, bucket_width=bucket_width,
+            num_probes=num_probes, seed=seed, min_collisions=min_collisions,
+        ))
 
     @property
     def size(self) -> int:

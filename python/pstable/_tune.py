@@ -67,11 +67,13 @@ def tune(
         dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float32
     name = _dtype_name(dtype)
     rows, _ = _as_rows(a, np.dtype(name), "data")
-    r = _core.tune(
-        rows, metric, k, target_recall, recall_margin, num_queries, max_points, max_tables,
-        list(hash_counts), list(table_collision), list(probe_counts), list(collision_thresholds),
-        seed, distance_us, lookup_us, hash_us, entry_us, cost_tolerance,
-    )
+    r = _core.tune(rows, metric, dict(
+        k=k, target_recall=target_recall, recall_margin=recall_margin, num_queries=num_queries,
+        max_points=max_points, max_tables=max_tables, hash_counts=list(hash_counts),
+        table_collision=list(table_collision), probe_counts=list(probe_counts),
+        collision_thresholds=list(collision_thresholds), seed=seed, distance_us=distance_us,
+        lookup_us=lookup_us, hash_us=hash_us, entry_us=entry_us, cost_tolerance=cost_tolerance,
+    ))
     return TuneResult(
         params=dict(r["params"]), recall=r["recall"], mean_visited=r["mean_visited"],
         visited_fraction=r["visited_fraction"], queries_per_second=r["queries_per_second"],

@@ -123,16 +123,50 @@ class BoundE2LSH final : public Bound<E2LSHIndex<T, Metric>, AnyLSHIndex> {
   }
 };
 
-/// The tuner's result as a dict (params, measured figures, every trial).
-inline py::dict params_dict(const E2LSHParams& p) {
+/// A parameter struct (E2LSHParams, TuneOptions) as a dict, from its field list.
+template <class Params>
+py::dict params_dict(const Params& p) {
   py::dict d;
-  d["num_tables"] = p.num_tables;
-  d["num_hashes"] = p.num_hashes;
-  d["bucket_width"] = p.bucket_width;
-  d["num_probes"] = p.num_probes;
-  d["seed"] = p.seed;
-  d["min_collisions"] = p.min_collisions;
+  Params::for_each_field([&](const char* name, auto member, const char*) { d[name] = p.*member; });
   return d;
+}
+
+/// A parameter struct from keyword values: fields not given keep their defaults; an unknown name
+/// or a value of the wrong type or range raises InvalidArgument naming the field.
+template <class Params>
+Params params_from(const py::dict& values) {
+  Params p;
+  std::size_t used = 0;
+  Params::for_each_field([&](const char* name, auto member, const char*) {
+    if (!values.contains(name)) return;
+    ++used;
+    using Field = std::decay_t<decltype(p.*member)>;
+    try {
+      p.*member = values[name].template cast<Field>();
+    } catch (const py::cast_error&) {
+      throw InvalidArgument(detail::concat(name, " got ", py::repr(values[name]).template cast<std::string>(),
+                                           ", which does not fit its type"));
+    }
+  });
+  if (used != values.size()) {
+    std::string known;
+    Params::for_each_field([&](const char* name, auto, const char*) { known += (known.empty() ? "" : ", ") + std::string(name); });
+    for (const auto& item : values) {
+      const auto name = py::str(item.first).cast<std::string>();
+      if (known.find(name) == std::string::npos) {
+        throw InvalidArgument("unknown parameter '" + name + "'; known: " + known);
+      }
+    }
+  }
+  return p;
+}
+
+/// (name, doc) of every field, for docs and tests.
+template <class Params>
+py::list params_docs() {
+  py::list out;
+  Params::for_each_field([&](const char* name, auto, const char* doc) { out.append(py::make_tuple(name, doc)); });
+  return out;
 }
 
 template <class T, class Metric>

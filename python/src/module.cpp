@@ -237,53 +237,16 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   m.def("load_e2lsh", &load_e2lsh, py::arg("path"), py::arg("metric"), py::arg("dtype"));
   m.def(
       "make_e2lsh",
-      [](Eigen::Index dim, const std::string& metric, const std::string& dtype, int num_tables,
-         int num_hashes, double bucket_width, int num_probes, std::uint64_t seed,
-         int min_collisions) {
-        pstable::E2LSHParams p;
-        p.num_tables = num_tables;
-        p.num_hashes = num_hashes;
-        p.bucket_width = bucket_width;
-        p.num_probes = num_probes;
-        p.seed = seed;
-        p.min_collisions = min_collisions;
-        return make_e2lsh(dim, metric, dtype, p);
-      },
-      py::arg("dim"), py::arg("metric"), py::arg("dtype"), py::arg("num_tables"),
-      py::arg("num_hashes"), py::arg("bucket_width"), py::arg("num_probes"), py::arg("seed"),
-      py::arg("min_collisions"));
+      [](Eigen::Index dim, const std::string& metric, const std::string& dtype,
+         const py::dict& params) { return make_e2lsh(dim, metric, dtype, params_from<E2LSHParams>(params)); },
+      py::arg("dim"), py::arg("metric"), py::arg("dtype"), py::arg("params"));
   m.def(
       "tune",
-      [](const py::array& data, const std::string& metric, Eigen::Index k, double target_recall,
-         double recall_margin, Eigen::Index num_queries, Eigen::Index max_points, int max_tables,
-         std::vector<int> hash_counts, std::vector<double> table_collision,
-         std::vector<int> probe_counts, std::vector<int> collision_thresholds, std::uint64_t seed,
-         double distance_us, double lookup_us, double hash_us, double entry_us,
-         double cost_tolerance) {
-        pstable::TuneOptions o;
-        o.k = k;
-        o.target_recall = target_recall;
-        o.recall_margin = recall_margin;
-        o.num_queries = num_queries;
-        o.max_points = max_points;
-        o.max_tables = max_tables;
-        o.hash_counts = std::move(hash_counts);
-        o.table_collision = std::move(table_collision);
-        o.probe_counts = std::move(probe_counts);
-        o.collision_thresholds = std::move(collision_thresholds);
-        o.seed = seed;
-        o.distance_us = distance_us;
-        o.lookup_us = lookup_us;
-        o.hash_us = hash_us;
-        o.entry_us = entry_us;
-        o.cost_tolerance = cost_tolerance;
-        return tune(data, metric, o);
+      [](const py::array& data, const std::string& metric, const py::dict& options) {
+        return tune(data, metric, params_from<TuneOptions>(options));
       },
-      py::arg("data"), py::arg("metric"), py::arg("k"), py::arg("target_recall"),
-      py::arg("recall_margin"), py::arg("num_queries"), py::arg("max_points"),
-      py::arg("max_tables"), py::arg("hash_counts"), py::arg("table_collision"),
-      py::arg("probe_counts"), py::arg("collision_thresholds"), py::arg("seed"),
-      py::arg("distance_us"), py::arg("lookup_us"), py::arg("hash_us"), py::arg("entry_us"),
-      py::arg("cost_tolerance"));
+      py::arg("data"), py::arg("metric"), py::arg("options"));
+  m.def("e2lsh_params_fields", &params_docs<E2LSHParams>);
+  m.def("tune_options_fields", &params_docs<TuneOptions>);
   bind_eval(m);
 }

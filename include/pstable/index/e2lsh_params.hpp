@@ -36,6 +36,19 @@ struct E2LSHParams {
   /// (1 = plain E2LSH: any). Last, so that {L, k, w, probes, seed} initialisers keep meaning.
   int min_collisions = 1;
 
+  /// Calls visit(name, member pointer, doc) for every field, in declaration order: the one list
+  /// of the parameters, which the Python binding (keywords, dict), repr and the docs check follow.
+  template <class Visit>
+  static void for_each_field(Visit&& visit) {
+    visit("num_tables", &E2LSHParams::num_tables, "L: independent hash tables");
+    visit("num_hashes", &E2LSHParams::num_hashes, "k: hash functions concatenated into one table key");
+    visit("bucket_width", &E2LSHParams::bucket_width, "w: width of one hash slot, in units of the data");
+    visit("num_probes", &E2LSHParams::num_probes, "extra buckets per table by multi-probe (0 = plain E2LSH)");
+    visit("seed", &E2LSHParams::seed, "seed of the projections; equal seeds give equal indexes");
+    visit("min_collisions", &E2LSHParams::min_collisions,
+          "m: probed buckets a point must share with the query to become a candidate (1 = any)");
+  }
+
   /// Throws InvalidArgument naming the first bad field and the accepted range.
   void validate() const {
     using detail::concat;

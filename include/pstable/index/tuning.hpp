@@ -52,6 +52,28 @@ struct TuneOptions {
   /// fewest distances is chosen. 0 = strictly the cheapest.
   double cost_tolerance = 0.1;
 
+  /// Calls visit(name, member pointer, doc) for every option, in declaration order (see
+  /// E2LSHParams::for_each_field).
+  template <class Visit>
+  static void for_each_field(Visit&& visit) {
+    visit("k", &TuneOptions::k, "neighbours per query the index must find");
+    visit("target_recall", &TuneOptions::target_recall, "recall@k to reach on the held-out queries");
+    visit("recall_margin", &TuneOptions::recall_margin, "accept a setting at target_recall + this");
+    visit("num_queries", &TuneOptions::num_queries, "held-out sample queries");
+    visit("max_points", &TuneOptions::max_points, "> 0: tune on a random sample of this many points");
+    visit("max_tables", &TuneOptions::max_tables, "largest L tried");
+    visit("hash_counts", &TuneOptions::hash_counts, "k (hashes per table) tried");
+    visit("table_collision", &TuneOptions::table_collision, "p(r)^k tried, sets w");
+    visit("probe_counts", &TuneOptions::probe_counts, "probes per table tried");
+    visit("collision_thresholds", &TuneOptions::collision_thresholds, "min_collisions tried");
+    visit("seed", &TuneOptions::seed, "seed of the sample and of the projections");
+    visit("distance_us", &TuneOptions::distance_us, "unit cost of a distance, us (0 = timed)");
+    visit("lookup_us", &TuneOptions::lookup_us, "unit cost of a bucket lookup, us (0 = timed)");
+    visit("hash_us", &TuneOptions::hash_us, "unit cost of one hash function, us (0 = timed)");
+    visit("entry_us", &TuneOptions::entry_us, "unit cost of a bucket entry, us (0 = timed)");
+    visit("cost_tolerance", &TuneOptions::cost_tolerance, "settings this close to the cheapest tie");
+  }
+
   void validate() const {
     using detail::concat;
     if (k < 1) throw InvalidArgument(concat("k must be >= 1, got ", k));

@@ -73,6 +73,8 @@ def main():
     if not os.path.exists(args.study):
         sys.exit(f"{args.study} is missing; build it: cmake --build build/release --target "
                  "pstable_study")
+    load_before = os.getloadavg()
+    print("load average before: %.2f %.2f %.2f" % load_before, file=sys.stderr)
     base, base_labels, queries, query_labels = peers.fashion(args.queries)
     nq, n = len(queries), len(base)
 
@@ -95,6 +97,8 @@ def main():
             at90[fam] = r
     at90["exact"] = flat
 
+    load_after = os.getloadavg()
+    print("load average after: %.2f %.2f %.2f" % load_after, file=sys.stderr)
     cmd = f"/usr/bin/python3 bench/compare_all.py --queries {nq}"
     lines = [
         "# Benchmarks: pstable against FAISS and hnswlib",
@@ -111,6 +115,8 @@ def main():
         "(`CLOCK_PROCESS_CPUTIME_ID` in pstable_study, `time.thread_time` for the peers), so the "
         "load of other programs does not inflate it; wall-clock q/s is beside it.",
         f"* Machine: {peers.machine()}.",
+        "* Load average (1, 5, 15 min) before the run: %.2f %.2f %.2f; after: %.2f %.2f %.2f. "
+        "Figures taken under load are not results: rerun on a quiet machine." % (load_before + load_after),
         "* Load caveat: the machine is shared with other jobs (2 cores, up to 6 helpers); wall "
         "times are stretched by the load, CPU times less so, but cache and memory-bandwidth "
         "contention still shifts them by some 10-20 %. Compare rows of this one run, not with "

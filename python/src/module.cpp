@@ -238,15 +238,15 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   m.def(
       "make_e2lsh",
       [](Eigen::Index dim, const std::string& metric, const std::string& dtype,
-         const py::dict& params) { return make_e2lsh(dim, metric, dtype, params_from<E2LSHParams>(params)); },
+         const py::dict& params) { return make_e2lsh(dim, metric, dtype, params_from<pstable::E2LSHParams>(params)); },
       py::arg("dim"), py::arg("metric"), py::arg("dtype"), py::arg("params"));
   m.def(
       "tune",
       [](const py::array& data, const std::string& metric, const py::dict& options) {
-        return tune(data, metric, params_from<TuneOptions>(options));
+        return tune(data, metric, params_from<pstable::TuneOptions>(options));
       },
       py::arg("data"), py::arg("metric"), py::arg("options"));
-  m.def("e2lsh_params_fields", &params_docs<E2LSHParams>);
-  m.def("tune_options_fields", &params_docs<TuneOptions>);
+  m.def("e2lsh_params_fields", &params_docs<pstable::E2LSHParams>);
+  m.def("tune_options_fields", &params_docs<pstable::TuneOptions>);
   bind_eval(m);
 }

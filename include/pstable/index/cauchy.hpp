@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "pstable/index/gaussian.hpp"
 #include "pstable/index/hashing.hpp"
+#include "pstable/index/lsh_family.hpp"
 #include "pstable/metric/manhattan.hpp"
 
 namespace pstable {

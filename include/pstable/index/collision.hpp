@@ -4,8 +4,7 @@
 
 #include "pstable/core/error.hpp"
 #include "pstable/detail/validate.hpp"
-#include "pstable/index/cauchy.hpp"
-#include "pstable/index/gaussian.hpp"
+#include "pstable/index/families.hpp"
 
 namespace pstable {
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "pstable/index/hashing.hpp"
+#include "pstable/index/lsh_family.hpp"
 #include "pstable/metric/cosine.hpp"
 #include "pstable/metric/euclidean.hpp"
 
@@ -30,9 +31,6 @@ struct Gaussian {
   }
 };
 
-/// The hash family E2LSHIndex uses for a metric; metrics without one (inner product) have none.
-template <class Metric>
-struct LshFamilyOf {};
 template <>
 struct LshFamilyOf<Euclidean> {
   using type = Gaussian;
@@ -41,12 +39,5 @@ template <>
 struct LshFamilyOf<Cosine> {
   using type = Gaussian;
 };
-
-/// True when E2LSHIndex supports `Metric`.
-template <class Metric, class = void>
-inline constexpr bool has_lsh_family_v = false;
-template <class Metric>
-inline constexpr bool has_lsh_family_v<Metric, std::void_t<typename LshFamilyOf<Metric>::type>> =
-    true;
 
 }  // namespace pstable

@@ -149,12 +149,14 @@ Params params_from(const py::dict& values) {
     }
   });
   if (used != values.size()) {
-    std::string known;
-    Params::for_each_field([&](const char* name, auto, const char*) { known += (known.empty() ? "" : ", ") + std::string(name); });
+    std::vector<std::string> known;
+    Params::for_each_field([&](const char* name, auto, const char*) { known.emplace_back(name); });
     for (const auto& item : values) {
       const auto name = py::str(item.first).cast<std::string>();
-      if (known.find(name) == std::string::npos) {
-        throw InvalidArgument("unknown parameter '" + name + "'; known: " + known);
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        throw InvalidArgument("unknown parameter '" + name + "'; known: " + list);
       }
     }
   }

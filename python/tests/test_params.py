@@ -17,7 +17,7 @@ def test_e2lsh_index_takes_every_declared_parameter():
     assert set(names) <= set(accepted)
     index = pstable.E2LSHIndex(4, num_tables=3, num_hashes=2, bucket_width=2.5, num_probes=1,
                                seed=9, min_collisions=2)
-    assert index.params() == dict(num_tables=3, num_hashes=2, bucket_width=2.5, num_probes=1,
+    assert index.params == dict(num_tables=3, num_hashes=2, bucket_width=2.5, num_probes=1,
                                   seed=9, min_collisions=2)
 
 

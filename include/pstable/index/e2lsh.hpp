@@ -16,13 +16,13 @@
 #include "pstable/detail/index_serializer.hpp"
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
+#include "pstable/detail/thread_scratch.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/index/bucket_table.hpp"
 #include "pstable/index/candidate_walk.hpp"
 #include "pstable/index/e2lsh_params.hpp"
 #include "pstable/index/families.hpp"
 #include "pstable/index/hashing.hpp"
-#include "pstable/detail/thread_scratch.hpp"
 #include "pstable/metric/traits.hpp"
 #include "pstable/simd/dispatch.hpp"
 
@@ -287,7 +287,7 @@ class E2LSHIndex {
         const Eigen::Index nb = std::min(kQueryBlock, end - q0);
         hash_block(queries, q0, nb, scratch);
         scratch.gathered.clear();
-        for (Eigen::Index i = 0; i < nb; ++i) gather_query(q0, i, k, keep, scratch, result);
+        for (Eigen::Index i = 0; i < nb; ++i) gather_query(queries, q0, i, k, keep, scratch, result);
         scratch.first[static_cast<std::size_t>(nb)] = scratch.gathered.size();
         verify_block(q0, nb, scratch, result);
       }
@@ -337,13 +337,16 @@ class E2LSHIndex {
   // Steps "probe" and "gather" for query q0 + i: its distinct live candidates are appended to
   // s.gathered (detail::CandidateWalk, the walk the tuner runs too).
   template <class Keep>
-  void gather_query(Eigen::Index q0, Eigen::Index i, Eigen::Index k, Keep& keep, Scratch& s,
-                    Neighbors<T>& out) const {
+  void gather_query(const MatrixRef<T>& queries, Eigen::Index q0, Eigen::Index i, Eigen::Index k,
+                    Keep& keep, Scratch& s, Neighbors<T>& out) const {
     const auto qi = static_cast<std::size_t>(i);
-    const T* query = s.block.row(i).data();
+    const T* query = queries.row(q0 + i).data();
     const T* p = points_.prepare_query(query, s.buffer);
-    std::copy(p, p + dim(), s.prepared_rows.row(i).data());
-    s.prepared[qi] = s.prepared_rows.row(i).data();
+    if (p != query) {  // the storage prepared a copy: keep it for the verify step
+      std::copy(p, p + dim(), s.prepared_rows.row(i).data());
+      p = s.prepared_rows.row(i).data();
+    }
+    s.prepared[qi] = p;
     s.first[qi] = s.gathered.size();
     const auto min_hits = static_cast<std::uint32_t>(params_.min_collisions);
     s.walk.begin_query();

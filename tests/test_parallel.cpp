@@ -21,6 +21,8 @@
 #include "pstable/detail/parallel.hpp"
 #include "pstable/index/e2lsh.hpp"
 #include "pstable/index/exact.hpp"
+#include "file_util.hpp"
+#include "pstable/io/index_file.hpp"
 #include "test_data.hpp"
 
 using namespace pstable;
@@ -167,4 +169,36 @@ TEST_CASE("a search asking for more threads than the address space allows surviv
   INFO("child status " << status);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("concurrent searches, saves and loads agree", "[parallel][threads]") {
+  // For the ThreadSanitizer run (scripts/test.sh): const searches with their own workers, saves
+  // of the same index and loads of the saved files, all at once.
+  const RowMatrix<float> data = gaussian<float>(1500, 8, 61);
+  const RowMatrix<float> queries = gaussian<float>(40, 8, 62);
+  ExactIndex<float, Cosine> exact(8);
+  exact.add(data);
+  E2LSHIndex<float, Euclidean> lsh(8, E2LSHParams{6, 4, 2.0, 2, 7});
+  lsh.add(data);
+  lsh.remove(5);
+  const auto e = exact.search(queries, 5, 1);
+  const auto l = lsh.search(queries, 5, 1);
+  testing::TempDir dir;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 3; ++round) {
+        if (exact.search(queries, 5, 2).ids() != e.ids()) ++failures;
+        if (lsh.search(queries, 5, 2).ids() != l.ids()) ++failures;
+        const std::string p1 = dir.file("exact" + std::to_string(t)), p2 = dir.file("lsh" + std::to_string(t));
+        save_index(exact, p1);
+        save_index(lsh, p2);
+        if (load_index<ExactIndex<float, Cosine>>(p1).search(queries, 5).ids() != e.ids()) ++failures;
+        if (load_index<E2LSHIndex<float, Euclidean>>(p2).search(queries, 5).ids() != l.ids()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
 }

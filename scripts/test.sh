@@ -28,6 +28,15 @@ build build/sanitize -DPSTABLE_SANITIZE=ON -DPSTABLE_BUILD_BENCH=OFF -DPSTABLE_B
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/sanitize -j "$jobs" --output-on-failure -E '^consumer_'
 
+echo "== ThreadSanitizer: the thread tests (parallel_for, concurrent searches, saves, loads)"
+# One small test binary (not the whole suite): a minute or two to build, seconds to run.
+cmake -S "$root" -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPSTABLE_BUILD_BENCH=OFF \
+  -DPSTABLE_BUILD_EXAMPLES=OFF -DPSTABLE_BUILD_PYTHON=OFF \
+  -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
+cmake --build build/tsan -j "$jobs" --target pstable_thread_tests
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tests/pstable_thread_tests
+
 echo "== Python package: pip install, pytest, notebooks"
 scripts/test_python.sh
 

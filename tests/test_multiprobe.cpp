@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pstable/index/multiprobe.hpp"
+#include "pstable/index/e2lsh.hpp"
 
 using namespace pstable;
 
@@ -326,4 +327,62 @@ TEST_CASE("probe keys are slot_key of the perturbed slots, in generator order", 
     check(fd);
     check(ff);
   }
+}
+
+TEST_CASE("the generator's work is linear in the sets it emits", "[multiprobe]") {
+  // Issue 13: deep probing (num_probes near 3^k) popped mostly invalid sets and grew the heap by
+  // one per pop, so time grew far faster than the probes. Now each emitted set costs one pop and
+  // the heap never holds more than emitted + 1 sets, even when emitting all 3^k - 1.
+  std::mt19937_64 rng(13);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (int k : {1, 2, 5, 8, 11}) {
+    std::vector<double> below(static_cast<std::size_t>(k));
+    for (auto& b : below) b = u(rng);
+    detail::PerturbationGenerator gen;
+    gen.reset(below.data(), k);
+    std::uint64_t mask = 0;
+    double score = 0;
+    std::size_t emitted = 0, max_heap = 0;
+    while (gen.next(mask, score)) {
+      ++emitted;
+      max_heap = std::max(max_heap, gen.heap_size());
+      REQUIRE(gen.popped() == emitted);
+      REQUIRE(gen.heap_size() <= emitted + 1);
+    }
+    CAPTURE(k);
+    CHECK(emitted == static_cast<std::size_t>(std::pow(3.0, k)) - 1);
+    CHECK(gen.popped() == emitted);
+    CHECK(max_heap <= emitted);
+  }
+}
+
+TEST_CASE("deep probing keeps the reference order", "[multiprobe]") {
+  // The skip over invalid sets must not change the order, also deep into the sequence where
+  // most sets of the plain heap walk are invalid (k = 9: all 19682 sets; k = 13: 200000).
+  std::mt19937_64 rng(17);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<double> below9(9), below13(13);
+  for (auto& b : below9) b = u(rng);
+  for (auto& b : below13) b = u(rng);
+  check_same_sequence(below9, 20000);
+  check_same_sequence(below13, 200000);
+  std::vector<float> belowf(13);
+  for (auto& b : belowf) b = static_cast<float>(u(rng));
+  check_same_sequence(belowf, 200000);
+}
+
+TEST_CASE("one query's bucket lookups are bounded", "[multiprobe]") {
+  // num_tables * (num_probes + 1) <= kMaxLookupsPerQuery: the largest L with the largest
+  // num_probes would otherwise look up 4 billion buckets per query.
+  using Index = E2LSHIndex<float, Euclidean>;
+  const long long budget = detail::kMaxLookupsPerQuery;
+  const auto make = [](int tables, int probes) { return Index(4, E2LSHParams{tables, 16, 4.0, probes}); };
+  CHECK_NOTHROW(make(4, static_cast<int>(budget / 4 - 1)));
+  CHECK_THROWS_AS(make(4, static_cast<int>(budget / 4)), InvalidArgument);
+  CHECK_THROWS_AS(make(E2LSHParams::kMaxTables, E2LSHParams::kMaxProbes), InvalidArgument);
+  E2LSHIndex<float, Euclidean> index(4, E2LSHParams{64, 16, 4.0, 0});
+  CHECK_NOTHROW(index.set_num_probes(static_cast<int>(budget / 64 - 1)));
+  CHECK_THROWS_WITH(index.set_num_probes(static_cast<int>(budget / 64)),
+                    Catch::Contains("bucket lookups per query"));
+  CHECK(index.params().num_probes == static_cast<int>(budget / 64 - 1));
 }

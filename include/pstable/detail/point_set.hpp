@@ -48,6 +48,7 @@ class PointSet {
   void validate_rows(const MatrixRef<T>& rows, const char* what) const {
     check_rows(rows, dim(), what);
     check_finite(rows, what);
+    check_magnitude<T, Metric>(rows, what);
     if constexpr (Metric::normalizes) check_nonzero_rows(rows, what);
   }
 

@@ -118,6 +118,7 @@ class E2LSHIndex {
   /// Multi-probe depth used by later searches (0 = plain E2LSH). Tables are not rebuilt.
   void set_num_probes(int probes) {
     E2LSHParams::check_probes(probes, params_.num_hashes);
+    detail::check_probe_budget(params_.num_tables, probes);
     params_.num_probes = probes;
   }
 

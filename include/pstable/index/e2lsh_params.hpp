@@ -65,6 +65,7 @@ struct E2LSHParams {
                                    bucket_width));
     }
     check_probes(num_probes, num_hashes);
+    detail::check_probe_budget(num_tables, num_probes);
     check_collisions(min_collisions, num_tables);
   }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -26,6 +27,16 @@ inline std::int32_t wrapping_add(std::int32_t slot, int delta) noexcept {
 /// coordinate occurs twice. A min-heap seeded with {1} pops the best set, pushes shift(A) (max
 /// replaced by max + 1) and expand(A) (max + 1 added), and emits the popped set if valid: every
 /// set is generated exactly once, in (score, mask) order, the score summed in position order.
+///
+/// Invalid sets are never put on the heap. Every descendant of a set keeps all its positions but
+/// the highest, so an invalid set whose clash does not involve its highest position has only
+/// invalid descendants, and one whose highest position clashes has valid descendants only
+/// through repeated shifts. So instead of max + 1, shift and expand take the first position
+/// after max whose partner is not in the set: the sets skipped are exactly the invalid ones, the
+/// valid ones keep their scores (bit for bit) and order. Each call pops one set and pushes at
+/// most two, all valid: work per probe is O(k + log probes), the heap holds at most probes + 1
+/// sets (without the skip most popped sets were invalid once probes neared 3^k, and the heap
+/// and the time grew far faster than the probes).
 class PerturbationGenerator {
  public:
   static constexpr int kMaxCoordinates = 32;  // 2k positions fit a 64-bit mask
@@ -86,8 +97,11 @@ class PerturbationGenerator {
       const int later = std::max(n, f);
       second_ |= std::uint64_t{1} << later;
       partner_[later] = std::min(n, f);
+      other_[n] = f;
+      other_[f] = n;
     }
     heap_.clear();
+    popped_ = 0;
     heap_.push_back({squares_[0], 0.0, 1});
   }
 
@@ -95,27 +109,32 @@ class PerturbationGenerator {
   /// 3^k - 1 sets were emitted.
   bool next(std::uint64_t& mask, double& score) {
     const int positions = 2 * k_;
-    while (!heap_.empty()) {
-      const Set top = heap_[0];
-      const int max = highest_bit(top.mask);
-      if (max + 1 < positions) {
-        // shift(top): max replaced by max + 1; expand(top): max + 1 added. Their scores extend
-        // the same position-order sums as score_of would compute, bit for bit.
-        const std::uint64_t up = std::uint64_t{1} << (max + 1);
-        const double square = squares_[static_cast<std::size_t>(max + 1)];
-        replace_top({top.prefix + square, top.prefix, (top.mask ^ (std::uint64_t{1} << max)) | up});
-        push({top.score + square, top.score, top.mask | up});
-      } else {
-        pop();
-      }
-      if (valid(top.mask)) {
-        mask = top.mask;
-        score = top.score;
-        return true;
-      }
+    if (heap_.empty()) return false;
+    const Set top = heap_[0];
+    const int max = highest_bit(top.mask);
+    const std::uint64_t rest = top.mask ^ (std::uint64_t{1} << max);
+    // shift(top): max replaced by the first position after it that rest allows; expand(top):
+    // the first position after max that top allows added (never before the shift's: top holds
+    // rest). Their scores extend the same position-order sums as score_of would compute.
+    const int s = first_allowed(rest, max + 1, positions);
+    if (s < positions) {
+      replace_top({top.prefix + squares_[s], top.prefix, rest | (std::uint64_t{1} << s)});
+      const int e = first_allowed(top.mask, s, positions);
+      if (e < positions) push({top.score + squares_[e], top.score, top.mask | (std::uint64_t{1} << e)});
+    } else {
+      pop();
     }
-    return false;
+    ++popped_;
+    PSTABLE_ASSERT(valid(top.mask));
+    mask = top.mask;
+    score = top.score;
+    return true;
   }
+
+  /// Sets popped from the heap since reset (one per call that returned true) and the heap's
+  /// current size: the work done, for tests that check it stays linear in the probes.
+  std::size_t popped() const noexcept { return popped_; }
+  std::size_t heap_size() const noexcept { return heap_.size(); }
 
   /// Coordinate and direction (-1 or +1) of sorted position j.
   int coordinate(int j) const noexcept { return coordinate_[j]; }
@@ -200,6 +219,14 @@ class PerturbationGenerator {
   static int lowest_bit(std::uint64_t m) noexcept { return __builtin_ctzll(m); }
   static int highest_bit(std::uint64_t m) noexcept { return 63 - __builtin_clzll(m); }
 
+  // The first position p in [from, positions) whose partner (the other boundary of its
+  // coordinate) is not in `mask`; positions if none.
+  int first_allowed(std::uint64_t mask, int from, int positions) const noexcept {
+    int p = from;
+    while (p < positions && ((mask >> other_[p]) & 1)) ++p;
+    return p;
+  }
+
   bool valid(std::uint64_t mask) const noexcept {
     for (std::uint64_t later = mask & second_; later != 0; later &= later - 1) {
       if ((mask >> partner_[lowest_bit(later)]) & 1) return false;
@@ -256,6 +283,8 @@ class PerturbationGenerator {
   int coordinate_[2 * kMaxCoordinates] = {};
   int delta_[2 * kMaxCoordinates] = {};
   int partner_[2 * kMaxCoordinates] = {};
+  int other_[2 * kMaxCoordinates] = {};  // the partner of every position
+  std::size_t popped_ = 0;
   std::uint64_t second_ = 0;
   std::vector<Set> heap_;
 };

@@ -318,6 +318,10 @@ class IndexFileReader {
     if (std::string(to_string(kind)) == "unknown") corrupt(concat("unknown index kind ", int(header_.kind), newer));
     if (std::string(to_string(scalar)) == "unknown") corrupt(concat("unknown scalar type ", int(header_.scalar), newer));
     if (std::string(to_string(metric)) == "unknown") corrupt(concat("unknown metric ", int(header_.metric), newer));
+    if (kind == IndexKind::e2lsh && metric == MetricKind::inner_product) {
+      corrupt("it declares an E2LSH index under the inner_product metric, which pstable never "
+              "writes (E2LSH supports euclidean and cosine)");
+    }
     if (header_.dim == 0 || header_.dim > kMaxDim) corrupt(concat("dimension ", header_.dim));
     if (header_.count > kMaxCount) corrupt(concat("point count ", header_.count));
     if (header_.params_bytes > data_end() - kHeaderBytes) {

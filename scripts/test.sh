@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what is missing, builds the Release and the
-# AddressSanitizer+UndefinedBehaviorSanitizer configurations once each, runs ctest on both.
+# AddressSanitizer+UndefinedBehaviorSanitizer configurations once each, runs ctest on both, then
+# each libFuzzer target for PSTABLE_FUZZ_SECONDS (default 30) seconds (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 jobs=$(nproc)
 
-scripts/setup.sh build data bench python
+scripts/setup.sh build data bench python fuzz
 
 build() {  # build DIR [cmake args...]
   local dir=$1; shift
@@ -27,6 +28,9 @@ build build/sanitize -DPSTABLE_SANITIZE=ON -DPSTABLE_BUILD_BENCH=OFF -DPSTABLE_B
   -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/sanitize -j "$jobs" --output-on-failure -E '^consumer_'
+
+echo "== libFuzzer targets: each reader and index load from the checked-in seeds, bounded time"
+scripts/fuzz.sh "${PSTABLE_FUZZ_SECONDS:-30}"
 
 echo "== Python package: pip install, pytest, notebooks"
 scripts/test_python.sh

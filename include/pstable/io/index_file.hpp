@@ -296,7 +296,8 @@ class IndexFileReader {
   // CRC-32 of everything before the trailer against the trailer; then the header's fields.
   void verify_checksum() {
     file_.seek(0);
-    std::vector<unsigned char> chunk(std::size_t(1) << 20);
+    // At most 1 MiB, and no more than the file holds (small files need no big buffer).
+    std::vector<unsigned char> chunk(static_cast<std::size_t>(std::min<std::uint64_t>(data_end(), std::uint64_t(1) << 20)));
     std::uint32_t crc = 0;
     for (std::uint64_t left = data_end(); left > 0;) {
       const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));

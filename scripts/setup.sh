@@ -7,6 +7,7 @@
 #   web     the Flask search example and its browser test (scripts/web.sh, scripts/test_web.sh)
 #   npm     npm, for systems whose nodejs lacks it (scripts/web.sh asks for it only then)
 #   cnn     PyTorch (CPU) for examples/features/train_cnn.py
+#   fuzz    Clang and libFuzzer for the fuzz targets (scripts/fuzz.sh)
 # Usage: scripts/setup.sh [group ...]   (no group: every group but npm)
 set -euo pipefail
 
@@ -18,6 +19,7 @@ declare -A groups=(
   [web]="python3-numpy python3-flask python3-pil python3-pytest nodejs chromium chromium-driver python3-selenium"
   [npm]="npm"
   [cnn]="python3-numpy python3-torch"
+  [fuzz]="clang-14 libfuzzer-14-dev"
 )
 
 wanted=(build)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what is missing, builds the Release and the
-# AddressSanitizer+UndefinedBehaviorSanitizer configurations once each, runs ctest on both.
+# AddressSanitizer+UndefinedBehaviorSanitizer configurations once each, runs ctest on both, then
+# each libFuzzer target for PSTABLE_FUZZ_SECONDS (default 30) seconds (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 jobs=$(nproc)
 
-scripts/setup.sh build data bench python
+scripts/setup.sh build data bench python fuzz
 
 build() {  # build DIR [cmake args...]
   local dir=$1; shift
@@ -36,6 +37,8 @@ cmake -S "$root" -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPSTABLE_BUILD
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
 cmake --build build/tsan -j "$jobs" --target pstable_thread_tests
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tests/pstable_thread_tests
+echo "== libFuzzer targets: each reader and index load from the checked-in seeds, bounded time"
+scripts/fuzz.sh "${PSTABLE_FUZZ_SECONDS:-30}"
 
 echo "== Python package: pip install, pytest, notebooks"
 scripts/test_python.sh

@@ -290,7 +290,7 @@ TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejec
              Contains("min_collisions must be in [1, num_tables = 4], got 5"));
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamMapped] = 2; }), Contains("id-map flag is 2"));
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamNextId] = 41; }), Contains("next id 41"));
-  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamNextId + 7] = 0x80; }), Contains("negative"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamNextId + 7] = 0x80; }), Contains("outside [0, 2^62]"));
 
   // Rows, tombstones, header count.
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[find_section(b, "ROWS").data - 8] = 119; }),

@@ -180,6 +180,8 @@ TEST_CASE("unsupported and malformed npy files are rejected clearly", "[npy]") {
   CHECK_THAT(error_for(npy("<f4", "(1000000000, 1000000)", f32s({1}))),
              Catch::Contains("truncated"));
   CHECK_THAT(error_for(npy("<f4", "(18446744073709551615, 3)", f32s({1}))),
+             Catch::Contains("more than 2^62"));
+  CHECK_THAT(error_for(npy("<f4", "(4611686018427387904, 4611686018427387904)", f32s({1}))),
              Catch::Contains("overflows"));
   CHECK_THAT(error_for(Bytes{'P', 'K', 3, 4, 0, 0, 0, 0, 0, 0}), Catch::Contains("not a .npy file"));
   CHECK_THAT(error_for(Bytes{0x93, 'N', 'U'}), Catch::Contains("not a .npy file"));

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -9,28 +12,80 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "pstable/core/error.hpp"
+#include "pstable/detail/input_file.hpp"
 #include "pstable/detail/validate.hpp"
 
 namespace pstable::detail {
+
+/// True if `name` is `<target>.tmp-<pid>-<n>` (pid and n decimal) and stores the pid.
+inline bool parse_temp_name(const std::string& name, const std::string& target, long long& pid) {
+  const std::string prefix = target + ".tmp-";
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return false;
+  std::size_t i = prefix.size();
+  const auto digits = [&](long long* value) {
+    const std::size_t start = i;
+    long long v = 0;
+    while (i < name.size() && name[i] >= '0' && name[i] <= '9') {
+      if (i - start >= 18) return false;  // no pid has 19 digits; avoids overflow
+      v = v * 10 + (name[i++] - '0');
+    }
+    if (value != nullptr) *value = v;
+    return i > start;
+  };
+  if (!digits(&pid) || i >= name.size() || name[i++] != '-' || !digits(nullptr)) return false;
+  return i == name.size() && pid > 0;
+}
+
+/// Deletes the temporaries `<path>.tmp-<pid>-<n>` that writers killed before their commit (kill -9,
+/// power loss) left beside `path`: only names of exactly that pattern for this target, and only
+/// when no process `pid` exists (kill(pid, 0) fails with ESRCH). The temporaries of live writers,
+/// this process's own, and those of a pid now reused by another process are left alone (the last
+/// ones are reclaimed by a later save). Best effort: errors are ignored. Returns how many it
+/// deleted.
+inline std::size_t reclaim_dead_temporaries(const std::string& path) {
+  const std::filesystem::path target(path);
+  const std::string name = target.filename().string();
+  if (name.empty()) return 0;
+  std::filesystem::path dir = target.parent_path();
+  if (dir.empty()) dir = ".";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return 0;
+  std::size_t deleted = 0;
+  const long long self = static_cast<long long>(::getpid());
+  while (const ::dirent* entry = ::readdir(d)) {
+    long long pid = 0;
+    if (!parse_temp_name(entry->d_name, name, pid) || pid == self) continue;
+    if (pid > static_cast<long long>(std::numeric_limits<::pid_t>::max())) continue;
+    if (::kill(static_cast<::pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive or unknown
+    if (::unlink((dir / entry->d_name).c_str()) == 0) ++deleted;
+  }
+  ::closedir(d);
+  return deleted;
+}
 
 /// Writes a file so that readers see either the old content or the complete new one, never a
 /// mix: bytes go to `<path>.tmp-<pid>-<n>` in the same directory, `commit` flushes them, fsyncs,
 /// and renames the temporary over `path` (atomic on POSIX file systems). If the writer is
 /// destroyed before `commit` (an exception), the temporary is deleted and `path` is untouched.
+/// A writer killed before its commit cannot delete its temporary: each new writer first
+/// reclaims those of dead processes (reclaim_dead_temporaries), so they do not accumulate.
 /// POSIX only (open/write/fsync/rename).
 class AtomicFileWriter {
  public:
   explicit AtomicFileWriter(std::string path) : path_(std::move(path)) {
     std::error_code ec;
     if (path_.empty()) throw IoError("cannot write a file with an empty path");
+    check_path(path_);
     if (std::filesystem::is_directory(path_, ec)) {
       throw IoError(concat("cannot write '", path_, "': it is a directory; pass a file path"));
     }
+    reclaim_dead_temporaries(path_);
     static std::atomic<unsigned> counter{0};
     temp_ = concat(path_, ".tmp-", ::getpid(), "-", counter.fetch_add(1));
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);

@@ -1,5 +1,9 @@
 #pragma once
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -13,26 +17,79 @@
 
 namespace pstable::detail {
 
+/// Throws InvalidArgument if `path` holds a NUL byte: the C library would silently cut the path
+/// there and open (or, for a save, replace) another file than the one named.
+inline void check_path(const std::string& path) {
+  const auto nul = path.find('\0');
+  if (nul != std::string::npos) {
+    throw InvalidArgument(concat("the path '", path.substr(0, nul), "\\0...' holds a NUL byte at ",
+                                 "offset ", nul, "; pass a path without NUL bytes"));
+  }
+}
+
+/// Opens `path` for reading and returns its descriptor, after checking that it is a regular
+/// file: a FIFO or device would block or never end, a directory cannot be read. The open does
+/// not block (O_NONBLOCK, cleared afterwards). Throws InvalidArgument for a NUL in the path,
+/// IoError otherwise. `size` receives the size the file system reports.
+inline int open_regular_file(const std::string& path, std::uint64_t& size) {
+  check_path(path);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    throw IoError(concat("cannot open '", path, "' for reading: ", std::strerror(errno)));
+  }
+  struct ::stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int error = errno;
+    ::close(fd);
+    throw IoError(concat("cannot get the size of '", path, "': ", std::strerror(error)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    throw IoError(concat("cannot read '", path, "': it is ", kind,
+                         ", not a regular file; pass the path of a file (copy a stream to a file first)"));
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    const int error = errno;
+    ::close(fd);
+    throw IoError(concat("cannot read '", path, "': ", std::strerror(error)));
+  }
+  size = static_cast<std::uint64_t>(st.st_size);
+  return fd;
+}
+
 /// A file opened for reading, with its size known up front so that readers can check every
-/// length they parse against the bytes really there before allocating anything.
-/// Errors: IoError if it cannot be opened or read; FormatError when a read runs past the end.
+/// length they parse against the bytes really there before allocating anything. Only regular
+/// files are read, and only those whose reported size is their real size (a /proc file reports
+/// 0 bytes yet has content: it is refused rather than read as empty).
+/// Errors: InvalidArgument for a path holding a NUL byte; IoError if it cannot be opened or
+/// read or is not a regular file; FormatError when a read runs past the end.
 class InputFile {
  public:
   explicit InputFile(const std::string& path) : path_(path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-      throw IoError(concat("cannot read '", path, "': it is a directory, not a file"));
-    }
-    file_ = std::fopen(path.c_str(), "rb");
+    const int fd = open_regular_file(path, size_);
+    file_ = ::fdopen(fd, "rb");
     if (file_ == nullptr) {
-      throw IoError(concat("cannot open '", path, "' for reading: ", std::strerror(errno)));
+      const int error = errno;
+      ::close(fd);
+      throw IoError(concat("cannot open '", path, "' for reading: ", std::strerror(error)));
     }
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec) {
-      std::fclose(file_);
-      throw IoError(concat("cannot get the size of '", path, "': ", ec.message()));
+    if (size_ == 0) {
+      unsigned char probe = 0;
+      if (std::fread(&probe, 1, 1, file_) != 0) {
+        std::fclose(file_);
+        file_ = nullptr;
+        throw IoError(concat("cannot read '", path, "': it reports a size of 0 bytes but has content ",
+                             "(a /proc or other pseudo file?); copy it to a regular file first"));
+      }
+      std::clearerr(file_);
     }
-    size_ = static_cast<std::uint64_t>(size);
   }
   InputFile(const InputFile&) = delete;
   InputFile& operator=(const InputFile&) = delete;

@@ -25,6 +25,10 @@ namespace detail {
 /// libm. Load checks every array's size, range and order before the index uses it; what it
 /// cannot check cheaply is that a table's keys are the hashes of its rows (a crafted file with
 /// wrong keys gives poor recall, never an out-of-bounds access).
+/// The largest next id a loaded E2LSH index may carry: far beyond any real index (ids grow by
+/// one per added row), low enough that later adds cannot overflow the 64-bit ids.
+inline constexpr std::int64_t kMaxNextId = std::int64_t{1} << 62;
+
 template <class T, class Metric>
 struct IndexSerializer<E2LSHIndex<T, Metric>> {
   using Index = E2LSHIndex<T, Metric>;
@@ -83,7 +87,9 @@ struct IndexSerializer<E2LSHIndex<T, Metric>> {
       in.corrupt(concat("bad E2LSH parameters: ", e.what()));
     }
     if (mapped > 1) in.corrupt(concat("the id-map flag is ", int(mapped), ", not 0 or 1"));
-    if (next_id < 0) in.corrupt(concat("next id ", next_id, " is negative"));
+    if (next_id < 0 || next_id > kMaxNextId) {
+      in.corrupt(concat("next id ", next_id, " is outside [0, 2^62]"));
+    }
 
     // Rows, held ones and removed ones.
     const std::uint64_t dim = header.dim;
@@ -132,14 +138,16 @@ struct IndexSerializer<E2LSHIndex<T, Metric>> {
     }
 
     // The hash family.
+    // Sizes from header fields are checked against the section (itself checked against the
+    // bytes left in the file) before anything is allocated.
     const auto functions = static_cast<std::uint64_t>(p.num_tables) * static_cast<std::uint64_t>(p.num_hashes);
-    typename Index::HashFunctions::ColMatrix scaled(static_cast<Eigen::Index>(dim),
-                                             static_cast<Eigen::Index>(functions));
     const std::uint64_t projection_values = in.begin_section<T>("PROJ");
     if (projection_values != checked_mul(dim, functions, "projection values")) {
       in.corrupt(concat("section PROJ holds ", projection_values, " values, ", dim,
                         " dimensions x ", functions, " hash functions need ", dim * functions));
     }
+    typename Index::HashFunctions::ColMatrix scaled(static_cast<Eigen::Index>(dim),
+                                                    static_cast<Eigen::Index>(functions));
     in.read_values(scaled.data(), projection_values);
     RowVector<T> offsets(1, static_cast<Eigen::Index>(functions));
     in.section("OFFS", offsets.data(), functions);

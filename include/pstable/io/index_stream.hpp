@@ -16,6 +16,7 @@
 #include "pstable/detail/index_serializer.hpp"
 #include "pstable/detail/input_file.hpp"
 #include "pstable/detail/validate.hpp"
+#include "pstable/index/families.hpp"
 #include "pstable/io/index_format.hpp"
 
 // pstable's index files (layout in docs/file-format.md): a 64-byte header, a parameters block,
@@ -296,7 +297,8 @@ class IndexFileReader {
   // CRC-32 of everything before the trailer against the trailer; then the header's fields.
   void verify_checksum() {
     file_.seek(0);
-    std::vector<unsigned char> chunk(std::size_t(1) << 20);
+    // At most 1 MiB, and no more than the file holds (small files need no big buffer).
+    std::vector<unsigned char> chunk(static_cast<std::size_t>(std::min<std::uint64_t>(data_end(), std::uint64_t(1) << 20)));
     std::uint32_t crc = 0;
     for (std::uint64_t left = data_end(); left > 0;) {
       const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
@@ -318,6 +320,12 @@ class IndexFileReader {
     if (std::string(to_string(kind)) == "unknown") corrupt(concat("unknown index kind ", int(header_.kind), newer));
     if (std::string(to_string(scalar)) == "unknown") corrupt(concat("unknown scalar type ", int(header_.scalar), newer));
     if (std::string(to_string(metric)) == "unknown") corrupt(concat("unknown metric ", int(header_.metric), newer));
+    const bool hashable = with_metric_code(
+        header_.metric, [](auto m) { return has_lsh_family_v<decltype(m)>; }, [] { return false; });
+    if (kind == IndexKind::e2lsh && !hashable) {
+      corrupt(concat("it declares an E2LSH index under the ", to_string(metric),
+                     " metric, which has no hash family and which pstable never writes"));
+    }
     if (header_.dim == 0 || header_.dim > kMaxDim) corrupt(concat("dimension ", header_.dim));
     if (header_.count > kMaxCount) corrupt(concat("point count ", header_.count));
     if (header_.params_bytes > data_end() - kHeaderBytes) {

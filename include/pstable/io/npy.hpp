@@ -78,8 +78,15 @@ class NpyDictParser {
       skip_space();
       if (peek() == ',') ++i_;
     }
+    ++i_;  // the closing brace
     if (!have_descr || !have_order || !have_shape) {
       fail("the header lacks 'descr', 'fortran_order' or 'shape'");
+    }
+    // numpy pads the header with spaces and ends it with a newline; anything else after the
+    // dict means the header is not what it seems.
+    skip_space();
+    if (i_ != s_.size()) {
+      fail(concat("the header has ", s_.size() - i_, " unexpected bytes after its dict (at offset ", i_, ")"));
     }
     return header;
   }
@@ -141,6 +148,9 @@ class NpyDictParser {
   std::size_t i_ = 0;
 };
 
+/// The largest extent a .npy shape may declare (sizes are signed 64-bit in Eigen).
+inline constexpr std::uint64_t kNpyMaxExtent = std::uint64_t{1} << 62;
+
 /// Reads the preamble and header; leaves `file` at the first data byte after checking that the
 /// data has exactly the size the shape implies.
 inline NpyHeader read_npy_header(InputFile& file) {
@@ -150,6 +160,11 @@ inline NpyHeader read_npy_header(InputFile& file) {
     throw FormatError(concat("'", path, "' is not a .npy file (it does not start with \\x93NUMPY)"));
   }
   const int major = magic[6];
+  const int minor = magic[7];
+  if (minor != 0) {
+    throw FormatError(concat("'", path, "' is a .npy file of format version ", major, ".", minor,
+                             "; pstable reads versions 1.0, 2.0 and 3.0"));
+  }
   std::uint64_t header_bytes = 0;
   if (major == 1) {
     unsigned char b[2];
@@ -186,7 +201,13 @@ inline NpyHeader read_npy_header(InputFile& file) {
   else if (code == "u1") header.type = NpyType::u1;
   else parser.fail(concat("dtype '", d, "' is not supported; use float16/32/64, int32/64 or uint8"));
 
-  for (const auto extent : header.shape) header.count = checked_mul(header.count, extent, concat("'", path, "' shape"));
+  for (const auto extent : header.shape) {
+    // Each extent becomes a signed Eigen size: bound it even when another extent is 0.
+    if (extent > kNpyMaxExtent) {
+      parser.fail(concat("a dimension of its shape is ", extent, ", more than 2^62"));
+    }
+    header.count = checked_mul(header.count, extent, concat("'", path, "' shape"));
+  }
   const std::uint64_t bytes = checked_mul(header.count, npy_item_size(header.type), concat("'", path, "' size"));
   if (bytes > file.remaining()) {
     throw FormatError(concat("'", path, "' is truncated: its shape needs ", bytes, " bytes of data, the file has ",

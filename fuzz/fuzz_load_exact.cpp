@@ -2,5 +2,5 @@
 #include "fuzz_load.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  return pstable::fuzz::fuzz_load<pstable::ExactIndex>(data, size, false);
+  return pstable::fuzz::fuzz_load<pstable::fuzz::ExactKind>(data, size, false);
 }

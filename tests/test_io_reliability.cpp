@@ -171,17 +171,17 @@ TEST_CASE("E2LSH load bounds next_id (issue 13.6)", "[file][e2lsh][errors][issue
   CHECK(loaded.contains((std::int64_t{1} << 62) + 1));
 }
 
-TEST_CASE("an E2LSH file claiming the inner_product metric is a FormatError naming the file (issue 13.7)",
+TEST_CASE("an E2LSH file claiming the inner-product metric is a FormatError naming the file (issue 13.7)",
           "[file][e2lsh][errors][issue13]") {
   testing::TempDir dir;
   const auto path = dir.file("ip.pst");
   save_index(E2LSHIndex<float, Euclidean>(2, small_params()), path);
   Bytes b = testing::read_bytes(path);
-  b[kMetricByte] = static_cast<unsigned char>(MetricKind::inner_product);
+  b[kMetricByte] = InnerProduct::file_code;
   fix_checksum(b);
   testing::write_bytes(path, b);
   CHECK_THROWS_AS(read_index_file_info(path), FormatError);
-  CHECK_THROWS_WITH(read_index_file_info(path), Contains(path) && Contains("inner_product"));
+  CHECK_THROWS_WITH(read_index_file_info(path), Contains(path) && Contains("the ip metric"));
   CHECK_THROWS_AS(load_index<E2F>(path), FormatError);
 }
 

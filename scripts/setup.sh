@@ -13,7 +13,7 @@
 set -euo pipefail
 
 declare -A groups=(
-  [build]="build-essential cmake pkg-config libeigen3-dev libxsimd-dev catch2 libbenchmark-dev zlib1g-dev"
+  [build]="build-essential cmake pkg-config libeigen3-dev libxsimd-dev catch2 libbenchmark-dev zlib1g-dev libcli11-dev nlohmann-json3-dev"
   [data]="dataset-fashion-mnist"
   [bench]="python3-numpy python3-faiss python3-hnswlib libopenblas0-pthread python3-matplotlib python3-sklearn python3-pil"
   [python]="python3-dev python3-numpy python3-pytest pybind11-dev python3-pybind11 python3-venv python3-pip python3-setuptools python3-wheel python3-build python3-nbclient python3-nbformat python3-ipykernel python3-matplotlib"

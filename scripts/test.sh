@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what is missing, builds the Release and the
-# AddressSanitizer+UndefinedBehaviorSanitizer configurations once each, runs ctest on both.
+# AddressSanitizer+UndefinedBehaviorSanitizer configurations once each, runs ctest on both, the
+# Windows and ARM64 cross builds (scripts/check_cross.sh), the Python package from its sdist and
+# the web example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 jobs=$(nproc)
 
-scripts/setup.sh build data bench python
+scripts/setup.sh build data bench python cross
 
 build() {  # build DIR [cmake args...]
   local dir=$1; shift
@@ -28,7 +30,10 @@ build build/sanitize -DPSTABLE_SANITIZE=ON -DPSTABLE_BUILD_BENCH=OFF -DPSTABLE_B
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/sanitize -j "$jobs" --output-on-failure -E '^consumer_'
 
-echo "== Python package: pip install, pytest, notebooks"
+echo "== Cross builds: Windows (mingw-w64, compile and link) and ARM64 (tests under qemu)"
+scripts/check_cross.sh
+
+echo "== Python package: sdist -> wheel -> fresh venv, pytest, notebooks"
 scripts/test_python.sh
 
 echo "== Web search example: Flask routes and headless Chromium, on the installed module"

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "pstable/index/e2lsh.hpp"
 #include "pstable/index/exact.hpp"
 #include "pstable/index/tuning.hpp"
@@ -73,32 +75,51 @@ void print(const Row& r) {
               r.memory_mb);
 }
 
+/// One --params value, "L,k,w,T[,m]": four or five numbers, nothing else.
+E2LSHParams parse_params(const std::string& text) {
+  std::vector<std::string> fields;
+  std::size_t from = 0;
+  for (std::size_t comma; (comma = text.find(',', from)) != std::string::npos; from = comma + 1) {
+    fields.push_back(text.substr(from, comma - from));
+  }
+  fields.push_back(text.substr(from));
+  E2LSHParams p;
+  const bool ok = (fields.size() == 4 || fields.size() == 5) &&
+                  CLI::detail::lexical_cast(fields[0], p.num_tables) &&
+                  CLI::detail::lexical_cast(fields[1], p.num_hashes) &&
+                  CLI::detail::lexical_cast(fields[2], p.bucket_width) &&
+                  CLI::detail::lexical_cast(fields[3], p.num_probes) &&
+                  (fields.size() == 4 || CLI::detail::lexical_cast(fields[4], p.min_collisions));
+  if (!ok) throw CLI::ValidationError("--params", "expects L,k,w,T[,m] (numbers), got '" + text + "'");
+  p.validate();  // pstable::InvalidArgument names the bad field
+  return p;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string dir = "/usr/share/datasets/fashion-mnist";
   Eigen::Index num_queries = 1000;
   bool tune = true, sweep = true;
+  std::vector<std::string> params_text;
+  CLI::App app{"E2LSH on Fashion-MNIST: the tuner's choice and fixed settings against the exact scan",
+               "e2lsh_sweep"};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--data", dir, "directory of Fashion-MNIST's IDX files")->check(CLI::ExistingDirectory);
+  app.add_option("--queries", num_queries, "number of t10k queries")->check(CLI::Range(Eigen::Index{1}, Eigen::Index{1} << 40));
+  app.add_flag("!--no-tune", tune, "skip the tuner");
+  app.add_flag("!--no-sweep", sweep, "skip the fixed settings");
+  app.add_option("--params", params_text, "an extra fixed setting L,k,w,T[,m] (m = min_collisions); repeatable")
+      ->allow_extra_args(false);
   std::vector<E2LSHParams> extra;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--data" && i + 1 < argc) dir = argv[++i];
-    else if (a == "--queries" && i + 1 < argc) num_queries = std::stol(argv[++i]);
-    else if (a == "--no-tune") tune = false;
-    else if (a == "--no-sweep") sweep = false;
-    else if (a == "--params" && i + 1 < argc) {
-      E2LSHParams p;
-      const int got = std::sscanf(argv[++i], "%d,%d,%lf,%d,%d", &p.num_tables, &p.num_hashes, &p.bucket_width,
-                                  &p.num_probes, &p.min_collisions);
-      if (got < 4) {
-        std::fprintf(stderr, "--params takes L,k,w,T[,m]\n");
-        return 2;
-      }
-      extra.push_back(p);
-    } else {
-      std::fprintf(stderr, "usage: %s [--data DIR] [--queries N] [--no-tune] [--no-sweep] [--params L,k,w,T[,m]]...\n", argv[0]);
-      return 2;
-    }
+  try {
+    app.parse(argc, argv);
+    for (const auto& text : params_text) extra.push_back(parse_params(text));
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const pstable::InvalidArgument& e) {
+    std::fprintf(stderr, "e2lsh_sweep: --params: %s\n", e.what());
+    return 2;
   }
   const RowMatrix<float> base = read_idx_images<float>(dir + "/train-images-idx3-ubyte.gz");
   RowMatrix<float> queries = read_idx_images<float>(dir + "/t10k-images-idx3-ubyte.gz");

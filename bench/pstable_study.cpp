@@ -2,21 +2,28 @@
 // of E2LSH settings over a labelled base set (plus unlabelled distractors), and prints precision@k
 // by label (the report's "mAP"), recall@k, AP@k, mean distance or similarity, items visited and
 // queries per second, overall and per class; --csv / --json write the same for bench/plot_study.py.
-// Definitions: docs/evaluation.md. Run with --help for the options.
+// Definitions: docs/evaluation.md. Run with --help for the options (study/options.hpp).
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
 #include "pstable/eval/evaluation.hpp"
+#include "pstable/index/e2lsh.hpp"
 #include "pstable/metric/traits.hpp"
 #include "study/dataset.hpp"
 #include "study/methods.hpp"
+#include "study/options.hpp"
 #include "study/progress.hpp"
 #include "study/report.hpp"
 
@@ -27,137 +34,38 @@ const std::vector<std::string> kFashionClasses = {"T-shirt/top", "Trouser", "Pul
                                                   "Coat",        "Sandal",  "Shirt",    "Sneaker",
                                                   "Bag",         "Ankle boot"};
 
-struct Options {
-  std::string base = std::string(kData) + "train-images-idx3-ubyte.gz";
-  std::string base_labels = std::string(kData) + "train-labels-idx1-ubyte.gz";
-  std::string queries = std::string(kData) + "t10k-images-idx3-ubyte.gz";
-  std::string query_labels = std::string(kData) + "t10k-labels-idx1-ubyte.gz";
-  std::string distractors;
-  std::string metric = "euclidean";
-  std::string class_names = "auto";
-  std::string csv, json;
-  double scale = -1;  // < 0: 1/255 for IDX bases, 1 otherwise
-  long k = 10;
-  long max_queries = 0;
-  int threads = 0;
-  std::vector<int> tables = {3, 5, 7};
-  std::vector<int> hashes = {2, 4, 6};
-  std::vector<double> widths = {4, 6, 8};
-  std::vector<int> probes = {0};
-  bool probes_given = false;
-  int collisions = 1;  // min_collisions of the grid (the tuned row uses the tuner's)
-  std::uint64_t seed = 1;
-  bool lsh = true;
-  bool tune = false;
-  bool grid = false;  // with --tune: run the grid too
-  double target_recall = 0.9;
-  bool progress = true;
-};
+using study::Options;
 
-const char* const kUsage = R"(usage: pstable_study [options]
-
-Data (default Fashion-MNIST train as base, t10k as queries). Points: .npy (float16/32/64, uint8),
-.fvecs, or IDX images (any other name, gzip or plain). Labels: .npy (1-D integers) or IDX:
-  --base FILE --base-labels FILE       the labelled database
-  --queries FILE --query-labels FILE   the labelled queries
-  --distractors FILE                   unlabelled items appended to the database (never relevant)
-  --scale S                            multiply every value by S (default 1/255 for IDX inputs:
-                                       pixels in [0,1]; 1 when --base is .npy or .fvecs)
-  --max-queries N                      use the first N queries only (default all)
-  --class-names auto|none|a,b,...      names of the classes in the per-class table
-Search:
-  --metric euclidean|cosine|manhattan  (default euclidean; aliases l2, l1)
-  --k K                                neighbours per query, the cut-off of every measure (10)
-  --threads N                          search threads, 0 = all hardware threads (0)
-  --tables 3,5,7 --hashes 2,4,6 --widths 4,6,8 --probes 0
-                                       the E2LSH grid: L, k hashes per table, w, multi-probe counts
-  --collisions M                       min_collisions of the grid's indexes (1; the tuned row uses
-                                       the tuner's)
-  --seed S                             seed of the E2LSH hash functions and the tuner's sample (1)
-  --tune [--target-recall R]           instead of the grid: tune_e2lsh's choice for recall R (0.9),
-                                       searched with the tuner's probe count (or --probes)
-  --tune --grid                        the tuned row and the grid (its probes: --probes, default 0)
-  --no-lsh                             the sequential scan only
-Output:
-  --csv FILE --json FILE               every row, with per-class precision, for bench/plot_study.py
-  --quiet                              no progress bar on stderr
-)";
-
-template <class T>
-std::vector<T> parse_list(const std::string& text, const std::string& flag) {
-  std::vector<T> values;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    std::stringstream field(item);
-    T v{};
-    if (!(field >> v) || !field.eof()) {
-      throw pstable::InvalidArgument(flag + " expects a comma-separated list of numbers, got '" +
-                                     text + "'");
-    }
-    values.push_back(v);
-  }
-  if (values.empty()) throw pstable::InvalidArgument(flag + " needs at least one value");
-  return values;
-}
-
-Options parse(int argc, char** argv) {
+Options parse(int argc, char** argv, const std::vector<std::string>& metrics) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw pstable::InvalidArgument(flag + " needs a value; see --help");
-      return argv[++i];
-    };
-    if (flag == "--help" || flag == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    } else if (flag == "--base") o.base = next();
-    else if (flag == "--base-labels") o.base_labels = next();
-    else if (flag == "--queries") o.queries = next();
-    else if (flag == "--query-labels") o.query_labels = next();
-    else if (flag == "--distractors") o.distractors = next();
-    else if (flag == "--scale") o.scale = parse_list<double>(next(), flag).at(0);
-    else if (flag == "--max-queries") o.max_queries = parse_list<long>(next(), flag).at(0);
-    else if (flag == "--class-names") o.class_names = next();
-    else if (flag == "--metric") o.metric = next();
-    else if (flag == "--k") o.k = parse_list<long>(next(), flag).at(0);
-    else if (flag == "--threads") o.threads = parse_list<int>(next(), flag).at(0);
-    else if (flag == "--tables") o.tables = parse_list<int>(next(), flag);
-    else if (flag == "--hashes") o.hashes = parse_list<int>(next(), flag);
-    else if (flag == "--widths") o.widths = parse_list<double>(next(), flag);
-    else if (flag == "--probes") {
-      o.probes = parse_list<int>(next(), flag);
-      o.probes_given = true;
-    } else if (flag == "--collisions") o.collisions = parse_list<int>(next(), flag).at(0);
-    else if (flag == "--seed") o.seed = parse_list<std::uint64_t>(next(), flag).at(0);
-    else if (flag == "--tune") o.tune = true;
-    else if (flag == "--grid") o.grid = true;
-    else if (flag == "--target-recall") o.target_recall = parse_list<double>(next(), flag).at(0);
-    else if (flag == "--no-lsh") o.lsh = false;
-    else if (flag == "--csv") o.csv = next();
-    else if (flag == "--json") o.json = next();
-    else if (flag == "--quiet") o.progress = false;
-    else throw pstable::InvalidArgument("unknown option " + flag + "; see --help");
+  o.base = std::string(kData) + "train-images-idx3-ubyte.gz";
+  o.base_labels = std::string(kData) + "train-labels-idx1-ubyte.gz";
+  o.queries = std::string(kData) + "t10k-images-idx3-ubyte.gz";
+  o.query_labels = std::string(kData) + "t10k-labels-idx1-ubyte.gz";
+  CLI::App app{"", "pstable_study"};
+  study::add_options(app, o, metrics);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));  // --help: usage on stdout, 0; a bad option: the reason on stderr, non-zero
   }
-  // Canonical name of any metric E2LSH supports (aliases such as l1, l2 accepted).
-  o.metric = pstable::with_metric(
-      o.metric,
-      [&](auto m) -> std::string {
-        if constexpr (pstable::has_lsh_family_v<decltype(m)>) {
-          return decltype(m)::name;
-        } else {
-          throw pstable::InvalidArgument("--metric must be euclidean, cosine or manhattan, got " + o.metric);
-        }
-      },
-      [&]() -> std::string {
-        throw pstable::InvalidArgument("--metric must be euclidean, cosine or manhattan, got " + o.metric);
-      });
+  o.probes_given = app.count("--probes") > 0;
   if (o.scale < 0) {
     const bool idx = !study::ends_with(o.base, ".npy") && !study::ends_with(o.base, ".fvecs");
     o.scale = idx ? 1.0 / 255 : 1.0;
   }
-  if (o.max_queries < 0) throw pstable::InvalidArgument("--max-queries must be >= 0");
+  if (o.show_options) {
+    const nlohmann::json shown = {
+        {"base", o.base}, {"metric", o.metric}, {"k", o.k}, {"max_queries", o.max_queries},
+        {"threads", o.threads}, {"tables", o.tables}, {"hashes", o.hashes}, {"widths", o.widths},
+        {"probes", o.probes}, {"probes_given", o.probes_given}, {"collisions", o.collisions},
+        {"seed", o.seed}, {"lsh", o.lsh}, {"tune", o.tune}, {"grid", o.grid},
+        {"target_recall", o.target_recall}, {"scale", o.scale}, {"progress", o.progress},
+        {"csv", o.csv}, {"json", o.json}, {"class_names", o.class_names},
+        {"distractors", o.distractors}};
+    std::cout << shown.dump() << "\n";
+    std::exit(0);
+  }
   return o;
 }
 
@@ -285,14 +193,50 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
   return rows;
 }
 
+using RunStudy = std::vector<study::Row> (*)(const Options&, const study::Dataset&);
+
+/// The metrics the study runs, by --metric name or alias: every metric of pstable::Metrics that
+/// E2LSH hashes (the one list), with its canonical name.
+struct MetricRun {
+  std::string name;
+  RunStudy run;
+};
+
+const std::map<std::string, MetricRun>& metric_runs() {
+  static const std::map<std::string, MetricRun> runs = [] {
+    std::map<std::string, MetricRun> out;
+    std::apply(
+        [&](auto... m) {
+          const auto add = [&](auto tag) {
+            using M = decltype(tag);
+            if constexpr (pstable::has_lsh_family_v<M>) {
+              out[M::name] = {M::name, &run_study<M>};
+              for (const char* alias : M::aliases) out[alias] = {M::name, &run_study<M>};
+            }
+          };
+          (add(m), ...);
+        },
+        pstable::Metrics{});
+    return out;
+  }();
+  return runs;
+}
+
+std::vector<std::string> metric_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : metric_runs()) names.push_back(entry.first);
+  return names;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
-    const Options o = parse(argc, argv);
+    const Options o = parse(argc, argv, metric_names());
     const auto data = load(o);
     study::Setup setup;
-    setup.metric = o.metric;
+    const MetricRun& metric = metric_runs().at(o.metric);
+    setup.metric = metric.name;
     setup.base_path = o.base;
     setup.distractor_path = o.distractors;
     setup.database_size = data.base.rows();
@@ -302,16 +246,7 @@ int main(int argc, char** argv) {
     setup.k = o.k;
     setup.threads = pstable::detail::resolve_threads(o.threads);
     setup.class_names = class_names(o);
-    const auto rows = pstable::with_metric(
-        o.metric,
-        [&](auto m) -> std::vector<study::Row> {
-          if constexpr (pstable::has_lsh_family_v<decltype(m)>) {
-            return run_study<decltype(m)>(o, data);
-          } else {
-            return {};
-          }
-        },
-        [] { return std::vector<study::Row>{}; });
+    const auto rows = metric.run(o, data);
     study::print_tables(setup, rows);
     if (!o.csv.empty()) study::write_csv(o.csv, setup, rows);
     if (!o.json.empty()) study::write_json(o.json, setup, rows);

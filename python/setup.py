@@ -2,9 +2,11 @@
 
 pip install ./python            (with PyPI: build requirements come from pyproject.toml)
 pip install --no-build-isolation ./python   (offline, with Debian's python3-pybind11)
+python3 -m build --no-isolation python      (sdist, then a wheel built from that sdist)
 
-The C++ headers come from ../include (a checkout) or ./include (an sdist); Eigen and xsimd from
-$EIGEN3_INCLUDE_DIR / $XSIMD_INCLUDE_DIR, pkg-config, or the usual prefixes.
+The C++ headers come from ./include (an sdist: `sdist` copies them there) or ../include (a
+checkout); Eigen and xsimd from $EIGEN3_INCLUDE_DIR / $XSIMD_INCLUDE_DIR, pkg-config, or the usual
+prefixes. The version is read from the headers' pstable/version.hpp (declared there only).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from pybind11.setup_helpers import Pybind11Extension, build_ext
 from setuptools import setup
+from setuptools.command.sdist import sdist
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,8 +50,15 @@ def header_dir(env: str, pkg: str, relative: str, probe: str) -> list[str]:
 
 
 def version() -> str:
+    """major.minor.patch from the three PSTABLE_VERSION_* lines of pstable/version.hpp."""
     text = (Path(pstable_include()) / "pstable" / "version.hpp").read_text()
-    return re.search(r'PSTABLE_VERSION_STRING "([^"]+)"', text).group(1)
+    parts = []
+    for part in ("MAJOR", "MINOR", "PATCH"):
+        found = re.search(rf"^#define PSTABLE_VERSION_{part} (\d+)$", text, re.MULTILINE)
+        if not found:
+            sys.exit(f"setup.py: no '#define PSTABLE_VERSION_{part} <n>' in pstable/version.hpp")
+        parts.append(found.group(1))
+    return ".".join(parts)
 
 
 # The per-instruction-set cores. Never -march=native: the wheel must run on other CPUs too.
@@ -68,14 +78,18 @@ INCLUDES = (
 )
 COMMON_FLAGS = ["-O3", "-g0"]
 # Rebuild a core when any header changes (setuptools otherwise only compares the .cpp's time).
-DEPENDS = sorted(str(p.relative_to(HERE)) if HERE in p.parents else str(p)
-                 for p in [*Path(INCLUDES[0]).rglob("*.hpp"), *(HERE / "src").glob("*.hpp")])
+# Only files inside this directory: sdist lists the depends, and cannot hold ../include (the
+# headers reach the sdist through SdistWithHeaders instead).
+DEPENDS = sorted(str(p.relative_to(HERE))
+                 for p in [*Path(INCLUDES[0]).rglob("*.hpp"), *(HERE / "src").glob("*.hpp")]
+                 if HERE in p.parents)
+HEADER_DEPENDS = sorted(str(p) for p in Path(INCLUDES[0]).rglob("*.hpp") if HERE not in p.parents)
 
 extensions = [
     Pybind11Extension(
         f"pstable._core_{name}",
         [f"src/cores/core_{name}.cpp"],  # one source (and object file) per core
-        depends=DEPENDS + ["src/module.cpp"],
+        depends=DEPENDS + HEADER_DEPENDS + ["src/module.cpp"],
         include_dirs=INCLUDES,
         define_macros=[("NDEBUG", None)],
         extra_compile_args=COMMON_FLAGS + flags,
@@ -98,4 +112,18 @@ class ParallelBuildExt(build_ext):
             self.parallel = int(os.environ.get("PSTABLE_BUILD_JOBS", "2"))
 
 
-setup(version=version(), ext_modules=extensions, cmdclass={"build_ext": ParallelBuildExt})
+class SdistWithHeaders(sdist):
+    """An sdist that builds on its own: pstable's C++ headers go in as ./include."""
+
+    def make_release_tree(self, base_dir: str, files: list[str]) -> None:
+        super().make_release_tree(base_dir, files)
+        target = Path(base_dir) / "include" / "pstable"
+        if not target.exists():  # an sdist of an sdist already has them
+            shutil.copytree(Path(pstable_include()) / "pstable", target)
+        license_file = HERE.parent / "LICENSE"
+        if license_file.is_file() and not (Path(base_dir) / "LICENSE").exists():
+            shutil.copy(license_file, Path(base_dir) / "LICENSE")
+
+
+setup(version=version(), ext_modules=extensions,
+      cmdclass={"build_ext": ParallelBuildExt, "sdist": SdistWithHeaders})

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what is missing, builds the Release and the
-# AddressSanitizer+UndefinedBehaviorSanitizer configurations once each, runs ctest on both, then
-# each libFuzzer target for PSTABLE_FUZZ_SECONDS (default 30) seconds (scripts/fuzz.sh).
+# AddressSanitizer+UndefinedBehaviorSanitizer configurations once each, runs ctest on both, the
+# ThreadSanitizer build of the thread tests, each libFuzzer target for PSTABLE_FUZZ_SECONDS
+# (default 30) seconds (scripts/fuzz.sh), the Windows and ARM64 cross builds
+# (scripts/check_cross.sh), the Python package from its sdist and the web example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 jobs=$(nproc)
 
-scripts/setup.sh build data bench python fuzz
+scripts/setup.sh build data bench python fuzz cross
 
 build() {  # build DIR [cmake args...]
   local dir=$1; shift
@@ -40,7 +42,10 @@ TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tests/pstable_
 echo "== libFuzzer targets: each reader and index load from the checked-in seeds, bounded time"
 scripts/fuzz.sh "${PSTABLE_FUZZ_SECONDS:-30}"
 
-echo "== Python package: pip install, pytest, notebooks"
+echo "== Cross builds: Windows (mingw-w64, compile and link) and ARM64 (tests under qemu)"
+scripts/check_cross.sh
+
+echo "== Python package: sdist -> wheel -> fresh venv, pytest, notebooks"
 scripts/test_python.sh
 
 echo "== Web search example: Flask routes and headless Chromium, on the installed module"

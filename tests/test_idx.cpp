@@ -1,5 +1,5 @@
 // The IDX reader against small files written here, gzip-compressed and plain, good and broken.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <zlib.h>
 

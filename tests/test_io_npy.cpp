@@ -1,4 +1,4 @@
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -104,6 +104,14 @@ TEST_CASE("npy float64, float16 and uint8 are converted", "[npy]") {
   CHECK(h(1, 1) == 0.333251953125f);
   CHECK(h(1, 2) == std::numeric_limits<float>::infinity());
   CHECK(std::isnan(h(1, 3)));
+  // Signs: minus zero, the most negative subnormal and normal, minus infinity.
+  testing::write_bytes(path, npy("<f2", "(1, 4)", ints<std::uint16_t>({0x8000, 0x8001, 0xfbff, 0xfc00})));
+  const auto s = read_npy<double>(path);
+  CHECK(s(0, 0) == 0.0);
+  CHECK(std::signbit(s(0, 0)));
+  CHECK(s(0, 1) == -std::ldexp(1.0, -24));
+  CHECK(s(0, 2) == -65504.0);
+  CHECK(s(0, 3) == -std::numeric_limits<double>::infinity());
 
   testing::write_bytes(path, npy("|u1", "(3, 1)", Bytes{0, 7, 255}));
   const auto u = read_npy<float>(path);

@@ -2,7 +2,7 @@
 // under tests/data/crafted or built here), paths and files that are not what they seem, the
 // temporaries of killed writers, saves killed at random moments, and loads of crafted headers
 // under an address-space limit.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <signal.h>
 #include <sys/resource.h>

@@ -1,5 +1,5 @@
 // The SIMD kernels of every instruction set this CPU runs, against their scalar twins.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <random>
 #include <vector>
@@ -63,6 +63,7 @@ TEST_CASE("scalar twins compute the textbook sums", "[kernels]") {
   CHECK(simd::scalar::l2_sq(a, b, 0) == 0.0f);
 }
 
+#if defined(__x86_64__) || defined(_M_X64)
 TEST_CASE("sse2 kernels match the scalar twins", "[kernels]") { check_arch<xsimd::sse2>(); }
 TEST_CASE("sse4.2 kernels match the scalar twins", "[kernels]") { check_arch<xsimd::sse4_2>(); }
 TEST_CASE("avx2+fma kernels match the scalar twins", "[kernels]") {
@@ -72,6 +73,13 @@ TEST_CASE("avx512bw kernels match the scalar twins", "[kernels]") {
   check_arch<xsimd::avx512bw>();
 }
 
+#endif
+
+#if defined(__aarch64__)
+TEST_CASE("neon64 kernels match the scalar twins", "[kernels]") { check_arch<xsimd::neon64>(); }
+#endif
+
+#if defined(PSTABLE_RUNTIME_DISPATCH)
 TEST_CASE("runtime dispatch picks the best instruction set the CPU has", "[kernels]") {
   const auto& f = simd::kernels<float>();
   const auto& d = simd::kernels<double>();
@@ -84,3 +92,12 @@ TEST_CASE("runtime dispatch picks the best instruction set the CPU has", "[kerne
   }
   check_against_scalar(f);
 }
+#else
+TEST_CASE("header-only kernels are those of xsimd's default architecture", "[kernels]") {
+  const auto& f = simd::kernels<float>();
+  CHECK(std::string(f.arch) == xsimd::default_arch::name());
+  CHECK(std::string(simd::kernels<double>().arch) == f.arch);
+  check_against_scalar(f);
+  check_against_scalar(simd::kernels<double>());
+}
+#endif

@@ -3,7 +3,7 @@
 // range the answer equals brute force and does not depend on the batch size (a query alone
 // takes the SIMD scan, 16 or more take ExactIndex's GEMM path).
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <cmath>
 #include <limits>

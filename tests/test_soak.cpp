@@ -13,7 +13,7 @@
 // - save_index + load_index: the loaded index answers bit for bit like the saved one and the
 //   sequence continues on it.
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "pstable/core/error.hpp"
 #include "pstable/eval/evaluation.hpp"
 #include "methods.hpp"
@@ -126,54 +128,57 @@ inline void write_csv(const std::string& path, const Setup& setup, const std::ve
   if (!out) throw pstable::IoError("writing " + path + " failed");
 }
 
-inline std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    out += c;
+/// The JSON file bench/plot_study.py reads (nlohmann-json: strings escaped, control characters
+/// included; a measure that is NaN or infinite, e.g. a mean over no query, is written as null).
+inline nlohmann::json to_json(const Setup& setup, const std::vector<Row>& rows) {
+  nlohmann::json runs = nlohmann::json::array();
+  for (const auto& r : rows) {
+    nlohmann::json per_class = nlohmann::json::array();
+    for (std::size_t c = 0; c < r.eval.precision_per_class.size(); ++c) {
+      const auto label = r.eval.precision_per_class[c].label;
+      per_class.push_back({{"label", label},
+                           {"name", class_name(setup, label)},
+                           {"queries", r.eval.precision_per_class[c].num_queries},
+                           {"precision", r.eval.precision_per_class[c].mean},
+                           {"recall", r.eval.recall_per_class[c].mean},
+                           {"average_precision", r.eval.average_precision_per_class[c].mean}});
+    }
+    runs.push_back({{"method", r.spec.exact ? "exact" : r.spec.tuned ? "e2lsh_tuned" : "e2lsh"},
+                    {"num_tables", r.spec.num_tables},
+                    {"num_hashes", r.spec.num_hashes},
+                    {"bucket_width", r.spec.bucket_width},
+                    {"num_probes", r.spec.num_probes},
+                    {"min_collisions", r.spec.min_collisions},
+                    {"precision", r.eval.precision},
+                    {"recall", r.eval.recall},
+                    {"average_precision", r.eval.average_precision},
+                    {"mean_value", r.eval.mean_value},
+                    {"mean_visited", r.eval.mean_visited},
+                    {"visited_fraction", r.eval.visited_fraction},
+                    {"queries_per_second", r.eval.queries_per_second},
+                    {"cpu_queries_per_second", r.cpu_queries_per_second},
+                    {"build_seconds", r.build_seconds},
+                    {"tune_seconds", r.tune_seconds},
+                    {"memory_bytes", r.memory_bytes},
+                    {"per_class", std::move(per_class)}});
   }
-  return out + "\"";
+  return {{"setup",
+           {{"metric", setup.metric},
+            {"base", setup.base_path},
+            {"distractors", setup.distractor_path},
+            {"database_size", setup.database_size},
+            {"num_distractors", setup.num_distractors},
+            {"num_queries", setup.num_queries},
+            {"dim", setup.dim},
+            {"k", setup.k},
+            {"threads", setup.threads}}},
+          {"runs", std::move(runs)}};
 }
 
 inline void write_json(const std::string& path, const Setup& setup, const std::vector<Row>& rows) {
   auto out = open_output(path);
-  out.precision(8);
-  out << "{\n  \"setup\": {\"metric\": " << json_string(setup.metric)
-      << ", \"base\": " << json_string(setup.base_path)
-      << ", \"distractors\": " << json_string(setup.distractor_path)
-      << ", \"database_size\": " << setup.database_size
-      << ", \"num_distractors\": " << setup.num_distractors
-      << ", \"num_queries\": " << setup.num_queries << ", \"dim\": " << setup.dim
-      << ", \"k\": " << setup.k << ", \"threads\": " << setup.threads << "},\n  \"runs\": [";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const auto& r = rows[i];
-    out << (i ? ",\n" : "\n") << "    {\"method\": \""
-        << (r.spec.exact ? "exact" : r.spec.tuned ? "e2lsh_tuned" : "e2lsh")
-        << "\", \"num_tables\": " << r.spec.num_tables << ", \"num_hashes\": "
-        << r.spec.num_hashes << ", \"bucket_width\": " << r.spec.bucket_width
-        << ", \"num_probes\": " << r.spec.num_probes
-        << ", \"min_collisions\": " << r.spec.min_collisions << ", \"precision\": " << r.eval.precision
-        << ", \"recall\": " << r.eval.recall << ", \"average_precision\": "
-        << r.eval.average_precision << ", \"mean_value\": " << r.eval.mean_value
-        << ", \"mean_visited\": " << r.eval.mean_visited << ", \"visited_fraction\": "
-        << r.eval.visited_fraction << ", \"queries_per_second\": " << r.eval.queries_per_second
-        << ", \"cpu_queries_per_second\": " << r.cpu_queries_per_second
-        << ", \"build_seconds\": " << r.build_seconds << ", \"tune_seconds\": " << r.tune_seconds
-        << ", \"memory_bytes\": " << r.memory_bytes
-        << ",\n     \"per_class\": [";
-    for (std::size_t c = 0; c < r.eval.precision_per_class.size(); ++c) {
-      const auto label = r.eval.precision_per_class[c].label;
-      out << (c ? ", " : "") << "{\"label\": " << label
-          << ", \"name\": " << json_string(class_name(setup, label))
-          << ", \"queries\": " << r.eval.precision_per_class[c].num_queries
-          << ", \"precision\": " << r.eval.precision_per_class[c].mean
-          << ", \"recall\": " << r.eval.recall_per_class[c].mean
-          << ", \"average_precision\": " << r.eval.average_precision_per_class[c].mean << "}";
-    }
-    out << "]}";
-  }
-  out << "\n  ]\n}\n";
+  // Invalid UTF-8 in a path is replaced (U+FFFD) rather than aborting the whole report.
+  out << to_json(setup, rows).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   if (!out) throw pstable::IoError("writing " + path + " failed");
 }
 

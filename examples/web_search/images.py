@@ -31,7 +31,7 @@ def read_upload(data, size=(28, 28)):
     """The uploaded file as a (28, 28) uint8 array; ValueError saying what is wrong otherwise.
 
     Fashion-MNIST shows light clothes on black; any image format Pillow reads is accepted,
-    colour is turned to gray, and the image must already be 28x28."""
+    colour is turned to gray, and an image of another size is resized to 28x28 (stretched)."""
     if not data:
         raise ValueError("the file is empty")
     if Image is None:
@@ -39,11 +39,10 @@ def read_upload(data, size=(28, 28)):
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
-            if img.size != size:
-                raise ValueError(f"the image is {img.size[0]}x{img.size[1]} pixels; it must be "
-                                 f"{size[0]}x{size[1]} like Fashion-MNIST")
-            return np.asarray(img.convert("L"), dtype=np.uint8)
-    except ValueError:
-        raise
-    except Exception as error:  # Pillow raises several kinds for non-images and truncated files
-        raise ValueError(f"not a readable image ({type(error).__name__}: {error})") from None
+            gray = img.convert("L")
+            if gray.size != size:
+                gray = gray.resize(size, Image.LANCZOS)
+            return np.asarray(gray, dtype=np.uint8)
+    except Exception:  # Pillow raises several kinds for non-images and truncated files; their
+        # messages name Python objects (<_io.BytesIO object at 0x...>), so none is shown
+        raise ValueError("not a readable image: send a PNG, JPEG, GIF, BMP or WebP file") from None

@@ -35,7 +35,7 @@ def available_kinds(backend):
 @dataclass
 class E2LSHSettings:
     """E2LSH parameters. bucket_width=None picks w = width_factor x the median distance from a
-    sample of points to their 10th nearest neighbour (LSH-NOTES.md: w ~ 4 x that on pixels)."""
+    sample of points to their 10th nearest neighbour (w ~ 4 x that works on pixels)."""
     num_tables: int = 10
     num_hashes: int = 8
     bucket_width: float = None

@@ -171,8 +171,9 @@ BAD_SEARCHES = [
     ("query=1&k=0", 400, "k must be from 1 to 100"),
     ("query=1&k=101", 400, "k must be from 1 to 100"),
     ("query=1&k=ten", 400, "k must be a whole number"),
-    ("query=1&metric=manhattan", 400, "unknown metric 'manhattan'"),
-    ("query=1&mode=hnsw", 400, "unknown mode 'hnsw'"),
+    ("query=1&metric=manhattan", 400, 'unknown metric "manhattan"'),
+    ("query=1&mode=hnsw", 400, 'unknown mode "hnsw"'),
+    ("query=abc", 400, 'got "abc"'),
 ]
 
 
@@ -188,13 +189,12 @@ def test_bad_search_html(client, args, status, message):
     response = client.get(f"/search?{args}")
     html = response.get_data(as_text=True)
     assert response.status_code == status and response.mimetype == "text/html"
-    assert message.replace("'", "&#39;") in html and "Traceback" not in html
+    assert message.replace("'", "&#39;").replace('"', "&#34;") in html and "Traceback" not in html
 
 
 BAD_UPLOADS = [
     (b"", "the file is empty"),
     (b"not an image at all", "not a readable image"),
-    (png_of(np.zeros((32, 32))), "is 32x32 pixels; it must be 28x28"),
     (png_of(np.zeros((28, 28)))[:40], "not a readable image"),  # truncated PNG
 ]
 
@@ -328,7 +328,7 @@ def test_backend_without_e2lsh_serves_exact_only(features_dir, monkeypatch):
     assert 'id="mode-exact"' in html and 'id="mode-e2lsh"' not in html
     assert client.get("/api/search?query=1").get_json()["mode"] == "exact"
     response = client.get("/api/search?query=1&mode=e2lsh")
-    assert response.status_code == 400 and "unknown mode 'e2lsh'" in response.get_json()["error"]
+    assert response.status_code == 400 and 'unknown mode "e2lsh"' in response.get_json()["error"]
 
 
 def test_cnn_upload_uses_the_trained_model(tmp_path):
@@ -346,3 +346,89 @@ def test_cnn_upload_uses_the_trained_model(tmp_path):
     body = client.post("/api/search", data={"mode": "exact", "k": "5", **upload(png_of(engine.query_images[4]))},
                        content_type="multipart/form-data").get_json()
     assert [r["id"] for r in body["results"]] == [r["id"] for r in by_id["results"]]
+
+
+# ---------------------------------------------------------------- issue 15: timing, uploads, messages, vectors
+def test_search_time_is_the_median_of_several_runs(client, engine, monkeypatch):
+    import app as web
+    index = engine.indexes[("exact", "euclidean")]
+    real = index.search
+    samples = iter([0.9, 0.01, 0.03, 0.02, 0.05])  # one slow outlier, as a first call can be
+
+    def timed(queries, k, num_threads=1):
+        results = real(queries, k, num_threads)
+        results[0].seconds = next(samples)
+        return results
+    monkeypatch.setattr(index, "search", timed)
+    body = client.get("/api/search?query=3&mode=exact&metric=euclidean&k=5").get_json()
+    assert web.TIMING_RUNS == 5 and body["timing_runs"] == 5
+    assert body["seconds"] == pytest.approx(0.03)
+
+
+def test_results_page_says_the_time_is_a_median(client):
+    html = client.get("/search?query=3&mode=exact").get_data(as_text=True)
+    assert "median of 5 runs" in html
+
+
+def test_uploads_of_other_sizes_are_resized(client, engine):
+    image = engine.query_images[11]
+    big = np.kron(image, np.ones((2, 2), np.uint8))  # 56x56, each pixel doubled
+    back = images.read_upload(png_of(big))
+    assert back.shape == (28, 28) and back.dtype == np.uint8
+    # Resampling blurs edges a little; the image stays the same one.
+    assert np.abs(back.astype(int) - image.astype(int)).mean() < 8
+    wide = images.read_upload(png_of(np.zeros((10, 40))))
+    assert wide.shape == (28, 28) and not wide.any()
+    body = client.post("/api/search", data={"mode": "exact", "k": "10", **upload(png_of(big))},
+                       content_type="multipart/form-data").get_json()
+    by_id = client.get("/api/search?query=11&mode=exact&k=10").get_json()
+    assert body["query"]["source"] == "upload" and body["returned"] == 10
+    assert body["results"][0]["id"] == by_id["results"][0]["id"]
+
+
+@pytest.mark.parametrize("body,message", [
+    ({"query": 1, "k": True}, 'k must be a whole number from 1 to 100, got "true"'),
+    ({"query": 1, "k": 2.5}, 'got "2.5"'),
+    ({"query": True}, 'query must be a test image number from 0 to'),
+    ({"query": [1, 2]}, 'got "[1, 2]"'),
+    ({"query": 1, "metric": None}, 'unknown metric "null"'),
+])
+def test_json_messages_show_values_not_python_reprs(client, body, message):
+    response = client.post("/api/search", json=body)
+    error = response.get_json()["error"]
+    assert response.status_code == 400 and message in error, error
+    assert "'True'" not in error and "None" not in error
+
+
+@pytest.mark.parametrize("data", [b"not an image at all", png_of(np.zeros((28, 28)))[:40]])
+def test_unreadable_uploads_name_no_python_object(client, data):
+    error = client.post("/api/search", data=upload(data), content_type="multipart/form-data").get_json()["error"]
+    assert "not a readable image" in error
+    assert "<" not in error and " at 0x" not in error and "Error" not in error
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_api_search_accepts_a_feature_vector(client, engine, metric):
+    vector = engine.query[7]
+    body = client.post("/api/search", json={"vector": vector.tolist(), "mode": "exact",
+                                            "metric": metric, "k": 6}).get_json()
+    assert body["query"]["source"] == "vector" and body["relevant"] is None
+    ids, _ = exact_oracle(engine.base, vector, metric, 6)
+    by_id = client.get(f"/api/search?query=7&mode=exact&metric={metric}&k=6").get_json()
+    assert [r["id"] for r in body["results"]] == [r["id"] for r in by_id["results"]]
+    assert set(r["id"] for r in body["results"]) == set(ids.tolist())
+
+
+@pytest.mark.parametrize("vector,message", [
+    ([0.5] * 3, "vector has 3 numbers; the stored features have 784"),
+    ("abc", "vector must be a JSON list of 784 numbers"),
+    ([0.5] * 783 + ["x"], "vector must be a JSON list of 784 numbers"),
+    ([0.5] * 783 + [True], "vector must be a JSON list of 784 numbers"),
+    ([0.5] * 783 + [1e300], "too large for float32"),
+])
+def test_bad_feature_vectors(client, vector, message):
+    response = client.post("/api/search", json={"vector": vector, "mode": "exact"})
+    assert response.status_code == 400 and message in response.get_json()["error"]
+    nan = "[" + ", ".join(["0.5"] * 783 + ["NaN"]) + "]"
+    response = client.post("/api/search", data='{"vector": ' + nan + "}", content_type="application/json")
+    assert response.status_code == 400 and "not finite" in response.get_json()["error"]

@@ -1,5 +1,171 @@
 #pragma once
 
+#if defined(_WIN32)
+// ---- Windows: the same AtomicFileWriter on the C runtime's file descriptors (_wopen, _write,
+// _commit) and MoveFileExW(MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH), which replaces
+// the target in one step (std::rename refuses to replace an existing file there). The POSIX
+// implementation is in the #else branch below.
+
+#include <fcntl.h>
+#include <io.h>
+#include <process.h>
+#include <sys/stat.h>
+
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#define PSTABLE_UNDEF_WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX  // windows.h must not define min/max macros (they break std::min and Eigen)
+#define PSTABLE_UNDEF_NOMINMAX
+#endif
+#include <windows.h>
+#ifdef PSTABLE_UNDEF_WIN32_LEAN_AND_MEAN
+#undef WIN32_LEAN_AND_MEAN
+#undef PSTABLE_UNDEF_WIN32_LEAN_AND_MEAN
+#endif
+#ifdef PSTABLE_UNDEF_NOMINMAX
+#undef NOMINMAX
+#undef PSTABLE_UNDEF_NOMINMAX
+#endif
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "pstable/core/error.hpp"
+#include "pstable/detail/validate.hpp"
+
+namespace pstable::detail {
+
+/// Writes a file so that readers see either the old content or the complete new one, never a
+/// mix: bytes go to `<path>.tmp-<pid>-<n>` in the same directory, `commit` flushes them to disk
+/// and moves the temporary over `path` with MoveFileExW (replace, write through). If the writer
+/// is destroyed before `commit` (an exception), the temporary is deleted and `path` is untouched.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(std::string path) : path_(std::move(path)) {
+    std::error_code ec;
+    if (path_.empty()) throw IoError("cannot write a file with an empty path");
+    if (std::filesystem::is_directory(path_, ec)) {
+      throw IoError(concat("cannot write '", path_, "': it is a directory; pass a file path"));
+    }
+    static std::atomic<unsigned> counter{0};
+    temp_ = concat(path_, ".tmp-", ::_getpid(), "-", counter.fetch_add(1));
+    fd_ = ::_wopen(wide(temp_).c_str(), _O_WRONLY | _O_CREAT | _O_EXCL | _O_BINARY | _O_NOINHERIT,
+                   _S_IREAD | _S_IWRITE);
+    if (fd_ < 0) {
+      throw IoError(concat("cannot create '", temp_, "' to save '", path_, "': ",
+                           std::strerror(errno), "; check that the directory exists and is writable"));
+    }
+    buffer_.reserve(kBufferBytes);
+  }
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  ~AtomicFileWriter() { discard(); }
+
+  const std::string& path() const noexcept { return path_; }
+  const std::string& temp_path() const noexcept { return temp_; }
+  /// Bytes written so far.
+  std::uint64_t position() const noexcept { return position_; }
+
+  void write(const void* data, std::size_t n) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    if (buffer_.size() + n > kBufferBytes) flush();
+    if (n >= kBufferBytes) {
+      write_fd(bytes, n, position_);
+    } else {
+      buffer_.insert(buffer_.end(), bytes, bytes + n);
+    }
+    position_ += n;
+  }
+
+  /// Overwrites bytes already written (at offset + n <= position()).
+  void overwrite(std::uint64_t offset, const void* data, std::size_t n) {
+    flush();
+    write_fd(static_cast<const unsigned char*>(data), n, offset);
+  }
+
+  /// Makes the new content durable and visible under path(). Throws IoError (and keeps the old
+  /// file) if any step fails.
+  void commit() {
+    flush();
+    if (::_commit(fd_) != 0) fail("flush");
+    const int fd = fd_;
+    fd_ = -1;
+    if (::_close(fd) != 0) fail("close");
+    if (!::MoveFileExW(wide(temp_).c_str(), wide(path_).c_str(),
+                       MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
+      const auto reason = std::system_category().message(static_cast<int>(::GetLastError()));
+      const auto message = concat("cannot move '", temp_, "' over '", path_, "': ", reason,
+                                  "; the previous file, if any, is unchanged");
+      discard();
+      throw IoError(message);
+    }
+    committed_ = true;
+  }
+
+ private:
+  static constexpr std::size_t kBufferBytes = std::size_t(1) << 20;
+
+  static std::wstring wide(const std::string& path) { return std::filesystem::path(path).wstring(); }
+
+  void flush() {
+    if (buffer_.empty()) return;
+    write_fd(buffer_.data(), buffer_.size(), position_ - buffer_.size());
+    buffer_.clear();
+  }
+
+  void write_fd(const unsigned char* bytes, std::size_t n, std::uint64_t offset) {
+    if (::_lseeki64(fd_, static_cast<__int64>(offset), SEEK_SET) < 0) fail("seek in");
+    while (n > 0) {
+      const unsigned chunk = n > std::size_t{INT_MAX} ? unsigned{INT_MAX} : static_cast<unsigned>(n);
+      const int done = ::_write(fd_, bytes, chunk);
+      if (done <= 0) fail("write");
+      bytes += done;
+      n -= static_cast<std::size_t>(done);
+    }
+  }
+
+  [[noreturn]] void fail(const char* step) {
+    const auto message = concat("cannot ", step, " '", temp_, "' while saving '", path_, "': ",
+                                std::strerror(errno), "; the previous file, if any, is unchanged");
+    discard();
+    throw IoError(message);
+  }
+
+  void discard() noexcept {
+    if (fd_ >= 0) {
+      ::_close(fd_);
+      fd_ = -1;
+    }
+    if (!committed_ && !temp_.empty()) {
+      try {
+        ::_wunlink(wide(temp_).c_str());
+      } catch (...) {  // a path that cannot be converted: nothing was created under it
+      }
+      temp_.clear();
+    }
+  }
+
+  std::string path_;
+  std::string temp_;
+  int fd_ = -1;
+  bool committed_ = false;
+  std::uint64_t position_ = 0;
+  std::vector<unsigned char> buffer_;
+};
+
+}  // namespace pstable::detail
+
+#else  // ---- POSIX
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -197,3 +363,5 @@ class AtomicFileWriter {
 };
 
 }  // namespace pstable::detail
+
+#endif  // _WIN32

@@ -49,7 +49,7 @@ class HugePageAllocator {
     return static_cast<T*>(::operator new(bytes));
   }
 
-  void deallocate(T* p, std::size_t n) noexcept {
+  void deallocate(T* p, [[maybe_unused]] std::size_t n) noexcept {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     if (n * sizeof(T) >= kMinBytes) {
       ::munmap(p, rounded(n * sizeof(T)));

@@ -173,7 +173,7 @@ class PerturbationGenerator {
   // coordinates at once in vector lanes (N >= k fixed; lanes k.. are padding).
   template <int N>
   void rank_near_by_key(const float* below, int k) noexcept {
-    std::int64_t key[N], count[N] = {};
+    std::int64_t key[std::size_t{N}], count[std::size_t{N}] = {};
     for (int i = 0; i < N; ++i) {
       std::uint32_t bits = 0;
       if (i < k) {

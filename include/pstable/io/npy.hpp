@@ -9,11 +9,12 @@
 #include <type_traits>
 #include <vector>
 
+#include <Eigen/Core>
+
 #include "pstable/core/error.hpp"
 #include "pstable/core/types.hpp"
 #include "pstable/detail/atomic_file.hpp"
 #include "pstable/detail/endian.hpp"
-#include "pstable/detail/half.hpp"
 #include "pstable/detail/input_file.hpp"
 #include "pstable/detail/validate.hpp"
 
@@ -234,7 +235,9 @@ void read_npy_values(InputFile& file, NpyType type, std::uint64_t count, Put&& p
     for (std::size_t i = 0; i < n; ++i, p += item) {
       const std::uint64_t at = done + i;
       switch (type) {
-        case NpyType::f2: put(at, half_to_float(load_le<std::uint16_t>(p))); break;
+        case NpyType::f2:  // IEEE binary16: Eigen::half converts exactly (every half is a float)
+          put(at, static_cast<float>(Eigen::numext::bit_cast<Eigen::half>(load_le<std::uint16_t>(p))));
+          break;
         case NpyType::f4: put(at, load_le<float>(p)); break;
         case NpyType::f8: put(at, load_le<double>(p)); break;
         case NpyType::i4: put(at, load_le<std::int32_t>(p)); break;

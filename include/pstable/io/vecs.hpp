@@ -58,7 +58,7 @@ RowMatrix<Out> read_vecs(const std::string& path, Eigen::Index max_rows, const c
                                  " (all vectors must have the same dimension)"));
       }
       Out* row = out.row(static_cast<Eigen::Index>(r0 + i)).data();
-      for (std::int32_t j = 0; j < dim; ++j) row[j] = static_cast<Out>(load_le<E>(p + 4 + j * sizeof(E)));
+      for (std::int32_t j = 0; j < dim; ++j) row[j] = static_cast<Out>(load_le<E>(p + 4 + static_cast<std::size_t>(j) * sizeof(E)));
     }
   }
   const bool wanted_all = max_rows < 0 || rows < static_cast<std::uint64_t>(max_rows);

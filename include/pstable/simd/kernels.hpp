@@ -4,6 +4,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "pstable/detail/xsimd_compat.hpp"
+
 namespace pstable::simd {
 
 /// Distance kernels in xsimd's dispatchable form: a functor whose call operator is templated on
@@ -31,7 +33,7 @@ T reduce4(const T* a, const T* b, std::size_t n) noexcept {
   for (; i + w <= n; i += w) {
     acc0 = step(batch::load_unaligned(a + i), batch::load_unaligned(b + i), acc0);
   }
-  T sum = xsimd::hadd((acc0 + acc1) + (acc2 + acc3));
+  T sum = pstable::detail::reduce_add((acc0 + acc1) + (acc2 + acc3));
   for (; i < n; ++i) {
     sum = step.tail(a[i], b[i], sum);
   }

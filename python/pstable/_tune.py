@@ -8,6 +8,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from . import _checks
 from ._index import DType, E2LSHIndex, Metric, _as_rows, _core, _dtype_name
 
 
@@ -67,10 +68,14 @@ def tune(
         dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float32
     name = _dtype_name(dtype)
     rows, _ = _as_rows(a, np.dtype(name), "data")
+    c, i32 = _checks, lambda v, name: _checks.integers(v, name, "int32")  # noqa: E731
     r = _core.tune(
-        rows, metric, k, target_recall, recall_margin, num_queries, max_points, max_tables,
-        list(hash_counts), list(table_collision), list(probe_counts), list(collision_thresholds),
-        seed, distance_us, lookup_us, hash_us, entry_us, cost_tolerance,
+        rows, metric, c.integer(k, "k"), target_recall, recall_margin,
+        c.integer(num_queries, "num_queries"), c.integer(max_points, "max_points"),
+        c.integer(max_tables, "max_tables", "int32"), i32(hash_counts, "hash_counts"),
+        list(table_collision), i32(probe_counts, "probe_counts"),
+        i32(collision_thresholds, "collision_thresholds"), c.integer(seed, "seed", "uint64"),
+        distance_us, lookup_us, hash_us, entry_us, cost_tolerance,
     )
     return TuneResult(
         params=dict(r["params"]), recall=r["recall"], mean_visited=r["mean_visited"],

@@ -11,6 +11,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import numpy.typing as npt
 
+from . import _checks
 from ._index import DType, Metric, _as_rows, _core, _dtype_name
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -94,6 +95,7 @@ def ground_truth(
     d = np.dtype(_dtype_name(dtype))
     x, _ = _as_rows(data, d, "data")
     q, _ = _as_rows(queries, d, "queries")
+    k, num_threads = _checks.integer(k, "k"), _checks.integer(num_threads, "num_threads", "int32")
     return _core.ground_truth(x, q, k, metric, num_threads)
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Tuple, Union, overload
 import numpy as np
 import numpy.typing as npt
 
-from . import _simd
+from . import _checks, _simd
 from ._errors import InvalidState
 
 if TYPE_CHECKING:
@@ -174,6 +174,7 @@ class _Index:
         converted first. `num_threads=0` uses every hardware thread. Releases the GIL.
         """
         q, single = _as_rows(queries, self.dtype, "queries")
+        k, num_threads = _checks.integer(k, "k"), _checks.integer(num_threads, "num_threads", "int32")
         ids, distances, visited = self._impl.search(q, k, num_threads)
         if single:
             ids, distances, visited = ids[0], distances[0], int(visited[0])
@@ -207,7 +208,7 @@ class ExactIndex(_Index):
     """
 
     def __init__(self, dim: int, metric: Metric = "euclidean", dtype: DType = "float32") -> None:
-        self._impl = _core.make_exact(dim, metric, _dtype_name(dtype))
+        self._impl = _core.make_exact(_checks.integer(dim, "dim"), metric, _dtype_name(dtype))
 
     @classmethod
     def borrow(cls, data: np.ndarray[Any, Any], metric: Metric = "euclidean") -> "ExactIndex":
@@ -298,9 +299,12 @@ class E2LSHIndex(_Index):
         num_tables: int = 10, num_hashes: int = 8, bucket_width: float = 4.0,
         num_probes: int = 0, seed: int = 1, min_collisions: int = 1,
     ) -> None:
-        self._impl = _core.make_e2lsh(dim, metric, _dtype_name(dtype), dict(
-            num_tables=num_tables, num_hashes=num_hashes, bucket_width=bucket_width,
-            num_probes=num_probes, seed=seed, min_collisions=min_collisions,
+        i32 = lambda v, name: _checks.integer(v, name, "int32")  # noqa: E731
+        self._impl = _core.make_e2lsh(_checks.integer(dim, "dim"), metric, _dtype_name(dtype), dict(
+            num_tables=i32(num_tables, "num_tables"), num_hashes=i32(num_hashes, "num_hashes"),
+            bucket_width=bucket_width, num_probes=i32(num_probes, "num_probes"),
+            seed=_checks.integer(seed, "seed", "uint64"),
+            min_collisions=i32(min_collisions, "min_collisions"),
         ))
 
     @property
@@ -321,11 +325,11 @@ class E2LSHIndex(_Index):
 
     @num_probes.setter
     def num_probes(self, probes: int) -> None:
-        self._impl.set_num_probes(probes)
+        self._impl.set_num_probes(_checks.integer(probes, "num_probes", "int32"))
 
     def set_num_probes(self, probes: int) -> None:
         """Same as `index.num_probes = probes`. Raises ValueError above 3^num_hashes - 1."""
-        self._impl.set_num_probes(probes)
+        self._impl.set_num_probes(_checks.integer(probes, "num_probes", "int32"))
 
     @property
     def min_collisions(self) -> int:
@@ -335,11 +339,11 @@ class E2LSHIndex(_Index):
 
     @min_collisions.setter
     def min_collisions(self, m: int) -> None:
-        self._impl.set_min_collisions(m)
+        self._impl.set_min_collisions(_checks.integer(m, "min_collisions", "int32"))
 
     def set_min_collisions(self, m: int) -> None:
         """Same as `index.min_collisions = m`. Raises ValueError outside [1, num_tables]."""
-        self._impl.set_min_collisions(m)
+        self._impl.set_min_collisions(_checks.integer(m, "min_collisions", "int32"))
 
     @property
     def next_id(self) -> int:
@@ -352,7 +356,7 @@ class E2LSHIndex(_Index):
         return self._impl.num_removed
 
     def __contains__(self, id: object) -> bool:
-        return isinstance(id, (int, np.integer)) and self._impl.contains(int(id))
+        return _checks.is_id(id) and self._impl.contains(int(id))
 
     def remove(self, ids: Union[int, npt.ArrayLike]) -> None:
         """Removes one id or an array of ids: they are never returned again.
@@ -360,10 +364,7 @@ class E2LSHIndex(_Index):
         All ids are checked first (added, not yet removed, no repeats); on ValueError nothing is
         removed. Memory is reclaimed by `compact()`.
         """
-        a = np.asarray(ids)
-        if a.dtype.kind not in "iu" and not (a.dtype == object and a.size == 0):
-            raise TypeError(f"ids must be integers, got dtype {a.dtype}")
-        self._impl.remove(a.astype(np.int64).ravel().tolist())
+        self._impl.remove(_checks.id_array(ids).tolist())
 
     def compact(self) -> None:
         """Drops removed points from memory and the tables; other ids do not change."""
@@ -379,16 +380,12 @@ class E2LSHIndex(_Index):
             raise ValueError(f"filter must be 1-D (a mask over ids or allowed ids), got shape {a.shape}")
         if a.dtype == np.bool_:
             return np.ascontiguousarray(a)
-        if a.dtype.kind not in "iu":
+        if a.dtype.kind not in "iuO":  # O: Python ints beyond 64 bits, checked by _checks
             raise TypeError(
                 f"filter must be a boolean mask over ids, an integer array of allowed ids or a "
                 f"callable returning one, got dtype {a.dtype}"
             )
-        if a.size and a.min() < 0:
-            raise ValueError(f"filter ids must be >= 0, got {int(a.min())}")
-        mask = np.zeros(max(self._impl.next_id, int(a.max()) + 1 if a.size else 0), dtype=np.bool_)
-        mask[a] = True
-        return mask
+        return _checks.allowed_ids_mask(a, self._impl.next_id)
 
     def search(  # type: ignore[override]
         self, queries: npt.ArrayLike, k: int, num_threads: int = 1, return_counts: bool = False,
@@ -408,6 +405,7 @@ class E2LSHIndex(_Index):
         The GIL is released during the search.
         """
         q, single = _as_rows(queries, self.dtype, "queries")
+        k, num_threads = _checks.integer(k, "k"), _checks.integer(num_threads, "num_threads", "int32")
         allowed = self._allowed_mask(filter)
         ids, distances, visited, probed = self._impl.search_lsh(q, k, num_threads, allowed)
         if single:

@@ -8,6 +8,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from . import _checks
 from ._index import DType, E2LSHIndex, Metric, _as_rows, _core, _dtype_name
 
 
@@ -67,12 +68,17 @@ def tune(
         dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float32
     name = _dtype_name(dtype)
     rows, _ = _as_rows(a, np.dtype(name), "data")
+    c, i32 = _checks, lambda v, name: _checks.integers(v, name, "int32")  # noqa: E731
     r = _core.tune(rows, metric, dict(
-        k=k, target_recall=target_recall, recall_margin=recall_margin, num_queries=num_queries,
-        max_points=max_points, max_tables=max_tables, hash_counts=list(hash_counts),
-        table_collision=list(table_collision), probe_counts=list(probe_counts),
-        collision_thresholds=list(collision_thresholds), seed=seed, distance_us=distance_us,
-        lookup_us=lookup_us, hash_us=hash_us, entry_us=entry_us, cost_tolerance=cost_tolerance,
+        k=c.integer(k, "k"), target_recall=target_recall, recall_margin=recall_margin,
+        num_queries=c.integer(num_queries, "num_queries"),
+        max_points=c.integer(max_points, "max_points"),
+        max_tables=c.integer(max_tables, "max_tables", "int32"),
+        hash_counts=i32(hash_counts, "hash_counts"), table_collision=list(table_collision),
+        probe_counts=i32(probe_counts, "probe_counts"),
+        collision_thresholds=i32(collision_thresholds, "collision_thresholds"),
+        seed=c.integer(seed, "seed", "uint64"), distance_us=distance_us, lookup_us=lookup_us,
+        hash_us=hash_us, entry_us=entry_us, cost_tolerance=cost_tolerance,
     ))
     return TuneResult(
         params=dict(r["params"]), recall=r["recall"], mean_visited=r["mean_visited"],

@@ -407,10 +407,10 @@ TEST_CASE("readers and loads of crafted headers stay within an address-space lim
 
 TEST_CASE("a loaded E2LSH index whose projections overflow searches safely (found by fuzz_load_e2lsh_fixed)",
           "[file][e2lsh][fuzz][issue13]") {
-  // A float64 cosine index (dim 3, 5 points) with finite but huge stored projections: a query's
+  // A float64 euclidean index (dim 3, 5 points) with finite but huge stored projections: a query's
   // projection overflows to infinity, its slot fraction was NaN, and the multi-probe order
   // indexed an array out of bounds (UBSan). Any answer is acceptable; only held ids may appear.
-  using Index = E2LSHIndex<double, Cosine>;
+  using Index = E2LSHIndex<double, Euclidean>;
   const Index index = load_index<Index>(crafted("e2lsh_projection_overflow.pst"));
   RowMatrix<double> queries = RowMatrix<double>::Ones(2, index.dim());
   queries(1, 0) = -3;

@@ -404,3 +404,23 @@ TEST_CASE("readers and loads of crafted headers stay within an address-space lim
   CHECK(WEXITSTATUS(status) == 0);
 #endif
 }
+
+TEST_CASE("a loaded E2LSH index whose projections overflow searches safely (found by fuzz_load_e2lsh_fixed)",
+          "[file][e2lsh][fuzz][issue13]") {
+  // A float64 euclidean index (dim 3, 5 points) with finite but huge stored projections: a query's
+  // projection overflows to infinity, its slot fraction was NaN, and the multi-probe order
+  // indexed an array out of bounds (UBSan). Any answer is acceptable; only held ids may appear.
+  using Index = E2LSHIndex<double, Euclidean>;
+  const Index index = load_index<Index>(crafted("e2lsh_projection_overflow.pst"));
+  RowMatrix<double> queries = RowMatrix<double>::Ones(2, index.dim());
+  queries(1, 0) = -3;
+  const auto found = index.search(queries, 3);
+  for (Eigen::Index i = 0; i < found.ids().size(); ++i) {
+    const Id id = found.ids().data()[i];
+    CHECK((id == -1 || index.contains(id)));
+  }
+  // The key of an overflowed projection is well defined: NaN and +-inf take the extreme slots.
+  CHECK(detail::to_slot(std::numeric_limits<double>::quiet_NaN()) == std::numeric_limits<std::int32_t>::min());
+  CHECK(detail::to_slot(std::numeric_limits<float>::infinity()) == 2147483520);
+  CHECK(detail::to_slot(-std::numeric_limits<double>::infinity()) == std::numeric_limits<std::int32_t>::min());
+}

@@ -72,13 +72,14 @@ inline std::uint64_t slot_key(const std::int32_t* slots, int k) noexcept {
   return mix64(h);
 }
 
-/// floor(f) as an int32 slot; values beyond the int32 range share the extreme slots.
+/// floor(f) as an int32 slot; values beyond the int32 range share the extreme slots, NaN the
+/// lowest (an overflowed projection must not be cast: undefined behaviour).
 template <class T>
 inline std::int32_t to_slot(T f) noexcept {
   constexpr T lo = T(-2147483648.0);
   constexpr T hi = T(2147483520.0);  // below 2^31 and exact in float
   const T v = std::floor(f);
-  return static_cast<std::int32_t>(v < lo ? lo : (v > hi ? hi : v));
+  return static_cast<std::int32_t>(!(v >= lo) ? lo : (v > hi ? hi : v));  // NaN -> lo
 }
 
 /// The p-stable hash functions of an index: function j is h_j(p) = floor((a_j . p + b_j) / w) with

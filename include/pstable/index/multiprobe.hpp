@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -310,7 +311,12 @@ int for_each_probe_key(const T* f_row, int t, int k, int num_probes,
   }
   on_key(mix64(state[k]));  // = table_key(f_row, t, k, slots)
   if (num_probes == 0) return 1;
-  for (int i = 0; i < k; ++i) below[i] = f[i] - std::floor(f[i]);
+  for (int i = 0; i < k; ++i) {
+    // A projection that overflowed to +-inf or NaN (a crafted index file, an extreme query) has
+    // no fraction; 0 keeps the probe order a permutation instead of ranking NaNs.
+    const T x = f[i] - std::floor(f[i]);
+    below[i] = std::isfinite(x) ? x : T(0);
+  }
   generator.reset(below, k);
   int produced = 1;
   std::uint64_t mask = 0;

@@ -85,13 +85,17 @@ DEPENDS = sorted(str(p.relative_to(HERE))
                  if HERE in p.parents)
 HEADER_DEPENDS = sorted(str(p) for p in Path(INCLUDES[0]).rglob("*.hpp") if HERE not in p.parents)
 
+# PSTABLE_TEST_HOOKS=1 builds the debug hooks the test suite uses to prove zero-copy and GIL
+# release (last_query_address, data_address, active_calls); published builds have none.
+TEST_HOOKS = [("PSTABLE_PYTHON_TEST_HOOKS", "1")] if os.environ.get("PSTABLE_TEST_HOOKS") == "1" else []
+
 extensions = [
     Pybind11Extension(
         f"pstable._core_{name}",
         [f"src/cores/core_{name}.cpp"],  # one source (and object file) per core
         depends=DEPENDS + HEADER_DEPENDS + ["src/module.cpp"],
         include_dirs=INCLUDES,
-        define_macros=[("NDEBUG", None)],
+        define_macros=[("NDEBUG", None)] + TEST_HOOKS,
         extra_compile_args=COMMON_FLAGS + flags,
         cxx_std=17,
     )

@@ -10,7 +10,8 @@ root=$PWD
 scripts/setup.sh python data
 
 echo "== sdist -> wheel -> fresh venv"
-scripts/install_python.sh --from-sdist
+# The suite needs the debug hooks of a test build (zero-copy and GIL-release checks).
+PSTABLE_TEST_HOOKS=1 scripts/install_python.sh --from-sdist
 venv=$root/build/venv
 ls build/dist
 # The version is declared once (version.hpp): the wheel's metadata and the module must agree.

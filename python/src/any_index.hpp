@@ -40,30 +40,46 @@ class AnyIndex {
   /// Writes the index file (needs the C++ file format; raises otherwise).
   virtual void save(const std::string& path) const = 0;
 
-  // Debug hooks the tests use to prove zero-copy and GIL release.
-  /// Address of the first query value the last `search` handed to the C++ index.
-  std::uintptr_t last_query_address() const noexcept { return last_query_address_.load(); }
   /// Address of the first stored value (a borrowed array's own buffer for `borrow`).
   virtual std::uintptr_t data_address() const = 0;
+
+#if defined(PSTABLE_PYTHON_TEST_HOOKS)
+  // Debug hooks the tests use to prove zero-copy and GIL release; only in test builds
+  // (PSTABLE_TEST_HOOKS=1 when building the package).
+  /// Address of the first query value the last `search` handed to the C++ index.
+  std::uintptr_t last_query_address() const noexcept { return last_query_address_.load(); }
   /// Number of calls currently running in C++ with the GIL released.
   int active_calls() const noexcept { return active_calls_.load(); }
+#endif
 
  protected:
-  // Counts a call as active for as long as it lives (construct it after releasing the GIL).
+  // Marks a call as running in C++ for as long as it lives (construct it after releasing the
+  // GIL) and records its query address; does nothing outside test builds.
   class ActiveCall {
    public:
-    explicit ActiveCall(const AnyIndex& owner) : owner_(owner) { ++owner_.active_calls_; }
+#if defined(PSTABLE_PYTHON_TEST_HOOKS)
+    ActiveCall(const AnyIndex& owner, const void* query) : owner_(owner) {
+      ++owner_.active_calls_;
+      if (query != nullptr) owner_.last_query_address_ = reinterpret_cast<std::uintptr_t>(query);
+    }
     ~ActiveCall() { --owner_.active_calls_; }
+#else
+    ActiveCall(const AnyIndex&, const void*) noexcept {}
+#endif
     ActiveCall(const ActiveCall&) = delete;
     ActiveCall& operator=(const ActiveCall&) = delete;
 
+#if defined(PSTABLE_PYTHON_TEST_HOOKS)
    private:
     const AnyIndex& owner_;
+#endif
   };
 
   mutable std::shared_mutex mutex_;
+#if defined(PSTABLE_PYTHON_TEST_HOOKS)
   mutable std::atomic<std::uintptr_t> last_query_address_{0};
   mutable std::atomic<int> active_calls_{0};
+#endif
 };
 
 template <class T>
@@ -98,7 +114,7 @@ class Bound : public Interface {
     const auto view = view_rows<T>(rows, "data");
     py::gil_scoped_release release;
     std::unique_lock lock(this->mutex_);
-    const typename AnyIndex::ActiveCall active(*this);
+    const typename AnyIndex::ActiveCall active(*this, nullptr);
     index_.add(MatrixRef<T>(view));
   }
 
@@ -108,9 +124,8 @@ class Bound : public Interface {
     {
       py::gil_scoped_release release;
       std::shared_lock lock(this->mutex_);
-      const typename AnyIndex::ActiveCall active(*this);
       const MatrixRef<T> ref(view);  // binds the numpy buffer itself: no copy
-      this->last_query_address_ = reinterpret_cast<std::uintptr_t>(ref.data());
+      const typename AnyIndex::ActiveCall active(*this, ref.data());
       result = index_.search(ref, k, num_threads);
     }
     return py::make_tuple(adopt(std::move(result.ids())), adopt(std::move(result.distances())),

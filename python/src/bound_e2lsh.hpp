@@ -59,9 +59,8 @@ class BoundE2LSH final : public Bound<E2LSHIndex<T, Metric>, AnyLSHIndex> {
     {
       py::gil_scoped_release release;
       std::shared_lock lock(this->mutex_);
-      const typename AnyIndex::ActiveCall active(*this);
       const MatrixRef<T> ref(view);
-      this->last_query_address_ = reinterpret_cast<std::uintptr_t>(ref.data());
+      const typename AnyIndex::ActiveCall active(*this, ref.data());
       if (mask == nullptr) {
         result = this->index_.search(ref, k, num_threads);
       } else {

@@ -198,9 +198,11 @@ void bind_common(Class& c) {
            py::arg("num_threads") = 1)
       .def("rows", &AnyIndex::rows)
       .def("save", &AnyIndex::save, py::arg("path"))
-      .def("last_query_address", &AnyIndex::last_query_address)
-      .def("data_address", &AnyIndex::data_address)
+      .def("data_address", &AnyIndex::data_address);
+#if defined(PSTABLE_PYTHON_TEST_HOOKS)
+  c.def("last_query_address", &AnyIndex::last_query_address)
       .def("active_calls", &AnyIndex::active_calls);
+#endif
 }
 
 }  // namespace

@@ -73,3 +73,24 @@ def test_bad_request_in_the_browser(server):
         assert "no test image 123456" in driver.find_element(By.ID, "error").text
         driver.get(server + "/")
         assert len(driver.find_elements(By.CSS_SELECTOR, ".gallery button")) == 48
+
+
+@pytest.mark.parametrize("path", ["/", "/search?query=3&mode=exact&k=10", "/search?query=abc"])
+def test_pages_fit_a_390_pixel_wide_phone(server, path):
+    """No horizontal scrolling and nothing cut off at an iPhone-sized viewport (390 CSS px)."""
+    with browser.chromium() as driver:
+        # Headless Chromium's windows are at least 500 px wide: emulate the phone's viewport.
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        driver.get(server + path)
+        WebDriverWait(driver, 10).until(EC.presence_of_element_located((By.TAG_NAME, "main")))
+        viewport = driver.execute_script("return document.documentElement.clientWidth")
+        widest = driver.execute_script("return document.documentElement.scrollWidth")
+        assert viewport <= 390 and widest <= viewport, f"page is {widest} px wide in a {viewport} px viewport"
+        # Every element ends inside the viewport (the title used to be clipped on the right).
+        overflow = driver.execute_script("""
+            const w = document.documentElement.clientWidth;
+            return [...document.querySelectorAll('body *')]
+              .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > w + 0.5)
+              .map(e => e.tagName + '.' + e.className).slice(0, 5);""")
+        assert overflow == [], f"elements past the right edge: {overflow}"

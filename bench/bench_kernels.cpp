@@ -1,7 +1,7 @@
 // The distance kernels of every instruction set this CPU runs, each beside its scalar twin, and
 // a plain streaming sum that measures how fast one core reads memory.
 //
-// Names: kernel/<l2_sq|dot|norm_sq>/<float|double>/<arch|scalar>/<d>;  bandwidth/stream_sum.
+// Names: kernel/<l2_sq|dot|norm_sq|l1>/<float|double>/<arch|scalar>/<d>;  bandwidth/stream_sum.
 // bytes_per_second counts the bytes the kernel reads; "flops" is floating-point operations per
 // second (l2_sq: 3 per coordinate, dot and norm_sq: 2).
 #include <benchmark/benchmark.h>
@@ -32,12 +32,13 @@ std::vector<T> random_values(std::size_t n, unsigned seed) {
   return v;
 }
 
-enum class Op { kL2Sq, kDot, kNormSq };
+enum class Op { kL2Sq, kDot, kNormSq, kL1 };
 
 const char* op_name(Op op) {
   switch (op) {
     case Op::kL2Sq: return "l2_sq";
     case Op::kDot: return "dot";
+    case Op::kL1: return "l1";
     default: return "norm_sq";
   }
 }
@@ -52,13 +53,14 @@ void run_kernel(benchmark::State& state, Op op, simd::KernelSet<T> kernels) {
     switch (op) {
       case Op::kL2Sq: r = kernels.l2_sq(a.data(), b.data(), d); break;
       case Op::kDot: r = kernels.dot(a.data(), b.data(), d); break;
+      case Op::kL1: r = kernels.l1(a.data(), b.data(), d); break;
       default: r = kernels.norm_sq(a.data(), d); break;
     }
     benchmark::DoNotOptimize(r);
     benchmark::ClobberMemory();
   }
   const auto reads = op == Op::kNormSq ? 1 : 2;
-  const auto flops_per_coordinate = op == Op::kL2Sq ? 3 : 2;
+  const auto flops_per_coordinate = op == Op::kL2Sq || op == Op::kL1 ? 3 : 2;
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(reads * d * sizeof(T)));
   state.counters["flops"] = benchmark::Counter(
       static_cast<double>(state.iterations()) * static_cast<double>(flops_per_coordinate * d),
@@ -68,7 +70,8 @@ void run_kernel(benchmark::State& state, Op op, simd::KernelSet<T> kernels) {
 // The scalar twins behind the same function-pointer call as the SIMD kernels.
 template <class T>
 simd::KernelSet<T> scalar_set() {
-  return {&simd::scalar::l2_sq<T>, &simd::scalar::dot<T>, &simd::scalar::norm_sq<T>, "scalar"};
+  return {&simd::scalar::l2_sq<T>, &simd::scalar::dot<T>, &simd::scalar::norm_sq<T>,
+          &simd::scalar::l1<T>, "scalar"};
 }
 
 template <class T>
@@ -78,7 +81,7 @@ const char* type_name() {
 
 template <class T>
 void register_set(const simd::KernelSet<T>& set) {
-  for (Op op : {Op::kL2Sq, Op::kDot, Op::kNormSq}) {
+  for (Op op : {Op::kL2Sq, Op::kDot, Op::kNormSq, Op::kL1}) {
     const std::string name =
         std::string("kernel/") + op_name(op) + "/" + type_name<T>() + "/" + set.arch;
     auto* b = benchmark::RegisterBenchmark(name.c_str(), [op, set](benchmark::State& s) {

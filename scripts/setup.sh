@@ -10,6 +10,7 @@
 #           multiarch: adds the arm64 architecture to dpkg) builds of scripts/check_cross.sh
 #   cnn     PyTorch (CPU) for examples/features/train_cnn.py
 #   fuzz    Clang and libFuzzer for the fuzz targets (scripts/fuzz.sh)
+#   format  clang-format 14 for scripts/format.sh (.clang-format)
 # Usage: scripts/setup.sh [group ...]   (no group: every group but npm)
 set -euo pipefail
 
@@ -23,6 +24,7 @@ declare -A groups=(
   [cross]="g++-mingw-w64-x86-64 libz-mingw-w64-dev g++-aarch64-linux-gnu qemu-user zlib1g-dev:arm64"
   [cnn]="python3-numpy python3-torch"
   [fuzz]="clang-14 libfuzzer-14-dev"
+  [format]="clang-format-14"
 )
 
 wanted=(build)

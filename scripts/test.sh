@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 root=$PWD
 jobs=$(nproc)
 
-scripts/setup.sh build data bench python fuzz cross
+scripts/setup.sh build data bench python fuzz cross format
+
+echo "== Formatting (.clang-format)"
+scripts/format.sh --check
 
 build() {  # build DIR [cmake args...]
   local dir=$1; shift

@@ -84,9 +84,8 @@ void register_set(const simd::KernelSet<T>& set) {
   for (Op op : {Op::kL2Sq, Op::kDot, Op::kNormSq, Op::kL1}) {
     const std::string name =
         std::string("kernel/") + op_name(op) + "/" + type_name<T>() + "/" + set.arch;
-    auto* b = benchmark::RegisterBenchmark(name.c_str(), [op, set](benchmark::State& s) {
-      run_kernel<T>(s, op, set);
-    });
+    auto* b = benchmark::RegisterBenchmark(
+        name.c_str(), [op, set](benchmark::State& s) { run_kernel<T>(s, op, set); });
     for (int d : kDims) b->Arg(d);
   }
 }

@@ -35,8 +35,8 @@ const FashionMnist& fashion_mnist() {
     const std::string dir = env ? env : "/usr/share/datasets/fashion-mnist";
     try {
       d.train = pstable::read_idx_images<float>(dir + "/train-images-idx3-ubyte.gz");
-      d.queries = pstable::read_idx_images<float>(dir + "/t10k-images-idx3-ubyte.gz")
-                      .topRows(kNumQueries);
+      d.queries =
+          pstable::read_idx_images<float>(dir + "/t10k-images-idx3-ubyte.gz").topRows(kNumQueries);
     } catch (const pstable::Error& e) {
       d.error = std::string("Fashion-MNIST not available (") + e.what() +
                 "); run scripts/setup.sh data or set PSTABLE_FASHION_MNIST";
@@ -53,8 +53,8 @@ void exact_scan(benchmark::State& state) {
     state.SkipWithError(data.error.c_str());
     return;
   }
-  const auto index = pstable::ExactIndex<float, Metric>::borrow(data.train.data(),
-                                                                data.train.rows(), data.train.cols());
+  const auto index = pstable::ExactIndex<float, Metric>::borrow(
+      data.train.data(), data.train.rows(), data.train.cols());
   Eigen::Index q = 0;
   for (auto _ : state) {
     auto result = index.search(data.queries.middleRows(q, 1), kK, 1);
@@ -74,8 +74,8 @@ void exact_batch(benchmark::State& state) {
     state.SkipWithError(data.error.c_str());
     return;
   }
-  const auto index = pstable::ExactIndex<float, Metric>::borrow(data.train.data(),
-                                                                data.train.rows(), data.train.cols());
+  const auto index = pstable::ExactIndex<float, Metric>::borrow(
+      data.train.data(), data.train.rows(), data.train.cols());
   for (auto _ : state) {
     auto result = index.search(data.queries, kK, 1);
     benchmark::DoNotOptimize(result.ids().data());
@@ -92,9 +92,11 @@ void register_search_benchmarks() {
   benchmark::RegisterBenchmark("search/exact_scan/cosine", exact_scan<pstable::Cosine>)
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("search/exact_batch/euclidean", exact_batch<pstable::Euclidean>)
-      ->Unit(benchmark::kMillisecond)->MinTime(2.0);
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(2.0);
   benchmark::RegisterBenchmark("search/exact_batch/cosine", exact_batch<pstable::Cosine>)
-      ->Unit(benchmark::kMillisecond)->MinTime(2.0);
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(2.0);
 }
 
 }  // namespace pstable_bench

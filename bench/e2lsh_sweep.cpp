@@ -66,13 +66,17 @@ Row measure(const std::string& name, const E2LSHParams& params, const RowMatrix<
 }
 
 void print(const Row& r) {
-  std::printf("| %-22s | %3d | %3d | %6.2f | %4d | %2d | %8.3f | %7.2f%% | %8.0f | %7.2f | %8.1f |\n",
-              r.name.c_str(), r.params.num_tables, r.params.num_hashes, r.params.bucket_width,
-              r.params.num_probes, r.params.min_collisions, r.recall, 100 * r.visited_fraction, r.qps, r.build_s, r.memory_mb);
-  std::printf("RESULT name=%s L=%d k=%d w=%.4f T=%d m=%d recall=%.4f visited=%.5f qps=%.1f build_s=%.3f memory_mb=%.1f\n",
-              r.name.c_str(), r.params.num_tables, r.params.num_hashes, r.params.bucket_width,
-              r.params.num_probes, r.params.min_collisions, r.recall, r.visited_fraction, r.qps, r.build_s,
-              r.memory_mb);
+  std::printf(
+      "| %-22s | %3d | %3d | %6.2f | %4d | %2d | %8.3f | %7.2f%% | %8.0f | %7.2f | %8.1f |\n",
+      r.name.c_str(), r.params.num_tables, r.params.num_hashes, r.params.bucket_width,
+      r.params.num_probes, r.params.min_collisions, r.recall, 100 * r.visited_fraction, r.qps,
+      r.build_s, r.memory_mb);
+  std::printf(
+      "RESULT name=%s L=%d k=%d w=%.4f T=%d m=%d recall=%.4f visited=%.5f qps=%.1f build_s=%.3f "
+      "memory_mb=%.1f\n",
+      r.name.c_str(), r.params.num_tables, r.params.num_hashes, r.params.bucket_width,
+      r.params.num_probes, r.params.min_collisions, r.recall, r.visited_fraction, r.qps, r.build_s,
+      r.memory_mb);
 }
 
 /// One --params value, "L,k,w,T[,m]": four or five numbers, nothing else.
@@ -90,7 +94,8 @@ E2LSHParams parse_params(const std::string& text) {
                   CLI::detail::lexical_cast(fields[2], p.bucket_width) &&
                   CLI::detail::lexical_cast(fields[3], p.num_probes) &&
                   (fields.size() == 4 || CLI::detail::lexical_cast(fields[4], p.min_collisions));
-  if (!ok) throw CLI::ValidationError("--params", "expects L,k,w,T[,m] (numbers), got '" + text + "'");
+  if (!ok)
+    throw CLI::ValidationError("--params", "expects L,k,w,T[,m] (numbers), got '" + text + "'");
   p.validate();  // pstable::InvalidArgument names the bad field
   return p;
 }
@@ -102,14 +107,18 @@ int main(int argc, char** argv) {
   Eigen::Index num_queries = 1000;
   bool tune = true, sweep = true;
   std::vector<std::string> params_text;
-  CLI::App app{"E2LSH on Fashion-MNIST: the tuner's choice and fixed settings against the exact scan",
-               "e2lsh_sweep"};
+  CLI::App app{
+      "E2LSH on Fashion-MNIST: the tuner's choice and fixed settings against the exact scan",
+      "e2lsh_sweep"};
   app.option_defaults()->always_capture_default();
-  app.add_option("--data", dir, "directory of Fashion-MNIST's IDX files")->check(CLI::ExistingDirectory);
-  app.add_option("--queries", num_queries, "number of t10k queries")->check(CLI::Range(Eigen::Index{1}, Eigen::Index{1} << 40));
+  app.add_option("--data", dir, "directory of Fashion-MNIST's IDX files")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--queries", num_queries, "number of t10k queries")
+      ->check(CLI::Range(Eigen::Index{1}, Eigen::Index{1} << 40));
   app.add_flag("!--no-tune", tune, "skip the tuner");
   app.add_flag("!--no-sweep", sweep, "skip the fixed settings");
-  app.add_option("--params", params_text, "an extra fixed setting L,k,w,T[,m] (m = min_collisions); repeatable")
+  app.add_option("--params", params_text,
+                 "an extra fixed setting L,k,w,T[,m] (m = min_collisions); repeatable")
       ->allow_extra_args(false);
   std::vector<E2LSHParams> extra;
   try {
@@ -126,9 +135,11 @@ int main(int argc, char** argv) {
   if (num_queries >= 0 && num_queries < queries.rows()) {
     queries.conservativeResize(num_queries, Eigen::NoChange);
   }
-  std::printf("Fashion-MNIST: %ld base x %ld dims, %ld queries (t10k), k = 10, one thread, times in thread CPU seconds, kernels %s\n",
-              static_cast<long>(base.rows()), static_cast<long>(base.cols()),
-              static_cast<long>(queries.rows()), simd::kernels<float>().arch);
+  std::printf(
+      "Fashion-MNIST: %ld base x %ld dims, %ld queries (t10k), k = 10, one thread, times in thread "
+      "CPU seconds, kernels %s\n",
+      static_cast<long>(base.rows()), static_cast<long>(base.cols()),
+      static_cast<long>(queries.rows()), simd::kernels<float>().arch);
 
   auto t = cpu_now();
   const auto exact = ExactIndex<float, Euclidean>::borrow(base.data(), base.rows(), base.cols());
@@ -137,37 +148,48 @@ int main(int argc, char** argv) {
   std::printf("exact scan (GEMM batch): %.0f q/s\n", exact_qps);
   std::printf("RESULT name=exact qps=%.1f\n", exact_qps);
 
-  std::printf("\n| %-22s | %3s | %3s | %6s | %4s | %2s | %8s | %8s | %8s | %7s | %8s |\n", "setting", "L", "k", "w", "T", "m",
-              "recall10", "visited", "q/s", "build s", "memory MB");
+  std::printf("\n| %-22s | %3s | %3s | %6s | %4s | %2s | %8s | %8s | %8s | %7s | %8s |\n",
+              "setting", "L", "k", "w", "T", "m", "recall10", "visited", "q/s", "build s",
+              "memory MB");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   if (tune) {
     t = cpu_now();
     const TuneResult tuned = tune_e2lsh<float, Euclidean>(base);
     const double tune_s = since(t);
-    std::printf("tuner: %.1f s, chose L=%d k=%d w=%.2f T=%d m=%d; on its held-out sample: recall %.3f, visited %.2f%%, %.0f q/s (r10 = %.2f, %zu trials)\n",
-                tune_s, tuned.params.num_tables, tuned.params.num_hashes, tuned.params.bucket_width,
-                tuned.params.num_probes, tuned.params.min_collisions, tuned.recall, 100 * tuned.visited_fraction, tuned.queries_per_second,
-                tuned.typical_distance, tuned.trials.size());
-    std::printf("RESULT name=tuner seconds=%.2f sample_recall=%.4f sample_visited=%.5f\n", tune_s, tuned.recall,
-                tuned.visited_fraction);
+    std::printf(
+        "tuner: %.1f s, chose L=%d k=%d w=%.2f T=%d m=%d; on its held-out sample: recall %.3f, "
+        "visited %.2f%%, %.0f q/s (r10 = %.2f, %zu trials)\n",
+        tune_s, tuned.params.num_tables, tuned.params.num_hashes, tuned.params.bucket_width,
+        tuned.params.num_probes, tuned.params.min_collisions, tuned.recall,
+        100 * tuned.visited_fraction, tuned.queries_per_second, tuned.typical_distance,
+        tuned.trials.size());
+    std::printf("RESULT name=tuner seconds=%.2f sample_recall=%.4f sample_visited=%.5f\n", tune_s,
+                tuned.recall, tuned.visited_fraction);
     std::printf("tuner cost model: distance %.3f us, lookup %.3f us, entry %.4f us, hash %.4f us\n",
                 tuned.distance_us, tuned.lookup_us, tuned.entry_us, tuned.hash_us);
     auto trials = tuned.trials;
-    std::sort(trials.begin(), trials.end(), [](const TuneTrial& a, const TuneTrial& b) { return a.estimated_us < b.estimated_us; });
+    std::sort(trials.begin(), trials.end(), [](const TuneTrial& a, const TuneTrial& b) {
+      return a.estimated_us < b.estimated_us;
+    });
     int shown = 0;
     for (const auto& tr : trials) {
       if (tr.recall < 0.9 || ++shown > 25) continue;
-      std::printf("  trial L=%2d k=%2d w=%6.2f T=%3d m=%d recall %.3f visited %6.0f probed %6.0f entries %6.0f est %7.1f us\n",
-                  tr.params.num_tables, tr.params.num_hashes, tr.params.bucket_width, tr.params.num_probes,
-                  tr.params.min_collisions, tr.recall, tr.mean_visited, tr.mean_probed, tr.mean_entries,
-                  tr.estimated_us);
+      std::printf(
+          "  trial L=%2d k=%2d w=%6.2f T=%3d m=%d recall %.3f visited %6.0f probed %6.0f entries "
+          "%6.0f est %7.1f us\n",
+          tr.params.num_tables, tr.params.num_hashes, tr.params.bucket_width, tr.params.num_probes,
+          tr.params.min_collisions, tr.recall, tr.mean_visited, tr.mean_probed, tr.mean_entries,
+          tr.estimated_us);
     }
     print(measure("tuned", tuned.params, base, queries, truth));
   }
   for (const auto& p : extra) print(measure("given", p, base, queries, truth));
   if (sweep) {
-    const E2LSHParams fixed[] = {{20, 8, 16.0, 0, 1}, {10, 8, 16.0, 0, 1}, {10, 12, 12.0, 30, 1},
-                                 {20, 16, 14.0, 30, 1}, {10, 16, 14.0, 60, 1}};
+    const E2LSHParams fixed[] = {{20, 8, 16.0, 0, 1},
+                                 {10, 8, 16.0, 0, 1},
+                                 {10, 12, 12.0, 30, 1},
+                                 {20, 16, 14.0, 30, 1},
+                                 {10, 16, 14.0, 60, 1}};
     for (const auto& p : fixed) print(measure("notes table", p, base, queries, truth));
   }
   return 0;

@@ -30,8 +30,8 @@
 namespace {
 
 const char* const kData = "/usr/share/datasets/fashion-mnist/";
-const std::vector<std::string> kFashionClasses = {"T-shirt/top", "Trouser", "Pullover", "Dress",
-                                                  "Coat",        "Sandal",  "Shirt",    "Sneaker",
+const std::vector<std::string> kFashionClasses = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                                  "Coat",        "Sandal",    "Shirt",    "Sneaker",
                                                   "Bag",         "Ankle boot"};
 
 using study::Options;
@@ -47,7 +47,8 @@ Options parse(int argc, char** argv, const std::vector<std::string>& metrics) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    std::exit(app.exit(e));  // --help: usage on stdout, 0; a bad option: the reason on stderr, non-zero
+    std::exit(
+        app.exit(e));  // --help: usage on stdout, 0; a bad option: the reason on stderr, non-zero
   }
   o.probes_given = app.count("--probes") > 0;
   if (o.scale < 0) {
@@ -55,14 +56,28 @@ Options parse(int argc, char** argv, const std::vector<std::string>& metrics) {
     o.scale = idx ? 1.0 / 255 : 1.0;
   }
   if (o.show_options) {
-    const nlohmann::json shown = {
-        {"base", o.base}, {"metric", o.metric}, {"k", o.k}, {"max_queries", o.max_queries},
-        {"threads", o.threads}, {"tables", o.tables}, {"hashes", o.hashes}, {"widths", o.widths},
-        {"probes", o.probes}, {"probes_given", o.probes_given}, {"collisions", o.collisions},
-        {"seed", o.seed}, {"lsh", o.lsh}, {"tune", o.tune}, {"grid", o.grid},
-        {"target_recall", o.target_recall}, {"scale", o.scale}, {"progress", o.progress},
-        {"csv", o.csv}, {"json", o.json}, {"class_names", o.class_names},
-        {"distractors", o.distractors}};
+    const nlohmann::json shown = {{"base", o.base},
+                                  {"metric", o.metric},
+                                  {"k", o.k},
+                                  {"max_queries", o.max_queries},
+                                  {"threads", o.threads},
+                                  {"tables", o.tables},
+                                  {"hashes", o.hashes},
+                                  {"widths", o.widths},
+                                  {"probes", o.probes},
+                                  {"probes_given", o.probes_given},
+                                  {"collisions", o.collisions},
+                                  {"seed", o.seed},
+                                  {"lsh", o.lsh},
+                                  {"tune", o.tune},
+                                  {"grid", o.grid},
+                                  {"target_recall", o.target_recall},
+                                  {"scale", o.scale},
+                                  {"progress", o.progress},
+                                  {"csv", o.csv},
+                                  {"json", o.json},
+                                  {"class_names", o.class_names},
+                                  {"distractors", o.distractors}};
     std::cout << shown.dump() << "\n";
     std::exit(0);
   }

@@ -18,7 +18,8 @@ namespace pstable::fuzz {
 inline void repair_checksum(std::vector<std::uint8_t>& b) {
   if (b.size() < 64 + 8) return;
   detail::store_le<std::uint64_t>(b.data() + 16, b.size());
-  const auto crc = static_cast<std::uint32_t>(::crc32(0, b.data(), static_cast<uInt>(b.size() - 8)));
+  const auto crc =
+      static_cast<std::uint32_t>(::crc32(0, b.data(), static_cast<uInt>(b.size() - 8)));
   detail::store_le<std::uint32_t>(b.data() + b.size() - 8, crc);
   std::memcpy(b.data() + b.size() - 4, "PEND", 4);
 }
@@ -34,7 +35,8 @@ void load_and_search(const std::string& path) {
   for (Eigen::Index i = 0; i < found.ids().size(); ++i) {
     const Id id = found.ids().data()[i];
     bool held = id < index.size();  // ExactIndex: ids are row numbers
-    if constexpr (std::is_same_v<Index, E2LSHIndex<T, typename Index::MetricType>>) held = index.contains(id);
+    if constexpr (std::is_same_v<Index, E2LSHIndex<T, typename Index::MetricType>>)
+      held = index.contains(id);
     if (id >= 0 && !held) {
       std::fprintf(stderr, "search returned id %lld, which the index does not hold\n",
                    static_cast<long long>(id));

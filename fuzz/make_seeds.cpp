@@ -32,8 +32,8 @@ void put(const std::string& target, const std::string& name, const Bytes& b, boo
     gzwrite(f, b.data(), static_cast<unsigned>(b.size()));
     gzclose(f);
   } else {
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
-                                                static_cast<std::streamsize>(b.size()));
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
   }
 }
 
@@ -53,8 +53,10 @@ Bytes npy(const std::string& descr, const std::string& shape, const Bytes& data,
   dict.append((64 - (pre + dict.size() + 1) % 64) % 64, ' ');
   dict.push_back('\n');
   Bytes b = {0x93, 'N', 'U', 'M', 'P', 'Y', static_cast<unsigned char>(major), 0};
-  if (major == 1) le<std::uint16_t>(b, static_cast<std::uint16_t>(dict.size()));
-  else le<std::uint32_t>(b, static_cast<std::uint32_t>(dict.size()));
+  if (major == 1)
+    le<std::uint16_t>(b, static_cast<std::uint16_t>(dict.size()));
+  else
+    le<std::uint32_t>(b, static_cast<std::uint32_t>(dict.size()));
   b.insert(b.end(), dict.begin(), dict.end());
   b.insert(b.end(), data.begin(), data.end());
   return b;
@@ -62,7 +64,8 @@ Bytes npy(const std::string& descr, const std::string& shape, const Bytes& data,
 
 Bytes idx(const std::vector<std::uint32_t>& dims, int n_values) {
   Bytes b = {0, 0, 8, static_cast<unsigned char>(dims.size())};
-  for (auto d : dims) for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(d >> s));
+  for (auto d : dims)
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(d >> s));
   for (int i = 0; i < n_values; ++i) b.push_back(static_cast<unsigned char>(37 * i));
   return b;
 }

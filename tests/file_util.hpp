@@ -58,13 +58,15 @@ inline Bytes read_bytes(const std::string& path) {
 
 inline void write_bytes(const std::string& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 /// Appends `value` as little-endian bytes (written out byte by byte, independent of the library).
 template <class U>
 void put_le(Bytes& out, U value) {
-  for (std::size_t i = 0; i < sizeof(U); ++i) out.push_back(static_cast<unsigned char>(value >> (8 * i)));
+  for (std::size_t i = 0; i < sizeof(U); ++i)
+    out.push_back(static_cast<unsigned char>(value >> (8 * i)));
 }
 
 inline void put_f32(Bytes& out, float value) {

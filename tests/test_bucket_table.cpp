@@ -69,10 +69,9 @@ TEST_CASE("radix_sort_by_key sorts like a stable std::sort on the key", "[bucket
       std::shuffle(rows.begin(), rows.end(), rng);
       std::vector<detail::KeyedRow> expected;
       for (std::size_t i = 0; i < n; ++i) expected.push_back({keys[i], rows[i]});
-      std::stable_sort(expected.begin(), expected.end(),
-                       [](const detail::KeyedRow& a, const detail::KeyedRow& b) {
-                         return a.key < b.key;
-                       });
+      std::stable_sort(
+          expected.begin(), expected.end(),
+          [](const detail::KeyedRow& a, const detail::KeyedRow& b) { return a.key < b.key; });
       detail::radix_sort_by_key(keys.data(), rows.data(), n, key_buffer, row_buffer);
       CHECK(same_order(keys, rows, expected));
       // Ascending rows come out as std::sort by (key, row) orders them.

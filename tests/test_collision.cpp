@@ -43,7 +43,8 @@ TEST_CASE("collision probability agrees with a Monte-Carlo estimate", "[collisio
   }
 }
 
-TEST_CASE("the Cauchy (1-stable) collision probability agrees with a Monte-Carlo estimate", "[collision]") {
+TEST_CASE("the Cauchy (1-stable) collision probability agrees with a Monte-Carlo estimate",
+          "[collision]") {
   // Two points at L1 distance c: a.(p - q) ~ c Cauchy(0, 1) for Cauchy coordinates (1-stability).
   std::mt19937_64 rng(11);
   std::cauchy_distribution<double> cauchy;
@@ -58,10 +59,12 @@ TEST_CASE("the Cauchy (1-stable) collision probability agrees with a Monte-Carlo
       hits += std::floor((x + b) / w) == std::floor(b / w);
     }
     CAPTURE(c);
-    CHECK(static_cast<double>(hits) / trials == Approx(collision_probability<Cauchy>(c, w)).margin(0.005));
+    CHECK(static_cast<double>(hits) / trials ==
+          Approx(collision_probability<Cauchy>(c, w)).margin(0.005));
   }
   // Closed form at x = w / c = 1: 2 atan(1) / pi - ln 2 / pi = 1/2 - 0.2206356
-  CHECK(collision_probability<Cauchy>(4.0, 4.0) == Approx(0.5 - std::log(2.0) / 3.14159265358979323846));
+  CHECK(collision_probability<Cauchy>(4.0, 4.0) ==
+        Approx(0.5 - std::log(2.0) / 3.14159265358979323846));
   CHECK(collision_probability<Cauchy>(0.0, 4.0) == 1.0);
 }
 

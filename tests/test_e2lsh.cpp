@@ -35,7 +35,8 @@ struct Oracle {
     w_ = params.bucket_width;
     buckets_.resize(static_cast<std::size_t>(L_));
     for (Eigen::Index i = 0; i < data.rows(); ++i) {
-      for (int t = 0; t < L_; ++t) buckets_[static_cast<std::size_t>(t)][slots(data.row(i), t)].push_back(i);
+      for (int t = 0; t < L_; ++t)
+        buckets_[static_cast<std::size_t>(t)][slots(data.row(i), t)].push_back(i);
     }
   }
 
@@ -117,8 +118,8 @@ struct Oracle {
       }
     }
     std::set<Id> candidates;
-    for (int level = min_collisions; level >= 1 && (level == min_collisions || candidates.size() < k);
-         --level) {
+    for (int level = min_collisions;
+         level >= 1 && (level == min_collisions || candidates.size() < k); --level) {
       for (const auto& [i, c] : collisions) {
         if (c == level || (level == min_collisions && c > level)) candidates.insert(i);
       }
@@ -163,18 +164,20 @@ std::size_t compare_with_oracle(const E2LSHIndex<T, Metric>& index, const RowMat
   const auto result = index.search(queries, k, threads);
   std::size_t mismatches = 0;
   for (Eigen::Index q = 0; q < queries.rows(); ++q) {
-    const auto truth = oracle.search(queries.row(q), static_cast<std::size_t>(k),
-                                     index.params().min_collisions);
+    const auto truth =
+        oracle.search(queries.row(q), static_cast<std::size_t>(k), index.params().min_collisions);
     bool same = static_cast<std::size_t>(result.visited()(q)) == truth.visited &&
                 result.probed()(q) == index.params().num_tables * (1 + index.params().num_probes);
     for (Eigen::Index j = 0; j < k; ++j) {
       const auto s = static_cast<std::size_t>(j);
       if (s < truth.ids.size()) {
-        same = same && result.ids()(q, j) == truth.ids[s] &&
-               std::abs(static_cast<long double>(result.distances()(q, j)) - truth.values[s]) < 1e-3;
+        same =
+            same && result.ids()(q, j) == truth.ids[s] &&
+            std::abs(static_cast<long double>(result.distances()(q, j)) - truth.values[s]) < 1e-3;
       } else {
         same = same && result.ids()(q, j) == -1 &&
-               result.distances()(q, j) == (Metric::is_similarity ? -1 : 1) * std::numeric_limits<T>::infinity();
+               result.distances()(q, j) ==
+                   (Metric::is_similarity ? -1 : 1) * std::numeric_limits<T>::infinity();
       }
     }
     mismatches += !same;
@@ -194,8 +197,9 @@ E2LSHParams small_params() {
 }  // namespace
 
 TEMPLATE_PRODUCT_TEST_CASE("plain E2LSH equals a straightforward implementation", "[e2lsh]",
-                           E2LSHIndex, ((double, Euclidean), (double, Cosine), (double, Manhattan),
-                                        (float, Euclidean), (float, Cosine), (float, Manhattan))) {
+                           E2LSHIndex,
+                           ((double, Euclidean), (double, Cosine), (double, Manhattan),
+                            (float, Euclidean), (float, Cosine), (float, Manhattan))) {
   using T = typename TestType::Scalar;
   const RowMatrix<T> data = gaussian<T>(600, 8, 1);
   const RowMatrix<T> queries = gaussian<T>(60, 8, 2);
@@ -215,7 +219,8 @@ TEMPLATE_PRODUCT_TEST_CASE("plain E2LSH equals a straightforward implementation"
 }
 
 TEMPLATE_PRODUCT_TEST_CASE("collision counting equals a straightforward implementation", "[e2lsh]",
-                           E2LSHIndex, ((double, Euclidean), (double, Cosine), (double, Manhattan))) {
+                           E2LSHIndex,
+                           ((double, Euclidean), (double, Cosine), (double, Manhattan))) {
   using T = typename TestType::Scalar;
   const RowMatrix<T> data = gaussian<T>(600, 8, 1);
   const RowMatrix<T> queries = gaussian<T>(60, 8, 2);
@@ -229,7 +234,8 @@ TEMPLATE_PRODUCT_TEST_CASE("collision counting equals a straightforward implemen
   CHECK(compare_with_oracle(index, data, queries, 10, GENERATE(1, 2)) == 0);
 }
 
-TEST_CASE("a higher collision threshold computes fewer distances, never fewer than k", "[e2lsh][multiprobe]") {
+TEST_CASE("a higher collision threshold computes fewer distances, never fewer than k",
+          "[e2lsh][multiprobe]") {
   const RowMatrix<float> data = gaussian<float>(2000, 10, 5);
   const RowMatrix<float> queries = gaussian<float>(40, 10, 6);
   E2LSHParams p;
@@ -254,7 +260,8 @@ TEST_CASE("a higher collision threshold computes fewer distances, never fewer th
     }
     previous = got.visited();
   }
-  CHECK(previous.mean() < plain.visited().mean() / 4);  // m = 8: points in every table (or the top up)
+  CHECK(previous.mean() <
+        plain.visited().mean() / 4);  // m = 8: points in every table (or the top up)
 }
 
 TEST_CASE("fewer candidates than k are padded with -1 and infinity", "[e2lsh]") {
@@ -328,7 +335,8 @@ TEST_CASE("multi-probe finds a superset of the plain candidates", "[e2lsh][multi
   for (Eigen::Index q = 0; q < queries.rows(); ++q) {
     CHECK(probed.visited()(q) >= plain.visited()(q));
     CHECK(probed.probed()(q) == 4 * 21);
-    for (Eigen::Index j = 0; j < 10; ++j) CHECK(probed.distances()(q, j) <= plain.distances()(q, j));
+    for (Eigen::Index j = 0; j < 10; ++j)
+      CHECK(probed.distances()(q, j) <= plain.distances()(q, j));
   }
   CHECK(probed.mean_visited() > plain.mean_visited());
 }
@@ -424,9 +432,15 @@ TEST_CASE("every bad parameter and argument is rejected", "[e2lsh][errors]") {
   rejects([](E2LSHParams& p) { p.bucket_width = std::numeric_limits<double>::infinity(); });
   rejects([](E2LSHParams& p) { p.num_probes = -1; });
   rejects([](E2LSHParams& p) { p.num_probes = E2LSHParams::kMaxProbes + 1; });
-  rejects([](E2LSHParams& p) { p.num_hashes = 2; p.num_probes = 9; });  // only 8 neighbours
+  rejects([](E2LSHParams& p) {
+    p.num_hashes = 2;
+    p.num_probes = 9;
+  });  // only 8 neighbours
   rejects([](E2LSHParams& p) { p.min_collisions = 0; });
-  rejects([](E2LSHParams& p) { p.num_tables = 5; p.min_collisions = 6; });  // at most L
+  rejects([](E2LSHParams& p) {
+    p.num_tables = 5;
+    p.min_collisions = 6;
+  });  // at most L
   E2LSHParams ok;
   ok.num_hashes = 2;
   ok.num_probes = 8;

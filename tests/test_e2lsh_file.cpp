@@ -15,9 +15,9 @@
 #include "pstable/io/index_file.hpp"
 
 using namespace pstable;
-using testing::gaussian;
 using testing::Bytes;
 using testing::fix_checksum;
+using testing::gaussian;
 
 namespace {
 
@@ -68,8 +68,9 @@ std::vector<SectionAt> sections_of(const Bytes& b) {
   std::vector<SectionAt> out;
   static const std::size_t sizes[] = {0, 4, 8, 4, 8, 1, 4, 8};
   while (at + 8 < b.size()) {
-    SectionAt s{std::string(b.begin() + static_cast<long>(at), b.begin() + static_cast<long>(at) + 4),
-                get_u64(b, at + 8), at + 16};
+    SectionAt s{
+        std::string(b.begin() + static_cast<long>(at), b.begin() + static_cast<long>(at) + 4),
+        get_u64(b, at + 8), at + 16};
     out.push_back(s);
     at = s.data + static_cast<std::size_t>((s.count * sizes[b[at + 4]] + 7) / 8 * 8);
   }
@@ -102,9 +103,10 @@ E2LSHParams small_params() {
 
 }  // namespace
 
-TEMPLATE_PRODUCT_TEST_CASE("saved E2LSH indexes answer bit for bit like the original", "[file][e2lsh]",
-                           E2LSHIndex, ((float, Euclidean), (float, Cosine), (float, Manhattan),
-                                        (double, Euclidean), (double, Cosine), (double, Manhattan))) {
+TEMPLATE_PRODUCT_TEST_CASE("saved E2LSH indexes answer bit for bit like the original",
+                           "[file][e2lsh]", E2LSHIndex,
+                           ((float, Euclidean), (float, Cosine), (float, Manhattan),
+                            (double, Euclidean), (double, Cosine), (double, Manhattan))) {
   using T = typename TestType::Scalar;
   testing::TempDir dir;
   const auto path = dir.file("lsh.pst");
@@ -256,7 +258,8 @@ TEST_CASE("E2LSH file layout matches docs/file-format.md", "[file][e2lsh]") {
   CHECK(s.back().data + 40 + 8 == b.size());  // last TROW: 10 u32 + padding, then the trailer
 }
 
-TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejected", "[file][e2lsh]") {
+TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejected",
+          "[file][e2lsh]") {
   using Index = E2LSHIndex<float, Euclidean>;
   testing::TempDir dir;
   Index index(3, small_params());
@@ -281,16 +284,19 @@ TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejec
   // Parameters.
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamTables] = 0; }),
              Contains("bad E2LSH parameters: num_tables"));
-  CHECK_THAT(error_after(plain, [](Bytes& b) {
-               const double nan = std::numeric_limits<double>::quiet_NaN();
-               std::memcpy(&b[kParamWidth], &nan, 8);
-             }),
+  CHECK_THAT(error_after(plain,
+                         [](Bytes& b) {
+                           const double nan = std::numeric_limits<double>::quiet_NaN();
+                           std::memcpy(&b[kParamWidth], &nan, 8);
+                         }),
              Contains("bucket_width"));
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamCollisions] = 5; }),
              Contains("min_collisions must be in [1, num_tables = 4], got 5"));
-  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamMapped] = 2; }), Contains("id-map flag is 2"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamMapped] = 2; }),
+             Contains("id-map flag is 2"));
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamNextId] = 41; }), Contains("next id 41"));
-  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamNextId + 7] = 0x80; }), Contains("outside [0, 2^62]"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamNextId + 7] = 0x80; }),
+             Contains("outside [0, 2^62]"));
 
   // Rows, tombstones, header count.
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[find_section(b, "ROWS").data - 8] = 119; }),
@@ -300,10 +306,11 @@ TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejec
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[find_section(b, "DELS").data + 3] = 1; }),
              Contains("header counts 40 points") && Contains("1 are removed"));
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[40] = 41; }), Contains("header counts 41"));
-  CHECK_THAT(error_after(plain, [](Bytes& b) {
-               const float inf = std::numeric_limits<float>::infinity();
-               std::memcpy(&b[find_section(b, "ROWS").data + 20], &inf, 4);
-             }),
+  CHECK_THAT(error_after(plain,
+                         [](Bytes& b) {
+                           const float inf = std::numeric_limits<float>::infinity();
+                           std::memcpy(&b[find_section(b, "ROWS").data + 20], &inf, 4);
+                         }),
              Contains("rejects") && Contains("inf"));
 
   // Id map (the compacted file: ids 0 1 3 4 ... 29 31 ... 39, next id 40).
@@ -317,10 +324,11 @@ TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejec
              Contains("of row 0 breaks the id map"));
 
   // Hash family.
-  CHECK_THAT(error_after(plain, [](Bytes& b) {
-               const float nan = std::numeric_limits<float>::quiet_NaN();
-               std::memcpy(&b[find_section(b, "OFFS").data + 4], &nan, 4);
-             }),
+  CHECK_THAT(error_after(plain,
+                         [](Bytes& b) {
+                           const float nan = std::numeric_limits<float>::quiet_NaN();
+                           std::memcpy(&b[find_section(b, "OFFS").data + 4], &nan, 4);
+                         }),
              Contains("NaN or infinity"));
 
   // Tables.
@@ -332,22 +340,25 @@ TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejec
              Contains("table 2 bucket keys are not strictly ascending at bucket 1"));
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[find_section(b, "TOFF", 1).data] = 1; }),
              Contains("table 1 offsets run from 1 to 40"));
-  CHECK_THAT(error_after(plain, [](Bytes& b) {
-               const auto s = find_section(b, "TOFF", 3);
-               b[s.data + 4 * (s.count - 1)] = 39;
-             }),
+  CHECK_THAT(error_after(plain,
+                         [](Bytes& b) {
+                           const auto s = find_section(b, "TOFF", 3);
+                           b[s.data + 4 * (s.count - 1)] = 39;
+                         }),
              Contains("table 3 offsets run from 0 to 39"));
-  CHECK_THAT(error_after(plain, [](Bytes& b) {
-               const auto s = find_section(b, "TOFF");
-               std::memcpy(&b[s.data + 8], &b[s.data + 4], 4);
-             }),
+  CHECK_THAT(error_after(plain,
+                         [](Bytes& b) {
+                           const auto s = find_section(b, "TOFF");
+                           std::memcpy(&b[s.data + 8], &b[s.data + 4], 4);
+                         }),
              Contains("table 0 offsets are not strictly increasing at bucket 1"));
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[find_section(b, "TROW", 1).data + 8] = 40; }),
              Contains("table 1 lists row 40 beyond the 40 rows"));
-  CHECK_THAT(error_after(plain, [](Bytes& b) {
-               const auto s = find_section(b, "TROW");
-               std::memcpy(&b[s.data + 4], &b[s.data], 4);
-             }),
+  CHECK_THAT(error_after(plain,
+                         [](Bytes& b) {
+                           const auto s = find_section(b, "TROW");
+                           std::memcpy(&b[s.data + 4], &b[s.data], 4);
+                         }),
              Contains("twice"));
   CHECK_THAT(error_after(mapped, [](Bytes& b) { b[find_section(b, "TROW").data + 4 * 20] = 38; }),
              Contains("table 0 lists row 38 beyond the 38 rows"));
@@ -382,8 +393,7 @@ TEST_CASE("truncated or damaged E2LSH files are rejected", "[file][e2lsh]") {
   for (std::size_t n = 1; n < good.size(); ++n) {
     CAPTURE(n);
     testing::write_bytes(path, Bytes(good.begin(), good.begin() + static_cast<long>(n)));
-    CHECK_THAT((format_error<E2LSHIndex<float, Cosine>>(path)),
- Catch::Contains("truncated"));
+    CHECK_THAT((format_error<E2LSHIndex<float, Cosine>>(path)), Catch::Contains("truncated"));
   }
   for (std::size_t at = 0; at < good.size(); ++at) {
     CAPTURE(at);

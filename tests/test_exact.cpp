@@ -26,15 +26,14 @@ RowMatrix<T> small_ints(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
 
 template <class T, class Metric>
 void expect_brute_force(const ExactIndex<T, Metric>& index, const RowMatrix<T>& data,
-                        const RowMatrix<T>& queries, Eigen::Index k, int threads,
-                        bool exact_ids) {
+                        const RowMatrix<T>& queries, Eigen::Index k, int threads, bool exact_ids) {
   const auto result = index.search(queries, k, threads);
   REQUIRE(result.num_queries() == queries.rows());
   REQUIRE(result.k() == k);
   const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-10;
   for (Eigen::Index q = 0; q < queries.rows(); ++q) {
-    const auto truth =
-        testing::brute_force<Metric>(data, RowVector<T>(queries.row(q)), static_cast<std::size_t>(k));
+    const auto truth = testing::brute_force<Metric>(data, RowVector<T>(queries.row(q)),
+                                                    static_cast<std::size_t>(k));
     CHECK(result.visited()(q) == data.rows());
     for (Eigen::Index j = 0; j < k; ++j) {
       CAPTURE(q, j);

@@ -37,7 +37,8 @@ struct TempDir {
 Bytes idx(unsigned char type, const std::vector<std::uint32_t>& dims, const Bytes& values) {
   Bytes out = {0, 0, type, static_cast<unsigned char>(dims.size())};
   for (auto d : dims) {
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<unsigned char>(d >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out.push_back(static_cast<unsigned char>(d >> shift));
   }
   out.insert(out.end(), values.begin(), values.end());
   return out;
@@ -45,7 +46,8 @@ Bytes idx(unsigned char type, const std::vector<std::uint32_t>& dims, const Byte
 
 void write_plain(const std::string& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 void write_gzip(const std::string& path, const Bytes& bytes) {
@@ -78,7 +80,7 @@ TEST_CASE("IDX images and labels read from gzip and plain files", "[io][idx]") {
   REQUIRE(raw.rows() == 3);
   REQUIRE(raw.cols() == 6);
   CHECK(raw(0, 0) == 0.0);
-  CHECK(raw(0, 5) == 50.0);   // row-major pixels: image 0 holds values 0..5
+  CHECK(raw(0, 5) == 50.0);  // row-major pixels: image 0 holds values 0..5
   CHECK(raw(1, 0) == 60.0);
   CHECK(raw(2, 5) == 170.0);
 
@@ -98,7 +100,8 @@ TEST_CASE("an IDX file with no items gives an empty matrix", "[io][idx]") {
   CHECK(images.cols() == 784);
 }
 
-TEST_CASE("broken IDX files throw FormatError or IoError with a clear message", "[io][idx][errors]") {
+TEST_CASE("broken IDX files throw FormatError or IoError with a clear message",
+          "[io][idx][errors]") {
   TempDir dir;
   const bool gzip = GENERATE(true, false);
   CAPTURE(gzip);
@@ -107,8 +110,8 @@ TEST_CASE("broken IDX files throw FormatError or IoError with a clear message", 
 
   SECTION("missing file") {
     CHECK_THROWS_AS(read_idx_images<float>(dir.file("nope.gz")), IoError);
-    CHECK_THROWS_WITH(read_idx_labels(dir.file("nope.gz")), Catch::Contains("cannot open") &&
-                                                                 Catch::Contains("nope.gz"));
+    CHECK_THROWS_WITH(read_idx_labels(dir.file("nope.gz")),
+                      Catch::Contains("cannot open") && Catch::Contains("nope.gz"));
   }
   SECTION("bad magic") {
     Bytes b = idx(0x08, {3, 2, 3}, pixels());
@@ -119,8 +122,8 @@ TEST_CASE("broken IDX files throw FormatError or IoError with a clear message", 
   }
   SECTION("unsupported value type") {
     write(path, idx(0x0D, {3, 2, 3}, pixels()));  // 0x0D: float values
-    CHECK_THROWS_WITH(read_idx_images<float>(path), Catch::Contains("0xd") &&
-                                                        Catch::Contains("unsigned bytes"));
+    CHECK_THROWS_WITH(read_idx_images<float>(path),
+                      Catch::Contains("0xd") && Catch::Contains("unsigned bytes"));
   }
   SECTION("wrong number of dimensions") {
     write(path, idx(0x08, {18}, pixels()));
@@ -134,8 +137,8 @@ TEST_CASE("broken IDX files throw FormatError or IoError with a clear message", 
     b.resize(b.size() - 4);
     write(path, b);
     CHECK_THROWS_AS(read_idx_images<float>(path), FormatError);
-    CHECK_THROWS_WITH(read_idx_images<float>(path), Catch::Contains("truncated") &&
-                                                        Catch::Contains("18 values"));
+    CHECK_THROWS_WITH(read_idx_images<float>(path),
+                      Catch::Contains("truncated") && Catch::Contains("18 values"));
   }
   SECTION("truncated header") {
     Bytes b = idx(0x08, {3, 2, 3}, pixels());

@@ -16,9 +16,9 @@
 #include "pstable/io/index_file.hpp"
 
 using namespace pstable;
-using testing::gaussian;
 using testing::Bytes;
 using testing::fix_checksum;
+using testing::gaussian;
 
 namespace {
 
@@ -112,17 +112,17 @@ TEST_CASE("index file layout matches docs/file-format.md", "[file]") {
   const Bytes b = small_file(dir);
   REQUIRE(b.size() == 64 + 16 + 60 + 4 + 8);
   CHECK(std::memcmp(b.data(), "PSTABLE\0", 8) == 0);
-  CHECK(b[8] == 2);                        // format version
-  CHECK(b[12] == 64);                      // header bytes
-  CHECK(b[16] == b.size());                // file bytes
+  CHECK(b[8] == 2);                                 // format version
+  CHECK(b[12] == 64);                               // header bytes
+  CHECK(b[16] == b.size());                         // file bytes
   CHECK((b[24] == 1 && b[25] == 1 && b[26] == 1));  // exact, float32, euclidean
-  CHECK(b[28] == 1);                       // one section
-  CHECK(b[32] == 3);                       // dim
-  CHECK(b[40] == 5);                       // count
-  CHECK(b[48] == 0);                       // parameter bytes
+  CHECK(b[28] == 1);                                // one section
+  CHECK(b[32] == 3);                                // dim
+  CHECK(b[40] == 5);                                // count
+  CHECK(b[48] == 0);                                // parameter bytes
   CHECK(std::memcmp(&b[kSectionStart], "ROWS", 4) == 0);
-  CHECK(b[kSectionStart + 4] == 1);        // f32
-  CHECK(b[kSectionStart + 8] == 15);       // values
+  CHECK(b[kSectionStart + 4] == 1);   // f32
+  CHECK(b[kSectionStart + 8] == 15);  // values
   CHECK(std::memcmp(&b[b.size() - 4], "PEND", 4) == 0);
   const auto crc = ::crc32(0, b.data(), static_cast<uInt>(b.size() - 8));
   CHECK(b[b.size() - 8] == (crc & 0xff));
@@ -162,7 +162,8 @@ TEST_CASE("large sections stream through the writer", "[file]") {
   ExactIndex<float, Euclidean> index(1024);
   index.add(data);
   pstable::save_index(index, dir.file("big.pst"));
-  CHECK(RowMatrix<float>(pstable::load_index<ExactIndex<float, Euclidean>>(dir.file("big.pst")).data()) == data);
+  CHECK(RowMatrix<float>(
+            pstable::load_index<ExactIndex<float, Euclidean>>(dir.file("big.pst")).data()) == data);
 }
 
 TEST_CASE("foreign, empty and truncated files are rejected", "[file]") {
@@ -196,7 +197,8 @@ TEST_CASE("corrupted files fail the checksum", "[file]") {
   testing::TempDir dir;
   const Bytes good = small_file(dir);
   const auto path = dir.file("bad.pst");
-  for (const std::size_t at : {kRowsStart, kRowsStart + 30, std::size_t(40), std::size_t(26), good.size() - 6}) {
+  for (const std::size_t at :
+       {kRowsStart, kRowsStart + 30, std::size_t(40), std::size_t(26), good.size() - 6}) {
     CAPTURE(at);
     Bytes b = good;
     b[at] ^= 0x10;
@@ -245,7 +247,8 @@ TEST_CASE("loading as the wrong type names the right one", "[file]") {
   const auto message = format_error(dir.file("d.pst"));
   CHECK_THAT(message, Catch::Contains("holds a float64 cosine exact index; load it as "
                                       "ExactIndex<double, Cosine>"));
-  CHECK_THROWS_AS((pstable::load_index<ExactIndex<double, Euclidean>>(dir.file("d.pst"))), FormatError);
+  CHECK_THROWS_AS((pstable::load_index<ExactIndex<double, Euclidean>>(dir.file("d.pst"))),
+                  FormatError);
   CHECK_THROWS_AS((pstable::load_index<ExactIndex<float, Cosine>>(dir.file("d.pst"))), FormatError);
   CHECK_NOTHROW(pstable::load_index<ExactIndex<double, Cosine>>(dir.file("d.pst")));
 
@@ -268,12 +271,13 @@ TEST_CASE("lengths in files with a valid checksum are checked before allocating"
     testing::write_bytes(path, b);
     return format_error(path);
   };
-  CHECK_THAT(crafted(40, std::uint64_t(1) << 40), Catch::Contains("ROWS holds 15 values"));  // count
+  CHECK_THAT(crafted(40, std::uint64_t(1) << 40),
+             Catch::Contains("ROWS holds 15 values"));  // count
   CHECK_THAT(crafted(40, std::uint64_t(1) << 63), Catch::Contains("point count"));
   CHECK_THAT(crafted(32, std::uint64_t(1) << 30), Catch::Contains("ROWS holds 15 values"));  // dim
   CHECK_THAT(crafted(32, 0), Catch::Contains("dimension 0"));
   CHECK_THAT(crafted(kSectionStart + 8, std::uint64_t(1) << 40),
-             Catch::Contains("declares 1099511627776 values"));                         // section
+             Catch::Contains("declares 1099511627776 values"));  // section
   CHECK_THAT(crafted(kSectionStart + 8, ~std::uint64_t(0)), Catch::Contains("declares"));
   CHECK_THAT(crafted(48, 1000), Catch::Contains("parameters block"));
 
@@ -307,7 +311,8 @@ TEST_CASE("unreadable paths raise IoError", "[file]") {
   testing::TempDir dir;
   const auto missing = error_of<IoError>(dir.file("missing.pst"));
   CHECK_THAT(missing, Catch::Contains("cannot open"));
-  CHECK_THROWS_AS((pstable::load_index<ExactIndex<float, Euclidean>>(dir.path().string())), IoError);
+  CHECK_THROWS_AS((pstable::load_index<ExactIndex<float, Euclidean>>(dir.path().string())),
+                  IoError);
 }
 
 TEST_CASE("a failed save keeps the previous file and leaves no temporary", "[file]") {
@@ -333,8 +338,8 @@ TEST_CASE("a failed save keeps the previous file and leaves no temporary", "[fil
     if (::geteuid() == 0) {
       WARN("running as root, which can write anywhere: skipped");
     } else {
-      std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_read |
-                                                   std::filesystem::perms::owner_exec);
+      std::filesystem::permissions(
+          dir.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
       CHECK_THROWS_AS(pstable::save_index(other, path), IoError);
       std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all);
     }

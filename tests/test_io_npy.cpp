@@ -16,7 +16,8 @@ namespace {
 // A .npy file built byte by byte: preamble of format `major`, the dict, padding, then `data`.
 Bytes npy(const std::string& descr, const std::string& shape, const Bytes& data, int major = 1,
           const std::string& order = "False") {
-  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " + order + ", 'shape': " + shape + ", }";
+  std::string dict =
+      "{'descr': '" + descr + "', 'fortran_order': " + order + ", 'shape': " + shape + ", }";
   const std::size_t preamble = major == 1 ? 10 : 12;
   while ((preamble + dict.size() + 1) % 64 != 0) dict += ' ';
   dict += '\n';
@@ -92,9 +93,10 @@ TEST_CASE("npy float64, float16 and uint8 are converted", "[npy]") {
   CHECK(read_npy<double>(path)(0, 1) == -2.5);
 
   // Half floats: one, minus two, largest, smallest subnormal, smallest normal, 1/3, infinity, NaN.
-  testing::write_bytes(path, npy("<f2", "(2, 4)",
-                                 ints<std::uint16_t>({0x3c00, 0xc000, 0x7bff, 0x0001, 0x0400,
-                                                      0x3555, 0x7c00, 0x7e00})));
+  testing::write_bytes(
+      path,
+      npy("<f2", "(2, 4)",
+          ints<std::uint16_t>({0x3c00, 0xc000, 0x7bff, 0x0001, 0x0400, 0x3555, 0x7c00, 0x7e00})));
   const auto h = read_npy<float>(path);
   CHECK(h(0, 0) == 1.0f);
   CHECK(h(0, 1) == -2.0f);
@@ -105,7 +107,8 @@ TEST_CASE("npy float64, float16 and uint8 are converted", "[npy]") {
   CHECK(h(1, 2) == std::numeric_limits<float>::infinity());
   CHECK(std::isnan(h(1, 3)));
   // Signs: minus zero, the most negative subnormal and normal, minus infinity.
-  testing::write_bytes(path, npy("<f2", "(1, 4)", ints<std::uint16_t>({0x8000, 0x8001, 0xfbff, 0xfc00})));
+  testing::write_bytes(path,
+                       npy("<f2", "(1, 4)", ints<std::uint16_t>({0x8000, 0x8001, 0xfbff, 0xfc00})));
   const auto s = read_npy<double>(path);
   CHECK(s(0, 0) == 0.0);
   CHECK(std::signbit(s(0, 0)));
@@ -184,14 +187,16 @@ TEST_CASE("unsupported and malformed npy files are rejected clearly", "[npy]") {
   CHECK_THAT(error_for(npy("<f4", "(1, 1, 1)", f32s({1}))), Catch::Contains("3-D"));
   CHECK_THAT(error_for(npy("<f4", "()", f32s({1}))), Catch::Contains("0-D"));
   CHECK_THAT(error_for(npy("<f4", "(2, 2)", f32s({1, 2, 3}))), Catch::Contains("truncated"));
-  CHECK_THAT(error_for(npy("<f4", "(1, 1)", f32s({1, 2}))), Catch::Contains("bytes after the data"));
+  CHECK_THAT(error_for(npy("<f4", "(1, 1)", f32s({1, 2}))),
+             Catch::Contains("bytes after the data"));
   CHECK_THAT(error_for(npy("<f4", "(1000000000, 1000000)", f32s({1}))),
              Catch::Contains("truncated"));
   CHECK_THAT(error_for(npy("<f4", "(18446744073709551615, 3)", f32s({1}))),
              Catch::Contains("more than 2^62"));
   CHECK_THAT(error_for(npy("<f4", "(4611686018427387904, 4611686018427387904)", f32s({1}))),
              Catch::Contains("overflows"));
-  CHECK_THAT(error_for(Bytes{'P', 'K', 3, 4, 0, 0, 0, 0, 0, 0}), Catch::Contains("not a .npy file"));
+  CHECK_THAT(error_for(Bytes{'P', 'K', 3, 4, 0, 0, 0, 0, 0, 0}),
+             Catch::Contains("not a .npy file"));
   CHECK_THAT(error_for(Bytes{0x93, 'N', 'U'}), Catch::Contains("not a .npy file"));
 
   Bytes v4 = npy("<f4", "(1, 1)", f32s({1}));

@@ -30,17 +30,19 @@
 #include "pstable/io/vecs.hpp"
 
 using namespace pstable;
+using Catch::Contains;
 using testing::Bytes;
 using testing::fix_checksum;
 using testing::gaussian;
-using Catch::Contains;
 
 using ExactF = ExactIndex<float, Euclidean>;
 using E2F = E2LSHIndex<float, Euclidean>;
 
 namespace {
 
-std::string crafted(const std::string& name) { return std::string(PSTABLE_TEST_DATA_DIR) + "/crafted/" + name; }
+std::string crafted(const std::string& name) {
+  return std::string(PSTABLE_TEST_DATA_DIR) + "/crafted/" + name;
+}
 
 // Offsets in an index file (docs/file-format.md) and in the E2LSH parameters block.
 constexpr std::size_t kMetricByte = 26, kDimOffset = 32, kParamTables = 64, kParamHashes = 68,
@@ -58,7 +60,8 @@ E2LSHParams small_params() {
 
 // An empty E2LSH index file (dim 2, L 2, k 3) whose header and parameters then claim dimension
 // `dim`, L tables and k hashes; the checksum is repaired so the load gets past it.
-Bytes e2lsh_with_huge_header(const testing::TempDir& dir, std::uint64_t dim, std::int32_t L, std::int32_t k) {
+Bytes e2lsh_with_huge_header(const testing::TempDir& dir, std::uint64_t dim, std::int32_t L,
+                             std::int32_t k) {
   const auto path = dir.file("empty.pst");
   save_index(E2LSHIndex<float, Euclidean>(2, small_params()), path);
   Bytes b = testing::read_bytes(path);
@@ -89,16 +92,19 @@ pid_t dead_pid() {
 
 }  // namespace
 
-TEST_CASE("IDX: a header whose item size overflows is a FormatError (issue 13.3)", "[io][idx][errors][issue13]") {
+TEST_CASE("IDX: a header whose item size overflows is a FormatError (issue 13.3)",
+          "[io][idx][errors][issue13]") {
   // 0 images of 0xfa000000 x 0xec107ed6 pixels: the pixel count overflowed a signed product.
   CHECK_THROWS_AS(read_idx_images<float>(crafted("idx_dims_overflow.idx")), FormatError);
   CHECK_THROWS_WITH(read_idx_images<float>(crafted("idx_dims_overflow.idx")), Contains("2^40"));
 }
 
-TEST_CASE("IDX: a gzip file without its trailer is a FormatError (issue 13.11)", "[io][idx][errors][issue13]") {
+TEST_CASE("IDX: a gzip file without its trailer is a FormatError (issue 13.11)",
+          "[io][idx][errors][issue13]") {
   // The deflate stream is complete (3 labels), only the CRC-32 and length trailer are missing.
   CHECK_THROWS_AS(read_idx_labels(crafted("idx_labels_no_trailer.gz")), FormatError);
-  CHECK_THROWS_WITH(read_idx_labels(crafted("idx_labels_no_trailer.gz")), Contains("truncated gzip"));
+  CHECK_THROWS_WITH(read_idx_labels(crafted("idx_labels_no_trailer.gz")),
+                    Contains("truncated gzip"));
   // The same content with its trailer reads.
   testing::TempDir dir;
   const auto whole = dir.file("labels.gz");
@@ -109,14 +115,17 @@ TEST_CASE("IDX: a gzip file without its trailer is a FormatError (issue 13.11)",
   CHECK(read_idx_labels(whole) == std::vector<int>{1, 2, 3});
 }
 
-TEST_CASE("npy: crafted headers are FormatErrors (issue 13.4, 13.11)", "[io][npy][errors][issue13]") {
+TEST_CASE("npy: crafted headers are FormatErrors (issue 13.4, 13.11)",
+          "[io][npy][errors][issue13]") {
   CHECK_THROWS_AS(read_npy<float>(crafted("npy_extent_2_63.npy")), FormatError);
-  CHECK_THROWS_WITH(read_npy<float>(crafted("npy_extent_2_63.npy")), Contains("9223372036854775808"));
+  CHECK_THROWS_WITH(read_npy<float>(crafted("npy_extent_2_63.npy")),
+                    Contains("9223372036854775808"));
   CHECK_THROWS_AS(read_npy_labels(crafted("npy_extent_2_63.npy")), FormatError);
   CHECK_THROWS_AS(read_npy<float>(crafted("npy_version_1_32.npy")), FormatError);
   CHECK_THROWS_WITH(read_npy<float>(crafted("npy_version_1_32.npy")), Contains("version 1.32"));
   CHECK_THROWS_AS(read_npy<float>(crafted("npy_bytes_after_dict.npy")), FormatError);
-  CHECK_THROWS_WITH(read_npy<float>(crafted("npy_bytes_after_dict.npy")), Contains("after its dict"));
+  CHECK_THROWS_WITH(read_npy<float>(crafted("npy_bytes_after_dict.npy")),
+                    Contains("after its dict"));
   // The largest extent allowed still reads when the array is empty.
   testing::TempDir dir;
   const auto path = dir.file("wide.npy");
@@ -132,7 +141,8 @@ TEST_CASE("npy: crafted headers are FormatErrors (issue 13.4, 13.11)", "[io][npy
   CHECK(m.cols() == 0);
 }
 
-TEST_CASE("E2LSH load checks header fields before allocating (issue 13.5)", "[file][e2lsh][errors][issue13]") {
+TEST_CASE("E2LSH load checks header fields before allocating (issue 13.5)",
+          "[file][e2lsh][errors][issue13]") {
   testing::TempDir dir;
   const auto path = dir.file("huge.pst");
   // dim 2^31, L 4096, k 32: the hash projections alone would take 2^48 floats (1 PiB).
@@ -171,8 +181,9 @@ TEST_CASE("E2LSH load bounds next_id (issue 13.6)", "[file][e2lsh][errors][issue
   CHECK(loaded.contains((std::int64_t{1} << 62) + 1));
 }
 
-TEST_CASE("an E2LSH file claiming the inner-product metric is a FormatError naming the file (issue 13.7)",
-          "[file][e2lsh][errors][issue13]") {
+TEST_CASE(
+    "an E2LSH file claiming the inner-product metric is a FormatError naming the file (issue 13.7)",
+    "[file][e2lsh][errors][issue13]") {
   testing::TempDir dir;
   const auto path = dir.file("ip.pst");
   save_index(E2LSHIndex<float, Euclidean>(2, small_params()), path);
@@ -202,8 +213,7 @@ TEST_CASE("paths with a NUL byte are rejected, never cut (issue 13.11)", "[io][e
   const std::string index_path = dir.file("i.pst");
   CHECK_THROWS_AS(save_index(index, index_path + std::string(1, '\0')), InvalidArgument);
   save_index(index, index_path);
-  CHECK_THROWS_AS(load_index<ExactF>(index_path + std::string(1, '\0') + "x"),
-                  InvalidArgument);
+  CHECK_THROWS_AS(load_index<ExactF>(index_path + std::string(1, '\0') + "x"), InvalidArgument);
 }
 
 TEST_CASE("FIFOs, directories and /proc files are refused, never read or waited on (issue 13.11)",
@@ -235,11 +245,12 @@ TEST_CASE("a save reclaims the temporaries of dead writers, and only those (issu
   const auto path = dir.file("index.pst");
   const std::string dead = std::to_string(dead_pid());
   const std::string self = std::to_string(::getpid());
-  const std::vector<std::string> reclaimed = {"index.pst.tmp-" + dead + "-0", "index.pst.tmp-" + dead + "-17"};
+  const std::vector<std::string> reclaimed = {"index.pst.tmp-" + dead + "-0",
+                                              "index.pst.tmp-" + dead + "-17"};
   const std::vector<std::string> kept = {
-      "index.pst.tmp-" + self + "-99",   // this process's (a writer in another thread)
-      "index.pst.tmp-1-0",               // pid 1 is alive
-      "other.pst.tmp-" + dead + "-0",    // another target
+      "index.pst.tmp-" + self + "-99",     // this process's (a writer in another thread)
+      "index.pst.tmp-1-0",                 // pid 1 is alive
+      "other.pst.tmp-" + dead + "-0",      // another target
       "index.pst.tmp-" + dead + "-0.bak",  // not the exact pattern
       "index.pst.tmp-" + dead + "-",
       "index.pst.tmp--0",
@@ -261,8 +272,10 @@ TEST_CASE("a save reclaims the temporaries of dead writers, and only those (issu
   CHECK(detail::reclaim_dead_temporaries(path) == 0);
 }
 
-TEST_CASE("a save killed at random moments leaves the old or the new index and no temporaries (issue 13.9)",
-          "[file][atomic][crash][issue13]") {
+TEST_CASE(
+    "a save killed at random moments leaves the old or the new index and no temporaries (issue "
+    "13.9)",
+    "[file][atomic][crash][issue13]") {
   // PSTABLE_CRASH_KILLS=100 for a longer run by hand.
   int kills = 30;
   if (const char* env = std::getenv("PSTABLE_CRASH_KILLS")) kills = std::max(1, std::atoi(env));
@@ -310,8 +323,10 @@ TEST_CASE("a save killed at random moments leaves the old or the new index and n
   CHECK(saw_a + saw_b == kills);
 }
 
-TEST_CASE("readers and loads of crafted headers stay within an address-space limit (issue 13, bounded memory)",
-          "[io][file][memory][issue13]") {
+TEST_CASE(
+    "readers and loads of crafted headers stay within an address-space limit (issue 13, bounded "
+    "memory)",
+    "[io][file][memory][issue13]") {
 #if defined(__SANITIZE_ADDRESS__)
   SUCCEED("skipped: AddressSanitizer reserves terabytes of shadow memory, RLIMIT_AS cannot apply");
   return;
@@ -364,7 +379,8 @@ TEST_CASE("readers and loads of crafted headers stay within an address-space lim
     // The child's address space: what it maps now plus 512 MiB.
     long pages = 0;
     std::ifstream("/proc/self/statm") >> pages;
-    const rlim_t limit = static_cast<rlim_t>(pages) * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE)) + (rlim_t{512} << 20);
+    const rlim_t limit = static_cast<rlim_t>(pages) * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE)) +
+                         (rlim_t{512} << 20);
     const rlimit r{limit, limit};
     if (pages <= 0 || ::setrlimit(RLIMIT_AS, &r) != 0) ::_exit(100);
     int code = 0;
@@ -382,7 +398,8 @@ TEST_CASE("readers and loads of crafted headers stay within an address-space lim
     expect_format_error(4, [&] { (void)read_npy<float>(huge_npy); });
     expect_format_error(8, [&] { (void)read_fvecs<float>(huge_fvecs); });
     expect_format_error(16, [&] { (void)read_idx_images<float>(huge_idx); });
-    expect_format_error(32, [&] { (void)read_idx_images<float>(crafted("idx_dims_overflow.idx")); });
+    expect_format_error(32,
+                        [&] { (void)read_idx_images<float>(crafted("idx_dims_overflow.idx")); });
     // The limit is not so tight that a real file fails: this one must load.
     try {
       if (load_index<E2>(good).size() != 100) code |= 64;
@@ -405,8 +422,10 @@ TEST_CASE("readers and loads of crafted headers stay within an address-space lim
 #endif
 }
 
-TEST_CASE("a loaded E2LSH index whose projections overflow searches safely (found by fuzz_load_e2lsh_fixed)",
-          "[file][e2lsh][fuzz][issue13]") {
+TEST_CASE(
+    "a loaded E2LSH index whose projections overflow searches safely (found by "
+    "fuzz_load_e2lsh_fixed)",
+    "[file][e2lsh][fuzz][issue13]") {
   // A float64 euclidean index (dim 3, 5 points) with finite but huge stored projections: a query's
   // projection overflows to infinity, its slot fraction was NaN, and the multi-probe order
   // indexed an array out of bounds (UBSan). Any answer is acceptable; only held ids may appear.
@@ -420,7 +439,9 @@ TEST_CASE("a loaded E2LSH index whose projections overflow searches safely (foun
     CHECK((id == -1 || index.contains(id)));
   }
   // The key of an overflowed projection is well defined: NaN and +-inf take the extreme slots.
-  CHECK(detail::to_slot(std::numeric_limits<double>::quiet_NaN()) == std::numeric_limits<std::int32_t>::min());
+  CHECK(detail::to_slot(std::numeric_limits<double>::quiet_NaN()) ==
+        std::numeric_limits<std::int32_t>::min());
   CHECK(detail::to_slot(std::numeric_limits<float>::infinity()) == 2147483520);
-  CHECK(detail::to_slot(-std::numeric_limits<double>::infinity()) == std::numeric_limits<std::int32_t>::min());
+  CHECK(detail::to_slot(-std::numeric_limits<double>::infinity()) ==
+        std::numeric_limits<std::int32_t>::min());
 }

@@ -38,7 +38,8 @@ void check_against_scalar(const simd::KernelSet<T>& kernels) {
         Approx(simd::scalar::dot(pa, pb, size)).epsilon(tol).margin(tol * std::sqrt(T(n + 1))));
   CHECK(kernels.norm_sq(pa, size) ==
         Approx(simd::scalar::norm_sq(pa, size)).epsilon(tol).margin(tol));
-  CHECK(kernels.l1(pa, pb, size) == Approx(simd::scalar::l1(pa, pb, size)).epsilon(tol).margin(tol));
+  CHECK(kernels.l1(pa, pb, size) ==
+        Approx(simd::scalar::l1(pa, pb, size)).epsilon(tol).margin(tol));
 }
 
 template <class Arch>
@@ -69,9 +70,7 @@ TEST_CASE("sse4.2 kernels match the scalar twins", "[kernels]") { check_arch<xsi
 TEST_CASE("avx2+fma kernels match the scalar twins", "[kernels]") {
   check_arch<xsimd::fma3<xsimd::avx2>>();
 }
-TEST_CASE("avx512bw kernels match the scalar twins", "[kernels]") {
-  check_arch<xsimd::avx512bw>();
-}
+TEST_CASE("avx512bw kernels match the scalar twins", "[kernels]") { check_arch<xsimd::avx512bw>(); }
 
 #endif
 

@@ -27,7 +27,8 @@ RowMatrix<T> scaled_rows(Eigen::Index n, Eigen::Index dim, T norm, unsigned seed
   RowMatrix<T> rows = gaussian<T>(n, dim, seed);
   for (Eigen::Index i = 0; i < n; ++i) {
     const long double f = static_cast<long double>(norm) * (1.0L - i / (4.0L * n));
-    const long double len = std::sqrt(static_cast<long double>(rows.row(i).template cast<long double>().squaredNorm()));
+    const long double len =
+        std::sqrt(static_cast<long double>(rows.row(i).template cast<long double>().squaredNorm()));
     for (Eigen::Index j = 0; j < dim; ++j) rows(i, j) = static_cast<T>(rows(i, j) / len * f);
   }
   return rows;
@@ -56,7 +57,9 @@ void expect_batch_independent_brute_force(T norm) {
       CHECK(single.ids()(0, j) == truth[static_cast<std::size_t>(j)].id);
       const double want = static_cast<double>(truth[static_cast<std::size_t>(j)].value);
       CHECK(static_cast<double>(single.distances()(0, j)) ==
-            Approx(want).epsilon(std::is_same_v<T, float> ? 1e-4 : 1e-10).margin(std::abs(want) * 1e-4 + 1e-300));
+            Approx(want)
+                .epsilon(std::is_same_v<T, float> ? 1e-4 : 1e-10)
+                .margin(std::abs(want) * 1e-4 + 1e-300));
     }
     if (q < 10) CHECK(single.ids()(0, 0) == 3 * q);  // a data row finds itself first
   }
@@ -91,7 +94,8 @@ TEMPLATE_TEST_CASE("rows just inside the magnitude bound give brute force in any
   expect_batch_independent_brute_force<T, Euclidean>(high);
   expect_batch_independent_brute_force<T, InnerProduct>(high);
   expect_batch_independent_brute_force<T, Cosine>(high);
-  expect_batch_independent_brute_force<T, Cosine>(detail::min_cosine_norm<T>() * T(1.001) / T(0.75));
+  expect_batch_independent_brute_force<T, Cosine>(detail::min_cosine_norm<T>() * T(1.001) /
+                                                  T(0.75));
 }
 
 TEMPLATE_TEST_CASE("rows past the magnitude bound are rejected naming the row", "[magnitude]",
@@ -136,8 +140,10 @@ TEMPLATE_TEST_CASE("rows past the magnitude bound are rejected naming the row", 
   expect_rejected<T>(e, huge, "data row 0");
 }
 
-TEST_CASE("issue 13's float rows: (2e19,)*8 rejected, 1e25-scaled and 1e-25-scaled cosine rows "
-          "rejected with the reason", "[magnitude]") {
+TEST_CASE(
+    "issue 13's float rows: (2e19,)*8 rejected, 1e25-scaled and 1e-25-scaled cosine rows "
+    "rejected with the reason",
+    "[magnitude]") {
   RowMatrix<float> row = RowMatrix<float>::Constant(1, 8, 2e19f);
   ExactIndex<float, Euclidean> e(8);
   CHECK_THROWS_WITH(e.add(row), Catch::Contains("data row 0 has norm") && Catch::Contains("above"));

@@ -32,8 +32,11 @@ std::vector<Perturbation> brute_force(const std::vector<double>& below) {
     for (int i = 0; i < k; ++i, c /= 3) {
       const int d = c % 3 == 0 ? 0 : (c % 3 == 1 ? -1 : +1);
       p.delta[static_cast<std::size_t>(i)] = d;
-      if (d == -1) p.score += below[static_cast<std::size_t>(i)] * below[static_cast<std::size_t>(i)];
-      if (d == +1) p.score += (1 - below[static_cast<std::size_t>(i)]) * (1 - below[static_cast<std::size_t>(i)]);
+      if (d == -1)
+        p.score += below[static_cast<std::size_t>(i)] * below[static_cast<std::size_t>(i)];
+      if (d == +1)
+        p.score +=
+            (1 - below[static_cast<std::size_t>(i)]) * (1 - below[static_cast<std::size_t>(i)]);
     }
     all.push_back(p);
   }
@@ -87,7 +90,9 @@ class ReferenceGenerator {
   std::vector<int> deltas(std::uint64_t mask) const {
     std::vector<int> d(static_cast<std::size_t>(k_), 0);
     for (int j = 0; j < 2 * k_; ++j) {
-      if ((mask >> j) & 1) d[static_cast<std::size_t>(order_[static_cast<std::size_t>(j)].coordinate)] += order_[static_cast<std::size_t>(j)].delta;
+      if ((mask >> j) & 1)
+        d[static_cast<std::size_t>(order_[static_cast<std::size_t>(j)].coordinate)] +=
+            order_[static_cast<std::size_t>(j)].delta;
     }
     return d;
   }
@@ -109,14 +114,17 @@ class ReferenceGenerator {
   double score_of(std::uint64_t mask) const {
     double s = 0;
     for (int j = 0; j < 2 * k_; ++j) {
-      if ((mask >> j) & 1) s += order_[static_cast<std::size_t>(j)].z * order_[static_cast<std::size_t>(j)].z;
+      if ((mask >> j) & 1)
+        s += order_[static_cast<std::size_t>(j)].z * order_[static_cast<std::size_t>(j)].z;
     }
     return s;
   }
   bool valid(std::uint64_t mask) const {
     std::vector<int> seen(static_cast<std::size_t>(k_), 0);
     for (int j = 0; j < 2 * k_; ++j) {
-      if (((mask >> j) & 1) && seen[static_cast<std::size_t>(order_[static_cast<std::size_t>(j)].coordinate)]++) return false;
+      if (((mask >> j) & 1) &&
+          seen[static_cast<std::size_t>(order_[static_cast<std::size_t>(j)].coordinate)]++)
+        return false;
     }
     return true;
   }
@@ -134,8 +142,8 @@ class ReferenceGenerator {
 // whose 1 - x round to 1, and (double only) 1/2 - 2^-54, whose 1 - x rounds to 1/2.
 template <class T>
 std::vector<T> tie_heavy(std::mt19937_64& rng, int k) {
-  std::vector<T> pool = {T(0.5), T(0.25), T(0.75), T(0), T(1), T(1e-20), T(2e-20), T(0.125),
-                         T(0.875), T(0.3)};
+  std::vector<T> pool = {T(0.5),   T(0.25),  T(0.75),  T(0),     T(1),
+                         T(1e-20), T(2e-20), T(0.125), T(0.875), T(0.3)};
   if (std::is_same_v<T, double>) pool.push_back(static_cast<T>(0.5 - std::ldexp(1.0, -54)));
   std::vector<T> below(static_cast<std::size_t>(k));
   for (auto& b : below) b = pool[rng() % pool.size()];
@@ -209,8 +217,8 @@ TEST_CASE("probe_table looks up the home bucket, then the best perturbed buckets
     const std::int32_t s[2] = {a, b};
     return detail::slot_key(s, k);
   };
-  std::vector<detail::KeyedRow> pairs = {{key(0, 0), 0}, {key(-1, 0), 1}, {key(0, 1), 2},
-                                         {key(-1, 1), 3}, {key(1, 0), 4}};
+  std::vector<detail::KeyedRow> pairs = {
+      {key(0, 0), 0}, {key(-1, 0), 1}, {key(0, 1), 2}, {key(-1, 1), 3}, {key(1, 0), 4}};
   std::sort(pairs.begin(), pairs.end(), detail::key_then_row);
   detail::BucketTable table;
   table.assign_sorted(pairs);
@@ -220,10 +228,9 @@ TEST_CASE("probe_table looks up the home bucket, then the best perturbed buckets
   detail::PerturbationGenerator gen;
   for (int probes : {0, 1, 2, 3}) {
     std::vector<std::uint32_t> seen;
-    const int probed = detail::probe_table(f, 0, k, probes, table, gen, slots, below,
-                                           [&](detail::BucketTable::Range r) {
-                                             seen.insert(seen.end(), r.begin, r.end);
-                                           });
+    const int probed = detail::probe_table(
+        f, 0, k, probes, table, gen, slots, below,
+        [&](detail::BucketTable::Range r) { seen.insert(seen.end(), r.begin, r.end); });
     CAPTURE(probes);
     CHECK(probed == probes + 1);
     // Scores: (-1, 0) 0.01; (0, +1) 0.09; (-1, +1) 0.10; (0, -1) 0.49; (+1, 0) 0.81.
@@ -289,18 +296,20 @@ TEST_CASE("probe keys are slot_key of the perturbed slots, in generator order", 
     const int tables = 3, probes = 50;
     std::vector<double> fd(static_cast<std::size_t>(tables * k));
     for (auto& v : fd) v = normal(rng);
-    fd[0] = 2.0;  // an integer: fraction 0
+    fd[0] = 2.0;              // an integer: fraction 0
     if (k > 1) fd[1] = -0.5;  // fraction exactly 1/2
     std::vector<float> ff(fd.begin(), fd.end());
     auto check = [&](const auto& f) {
       using T = typename std::decay_t<decltype(f)>::value_type;
       detail::PerturbationGenerator gen;
       ReferenceGenerator ref;
-      std::vector<std::int32_t> slots(static_cast<std::size_t>(k)), home(static_cast<std::size_t>(k));
+      std::vector<std::int32_t> slots(static_cast<std::size_t>(k)),
+          home(static_cast<std::size_t>(k));
       std::vector<T> below(static_cast<std::size_t>(k));
       for (int t = 0; t < tables; ++t) {
         std::vector<std::uint64_t> keys;
-        const int n = detail::probe_keys(f.data(), t, k, probes, gen, slots.data(), below.data(), keys);
+        const int n =
+            detail::probe_keys(f.data(), t, k, probes, gen, slots.data(), below.data(), keys);
         CAPTURE(k, t);
         REQUIRE(n == static_cast<int>(keys.size()));
         CHECK(keys[0] == detail::table_key(f.data(), t, k, home.data()));
@@ -316,7 +325,8 @@ TEST_CASE("probe keys are slot_key of the perturbed slots, in generator order", 
           REQUIRE(ref.next(mask, score));
           const auto d = ref.deltas(mask);
           std::vector<std::int32_t> s = home;
-          for (int i = 0; i < k; ++i) s[static_cast<std::size_t>(i)] += d[static_cast<std::size_t>(i)];
+          for (int i = 0; i < k; ++i)
+            s[static_cast<std::size_t>(i)] += d[static_cast<std::size_t>(i)];
           CAPTURE(p);
           CHECK(keys[p] == detail::slot_key(s.data(), k));
         }
@@ -376,7 +386,9 @@ TEST_CASE("one query's bucket lookups are bounded", "[multiprobe]") {
   // num_probes would otherwise look up 4 billion buckets per query.
   using Index = E2LSHIndex<float, Euclidean>;
   const long long budget = detail::kMaxLookupsPerQuery;
-  const auto make = [](int tables, int probes) { return Index(4, E2LSHParams{tables, 16, 4.0, probes}); };
+  const auto make = [](int tables, int probes) {
+    return Index(4, E2LSHParams{tables, 16, 4.0, probes});
+  };
   CHECK_NOTHROW(make(4, static_cast<int>(budget / 4 - 1)));
   CHECK_THROWS_AS(make(4, static_cast<int>(budget / 4)), InvalidArgument);
   CHECK_THROWS_AS(make(E2LSHParams::kMaxTables, E2LSHParams::kMaxProbes), InvalidArgument);

@@ -191,11 +191,14 @@ TEST_CASE("concurrent searches, saves and loads agree", "[parallel][threads]") {
       for (int round = 0; round < 3; ++round) {
         if (exact.search(queries, 5, 2).ids() != e.ids()) ++failures;
         if (lsh.search(queries, 5, 2).ids() != l.ids()) ++failures;
-        const std::string p1 = dir.file("exact" + std::to_string(t)), p2 = dir.file("lsh" + std::to_string(t));
+        const std::string p1 = dir.file("exact" + std::to_string(t)),
+                          p2 = dir.file("lsh" + std::to_string(t));
         save_index(exact, p1);
         save_index(lsh, p2);
-        if (load_index<ExactIndex<float, Cosine>>(p1).search(queries, 5).ids() != e.ids()) ++failures;
-        if (load_index<E2LSHIndex<float, Euclidean>>(p2).search(queries, 5).ids() != l.ids()) ++failures;
+        if (load_index<ExactIndex<float, Cosine>>(p1).search(queries, 5).ids() != e.ids())
+          ++failures;
+        if (load_index<E2LSHIndex<float, Euclidean>>(p2).search(queries, 5).ids() != l.ids())
+          ++failures;
       }
     });
   }

@@ -99,9 +99,9 @@ void check_row(const Neighbors<float>& got, Eigen::Index q, const Model& m, cons
     const long double best = want[static_cast<std::size_t>(j)].first;
     CHECK(value == Approx(static_cast<double>(best)).epsilon(tol).margin(tol));
     // The id itself must match unless its value ties (within rounding) with a neighbour's.
-    const bool tied =
-        (j > 0 && std::abs(want[j - 1].first - best) < 1e-4L) ||
-        (j + 1 < static_cast<Eigen::Index>(want.size()) && std::abs(want[j + 1].first - best) < 1e-4L);
+    const bool tied = (j > 0 && std::abs(want[j - 1].first - best) < 1e-4L) ||
+                      (j + 1 < static_cast<Eigen::Index>(want.size()) &&
+                       std::abs(want[j + 1].first - best) < 1e-4L);
     if (!tied) CHECK(id == want[static_cast<std::size_t>(j)].second);
   }
 }
@@ -188,7 +188,8 @@ void soak(Index index, std::uint64_t seed, Check check) {
         std::advance(it, static_cast<long>(rng() % m.rows.size()));
         for (Eigen::Index j = 0; j < dim; ++j) queries(0, j) = static_cast<float>(it->second[j]);
       }
-      const auto k = static_cast<Eigen::Index>(1 + rng() % std::min<std::size_t>(m.rows.size(), 10));
+      const auto k =
+          static_cast<Eigen::Index>(1 + rng() % std::min<std::size_t>(m.rows.size(), 10));
       REQUIRE(static_cast<std::size_t>(index.size()) == m.rows.size());
       if (check == Check::BruteForce) {
         const auto got = index.search(queries, k, static_cast<int>(rng() % 3));
@@ -218,7 +219,9 @@ void soak(Index index, std::uint64_t seed, Check check) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("soak: ExactIndex against brute force", "[soak]", Euclidean, Cosine) {
-  for (std::uint64_t seed : {1, 2}) soak<ExactIndex<float, TestType>, TestType>(ExactIndex<float, TestType>(6), seed, Check::BruteForce);
+  for (std::uint64_t seed : {1, 2})
+    soak<ExactIndex<float, TestType>, TestType>(ExactIndex<float, TestType>(6), seed,
+                                                Check::BruteForce);
 }
 
 TEMPLATE_TEST_CASE("soak: E2LSHIndex with huge buckets equals brute force", "[soak]", Euclidean,
@@ -230,13 +233,15 @@ TEMPLATE_TEST_CASE("soak: E2LSHIndex with huge buckets equals brute force", "[so
   }
 }
 
-TEMPLATE_TEST_CASE("soak: E2LSHIndex returns the best live candidates", "[soak]", Euclidean, Cosine) {
+TEMPLATE_TEST_CASE("soak: E2LSHIndex returns the best live candidates", "[soak]", Euclidean,
+                   Cosine) {
   // Ordinary buckets (some points missed), multi-probe and collision counting.
   const double w = std::is_same_v<TestType, Cosine> ? 0.5 : 2.0;
   for (std::uint64_t seed : {5, 6}) {
     soak<E2LSHIndex<float, TestType>, TestType>(
         E2LSHIndex<float, TestType>(6, E2LSHParams{4, 4, w, 3, seed, 2}), seed, Check::Candidates);
     soak<E2LSHIndex<float, TestType>, TestType>(
-        E2LSHIndex<float, TestType>(6, E2LSHParams{3, 6, w, 0, seed, 1}), seed + 10, Check::Candidates);
+        E2LSHIndex<float, TestType>(6, E2LSHParams{3, 6, w, 0, seed, 1}), seed + 10,
+        Check::Candidates);
   }
 }

@@ -107,7 +107,8 @@ TEST_CASE("the tuner's collision counting matches the index's", "[tuning]") {
   for (const auto& t : r.trials) {
     CHECK(t.params.min_collisions == 3);
     if (t.params.num_tables == r.params.num_tables && t.params.num_hashes == r.params.num_hashes &&
-        t.params.num_probes == r.params.num_probes && t.params.bucket_width == r.params.bucket_width) {
+        t.params.num_probes == r.params.num_probes &&
+        t.params.bucket_width == r.params.bucket_width) {
       chosen = &t;
     }
   }
@@ -135,8 +136,9 @@ TEST_CASE("the tuner handles Manhattan with the Cauchy family", "[tuning]") {
   CHECK(r.recall >= options.target_recall);
   CHECK(r.visited_fraction < 1.0);
   // w is set from the L1 collision probability: p(r, w)^k equals one of the table_collision levels.
-  const double p = std::pow(collision_probability<Cauchy>(r.typical_distance, r.params.bucket_width),
-                            r.params.num_hashes);
+  const double p =
+      std::pow(collision_probability<Cauchy>(r.typical_distance, r.params.bucket_width),
+               r.params.num_hashes);
   bool matches = false;
   for (double rho : options.table_collision) matches = matches || std::abs(p - rho) < 1e-6;
   CHECK(matches);
@@ -171,7 +173,8 @@ TEST_CASE("the tuner rejects bad options and data", "[tuning][errors]") {
     o.hash_counts = {32};
     o.collision_thresholds = {20};
   });
-  CHECK_THROWS_AS((tune_e2lsh<float, Euclidean>(data.topRows(20), small_options())), InvalidArgument);
+  CHECK_THROWS_AS((tune_e2lsh<float, Euclidean>(data.topRows(20), small_options())),
+                  InvalidArgument);
   RowMatrix<float> bad = data;
   bad(3, 3) = std::nanf("");
   CHECK_THROWS_AS((tune_e2lsh<float, Euclidean>(bad, small_options())), InvalidData);

@@ -21,16 +21,20 @@ using pstable::Label;
 using Matrix = pstable::RowMatrix<float>;
 
 inline bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 /// Points of a `.npy` (float16/32/64 or uint8, one point per row), `.fvecs` or IDX image file
 /// (any other name, gzip or plain), as floats multiplied by `scale`.
 inline Matrix load_matrix(const std::string& path, float scale) {
   Matrix m;
-  if (ends_with(path, ".npy")) m = pstable::read_npy<float>(path);
-  else if (ends_with(path, ".fvecs")) m = pstable::read_fvecs<float>(path);
-  else m = pstable::read_idx_images<float>(path, /*scale=*/false);
+  if (ends_with(path, ".npy"))
+    m = pstable::read_npy<float>(path);
+  else if (ends_with(path, ".fvecs"))
+    m = pstable::read_fvecs<float>(path);
+  else
+    m = pstable::read_idx_images<float>(path, /*scale=*/false);
   if (scale != 1.0f) m *= scale;
   return m;
 }

@@ -27,7 +27,7 @@ struct MethodSpec {
   int num_hashes = 0;       // k hashes per table (the report's h)
   double bucket_width = 0;  // w
   int num_probes = 0;
-  int min_collisions = 0;   // m (E2LSHParams::min_collisions)
+  int min_collisions = 0;  // m (E2LSHParams::min_collisions)
   bool tuned = false;
 
   std::string name() const { return exact ? "sequential scan" : tuned ? "E2LSH (tuned)" : "E2LSH"; }
@@ -60,8 +60,7 @@ inline double cpu_seconds() {
 /// Searches the queries in chunks (so the progress bar moves), timing only the search calls.
 template <class Search>
 pstable::Neighbors<float> search_in_chunks(const Matrix& queries, Eigen::Index k, Search&& search,
-                                           Progress& progress, double& seconds,
-                                           double& cpu) {
+                                           Progress& progress, double& seconds, double& cpu) {
   constexpr Eigen::Index kChunk = 512;
   pstable::Neighbors<float> all(queries.rows(), k);
   seconds = 0;
@@ -87,7 +86,8 @@ MethodRun run_exact(const Matrix& base, const Matrix& queries, Eigen::Index k, i
                     Progress& progress) {
   MethodRun run;
   progress.set_label("sequential scan");
-  const auto index = pstable::ExactIndex<float, Metric>::borrow(base.data(), base.rows(), base.cols());
+  const auto index =
+      pstable::ExactIndex<float, Metric>::borrow(base.data(), base.rows(), base.cols());
   run.memory_bytes = static_cast<std::size_t>(base.size()) * sizeof(float) + index.memory_bytes();
   run.result = search_in_chunks(
       queries, k, [&](const auto& chunk) { return index.search(chunk, k, threads); }, progress,
@@ -117,8 +117,8 @@ std::vector<MethodRun> run_e2lsh(const Matrix& base, const Matrix& queries, Eige
     run.build_seconds = build_seconds;
     run.memory_bytes = index.memory_bytes();
     index.set_num_probes(p);
-    progress.set_label(pstable::detail::concat("E2LSH L=", params.num_tables, " k=",
-                                               params.num_hashes, " w=", params.bucket_width,
+    progress.set_label(pstable::detail::concat("E2LSH L=", params.num_tables,
+                                               " k=", params.num_hashes, " w=", params.bucket_width,
                                                " p=", p, " m=", params.min_collisions));
     run.result = search_in_chunks(
         queries, k, [&](const auto& chunk) { return index.search(chunk, k, threads); }, progress,

@@ -44,7 +44,8 @@ inline CLI::Validator number_from(double min, bool strict) {
   return CLI::Validator(
       [min, strict, what](std::string& text) -> std::string {
         double value = 0;
-        if (!CLI::detail::lexical_cast(text, value)) return "expects one number " + what + ", got '" + text + "'";
+        if (!CLI::detail::lexical_cast(text, value))
+          return "expects one number " + what + ", got '" + text + "'";
         if (strict ? !(value > min) : !(value >= min)) return "must be " + what + ", got " + text;
         return {};
       },

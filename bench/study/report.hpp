@@ -20,8 +20,8 @@ struct Row {
   MethodSpec spec;
   pstable::Evaluation eval;
   double build_seconds = 0;
-  double tune_seconds = 0;             ///< tuned rows: tune_e2lsh's time (not in build_seconds)
-  double cpu_queries_per_second = 0;   ///< queries per CPU second of the process (all threads)
+  double tune_seconds = 0;            ///< tuned rows: tune_e2lsh's time (not in build_seconds)
+  double cpu_queries_per_second = 0;  ///< queries per CPU second of the process (all threads)
   std::size_t memory_bytes = 0;
 };
 
@@ -41,8 +41,7 @@ struct Setup {
 
 inline std::string class_name(const Setup& setup, pstable::Label label) {
   const auto i = static_cast<std::size_t>(label);
-  return label >= 0 && i < setup.class_names.size() ? setup.class_names[i]
-                                                      : std::to_string(label);
+  return label >= 0 && i < setup.class_names.size() ? setup.class_names[i] : std::to_string(label);
 }
 
 inline std::string fmt(const char* format, double value) {
@@ -61,28 +60,32 @@ inline std::string settings(const MethodSpec& s) {
 inline void print_tables(const Setup& setup, const std::vector<Row>& rows) {
   const auto k = std::to_string(setup.k);
   const char* value = setup.metric == "cosine" ? "mean similarity" : "mean distance";
-  std::printf("\n%s, %ld queries, %ld searchable items (%ld distractors), dim %ld, k = %ld, "
-              "%d threads\n\n",
-              setup.metric.c_str(), static_cast<long>(setup.num_queries),
-              static_cast<long>(setup.database_size), static_cast<long>(setup.num_distractors),
-              static_cast<long>(setup.dim), static_cast<long>(setup.k), setup.threads);
-  std::printf("| method | L | k hashes | w | probes | m | P@%s (report's mAP) | recall@%s | AP@%s | "
-              "%s | visited | visited %% | queries/s | queries/CPU-s | build s | tune s | MiB |\n",
-              k.c_str(), k.c_str(), k.c_str(), value);
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "\n%s, %ld queries, %ld searchable items (%ld distractors), dim %ld, k = %ld, "
+      "%d threads\n\n",
+      setup.metric.c_str(), static_cast<long>(setup.num_queries),
+      static_cast<long>(setup.database_size), static_cast<long>(setup.num_distractors),
+      static_cast<long>(setup.dim), static_cast<long>(setup.k), setup.threads);
+  std::printf(
+      "| method | L | k hashes | w | probes | m | P@%s (report's mAP) | recall@%s | AP@%s | "
+      "%s | visited | visited %% | queries/s | queries/CPU-s | build s | tune s | MiB |\n",
+      k.c_str(), k.c_str(), k.c_str(), value);
+  std::printf(
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& r : rows) {
-    std::printf("| %s %s| %.3f | %.3f | %.3f | %.4g | %.0f | %.2f%% | %.0f | %.0f | %.2f | %.1f "
-                "| %.1f |\n",
-                r.spec.name().c_str(), settings(r.spec).c_str(), r.eval.precision, r.eval.recall,
-                r.eval.average_precision, r.eval.mean_value, r.eval.mean_visited,
-                100 * r.eval.visited_fraction, r.eval.queries_per_second,
-                r.cpu_queries_per_second, r.build_seconds, r.tune_seconds,
-                static_cast<double>(r.memory_bytes) / (1 << 20));
+    std::printf(
+        "| %s %s| %.3f | %.3f | %.3f | %.4g | %.0f | %.2f%% | %.0f | %.0f | %.2f | %.1f "
+        "| %.1f |\n",
+        r.spec.name().c_str(), settings(r.spec).c_str(), r.eval.precision, r.eval.recall,
+        r.eval.average_precision, r.eval.mean_value, r.eval.mean_visited,
+        100 * r.eval.visited_fraction, r.eval.queries_per_second, r.cpu_queries_per_second,
+        r.build_seconds, r.tune_seconds, static_cast<double>(r.memory_bytes) / (1 << 20));
   }
   if (rows.empty()) return;
-  std::printf("\nP@%s per query class (the report's per-class mAP)\n\n| method | L | k hashes | w "
-              "| probes | m ",
-              k.c_str());
+  std::printf(
+      "\nP@%s per query class (the report's per-class mAP)\n\n| method | L | k hashes | w "
+      "| probes | m ",
+      k.c_str());
   const auto& classes = rows.front().eval.precision_per_class;
   for (const auto& c : classes) std::printf("| %s ", class_name(setup, c.label).c_str());
   std::printf("| all |\n|---|---:|---:|---:|---:|---:");
@@ -104,24 +107,29 @@ inline std::ofstream open_output(const std::string& path) {
 
 inline void write_csv(const std::string& path, const Setup& setup, const std::vector<Row>& rows) {
   auto out = open_output(path);
-  out << "method,metric,num_tables,num_hashes,bucket_width,num_probes,min_collisions,k,precision,recall,"
+  out << "method,metric,num_tables,num_hashes,bucket_width,num_probes,min_collisions,k,precision,"
+         "recall,"
          "average_precision,mean_value,mean_visited,visited_fraction,queries_per_second,"
-         "cpu_queries_per_second,build_seconds,tune_seconds,memory_bytes,num_queries,database_size,num_distractors";
+         "cpu_queries_per_second,build_seconds,tune_seconds,memory_bytes,num_queries,database_size,"
+         "num_distractors";
   if (!rows.empty()) {
-    for (const auto& c : rows.front().eval.precision_per_class) out << ",precision_class_" << c.label;
+    for (const auto& c : rows.front().eval.precision_per_class)
+      out << ",precision_class_" << c.label;
   }
   out << "\n";
   out.precision(8);
   for (const auto& r : rows) {
-    out << (r.spec.exact ? "exact" : r.spec.tuned ? "e2lsh_tuned" : "e2lsh") << ','
-        << setup.metric << ',' << r.spec.num_tables << ',' << r.spec.num_hashes << ','
+    out << (r.spec.exact   ? "exact"
+            : r.spec.tuned ? "e2lsh_tuned"
+                           : "e2lsh")
+        << ',' << setup.metric << ',' << r.spec.num_tables << ',' << r.spec.num_hashes << ','
         << r.spec.bucket_width << ',' << r.spec.num_probes << ',' << r.spec.min_collisions << ','
-        << setup.k << ','
-        << r.eval.precision << ',' << r.eval.recall << ',' << r.eval.average_precision << ','
-        << r.eval.mean_value << ',' << r.eval.mean_visited << ',' << r.eval.visited_fraction << ','
-        << r.eval.queries_per_second << ',' << r.cpu_queries_per_second << ','
-        << r.build_seconds << ',' << r.tune_seconds << ',' << r.memory_bytes << ','
-        << setup.num_queries << ',' << setup.database_size << ',' << setup.num_distractors;
+        << setup.k << ',' << r.eval.precision << ',' << r.eval.recall << ','
+        << r.eval.average_precision << ',' << r.eval.mean_value << ',' << r.eval.mean_visited << ','
+        << r.eval.visited_fraction << ',' << r.eval.queries_per_second << ','
+        << r.cpu_queries_per_second << ',' << r.build_seconds << ',' << r.tune_seconds << ','
+        << r.memory_bytes << ',' << setup.num_queries << ',' << setup.database_size << ','
+        << setup.num_distractors;
     for (const auto& c : r.eval.precision_per_class) out << ',' << c.mean;
     out << "\n";
   }
@@ -143,7 +151,9 @@ inline nlohmann::json to_json(const Setup& setup, const std::vector<Row>& rows) 
                            {"recall", r.eval.recall_per_class[c].mean},
                            {"average_precision", r.eval.average_precision_per_class[c].mean}});
     }
-    runs.push_back({{"method", r.spec.exact ? "exact" : r.spec.tuned ? "e2lsh_tuned" : "e2lsh"},
+    runs.push_back({{"method", r.spec.exact   ? "exact"
+                               : r.spec.tuned ? "e2lsh_tuned"
+                                              : "e2lsh"},
                     {"num_tables", r.spec.num_tables},
                     {"num_hashes", r.spec.num_hashes},
                     {"bucket_width", r.spec.bucket_width},

@@ -9,9 +9,10 @@
 #define PSTABLE_DETAIL_STRINGIFY2(x) #x
 #define PSTABLE_DETAIL_STRINGIFY(x) PSTABLE_DETAIL_STRINGIFY2(x)
 /// The version as a string literal, "major.minor.patch".
-#define PSTABLE_VERSION_STRING                                                     \
-  PSTABLE_DETAIL_STRINGIFY(PSTABLE_VERSION_MAJOR) "." PSTABLE_DETAIL_STRINGIFY(    \
-      PSTABLE_VERSION_MINOR) "." PSTABLE_DETAIL_STRINGIFY(PSTABLE_VERSION_PATCH)
+#define PSTABLE_VERSION_STRING                                                      \
+  PSTABLE_DETAIL_STRINGIFY(PSTABLE_VERSION_MAJOR)                                   \
+  "." PSTABLE_DETAIL_STRINGIFY(PSTABLE_VERSION_MINOR) "." PSTABLE_DETAIL_STRINGIFY( \
+      PSTABLE_VERSION_PATCH)
 
 namespace pstable {
 

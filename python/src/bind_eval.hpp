@@ -60,10 +60,14 @@ py::array read_rows(const std::string& path, const std::string& kind, Eigen::Ind
   RowMatrix<T> m;
   {
     py::gil_scoped_release release;
-    if (kind == "npy") m = read_npy<T>(path);
-    else if (kind == "fvecs") m = read_fvecs<T>(path, max_rows);
-    else if (kind == "bvecs") m = read_bvecs<T>(path, max_rows);
-    else m = read_idx_images<T>(path, scale);
+    if (kind == "npy")
+      m = read_npy<T>(path);
+    else if (kind == "fvecs")
+      m = read_fvecs<T>(path, max_rows);
+    else if (kind == "bvecs")
+      m = read_bvecs<T>(path, max_rows);
+    else
+      m = read_idx_images<T>(path, scale);
   }
   return adopt(std::move(m));
 }
@@ -104,8 +108,8 @@ inline void bind_eval(py::module_& m) {
 
   m.def(
       "ground_truth",
-      [](const py::array& data, const py::array& queries, Eigen::Index k,
-         const std::string& metric, int num_threads) -> py::tuple {
+      [](const py::array& data, const py::array& queries, Eigen::Index k, const std::string& metric,
+         int num_threads) -> py::tuple {
         const auto run = [&](auto t, auto mt) -> py::tuple {
           using T = decltype(t);
           using M = decltype(mt);
@@ -123,8 +127,7 @@ inline void bind_eval(py::module_& m) {
           return run(float{}, mt);
         });
       },
-      py::arg("data"), py::arg("queries"), py::arg("k"), py::arg("metric"),
-      py::arg("num_threads"));
+      py::arg("data"), py::arg("queries"), py::arg("k"), py::arg("metric"), py::arg("num_threads"));
 
   m.def(
       "recall_per_query",
@@ -143,9 +146,8 @@ inline void bind_eval(py::module_& m) {
       "precision_per_query",
       [](const py::array_t<Id, py::array::c_style>& ids, const std::vector<Label>& query_labels,
          const std::vector<Label>& base_labels, Eigen::Index k) {
-        return to_numpy(
-            precision_per_query(to_neighbors(ids, py::none(), py::none()), query_labels,
-                                base_labels, k));
+        return to_numpy(precision_per_query(to_neighbors(ids, py::none(), py::none()), query_labels,
+                                            base_labels, k));
       },
       py::arg("ids"), py::arg("query_labels"), py::arg("base_labels"), py::arg("k"));
   m.def(

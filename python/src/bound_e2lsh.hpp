@@ -85,8 +85,8 @@ class BoundE2LSH final : public Bound<E2LSHIndex<T, Metric>, AnyLSHIndex> {
         this->index_.remove(sorted[i]);
       }
       if (i > 0 && sorted[i] == sorted[i - 1]) {
-        throw InvalidArgument(detail::concat("id ", sorted[i],
-                                             " appears twice in the ids to remove; pass each once"));
+        throw InvalidArgument(detail::concat(
+            "id ", sorted[i], " appears twice in the ids to remove; pass each once"));
       }
     }
     for (const Id id : ids) this->index_.remove(id);
@@ -143,7 +143,8 @@ Params params_from(const py::dict& values) {
     try {
       p.*member = values[name].template cast<Field>();
     } catch (const py::cast_error&) {
-      throw InvalidArgument(detail::concat(name, " got ", py::repr(values[name]).template cast<std::string>(),
+      throw InvalidArgument(detail::concat(name, " got ",
+                                           py::repr(values[name]).template cast<std::string>(),
                                            ", which does not fit its type"));
     }
   });
@@ -166,7 +167,8 @@ Params params_from(const py::dict& values) {
 template <class Params>
 py::list params_docs() {
   py::list out;
-  Params::for_each_field([&](const char* name, auto, const char* doc) { out.append(py::make_tuple(name, doc)); });
+  Params::for_each_field(
+      [&](const char* name, auto, const char* doc) { out.append(py::make_tuple(name, doc)); });
   return out;
 }
 

@@ -15,7 +15,8 @@ namespace {
 std::vector<std::string> supported() {
   const auto a = xsimd::available_architectures();
   std::vector<std::string> out;
-  if (a.avx512f && a.avx512cd && a.avx512dq && a.avx512bw && a.fma3_avx2) out.emplace_back("avx512");
+  if (a.avx512f && a.avx512cd && a.avx512dq && a.avx512bw && a.fma3_avx2)
+    out.emplace_back("avx512");
   if (a.avx2 && a.fma3_avx2) out.emplace_back("avx2");
   if (a.sse2) out.emplace_back("sse2");
   out.emplace_back("generic");

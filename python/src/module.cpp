@@ -158,8 +158,8 @@ void translate(std::exception_ptr p) {
 void register_errors() {
   const py::module_ m = py::module_::import("pstable._errors");
   const auto get = [&](const char* name) { return py::object(m.attr(name)).release(); };
-  errors = {get("Error"),        get("InvalidArgument"), get("DimensionMismatch"),
-            get("InvalidData"),  get("InvalidState"),    get("IoError"),
+  errors = {get("Error"),       get("InvalidArgument"), get("DimensionMismatch"),
+            get("InvalidData"), get("InvalidState"),    get("IoError"),
             get("FormatError")};
   py::register_local_exception_translator(&translate);
 }
@@ -240,7 +240,9 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   m.def(
       "make_e2lsh",
       [](Eigen::Index dim, const std::string& metric, const std::string& dtype,
-         const py::dict& params) { return make_e2lsh(dim, metric, dtype, params_from<pstable::E2LSHParams>(params)); },
+         const py::dict& params) {
+        return make_e2lsh(dim, metric, dtype, params_from<pstable::E2LSHParams>(params));
+      },
       py::arg("dim"), py::arg("metric"), py::arg("dtype"), py::arg("params"));
   m.def(
       "tune",

@@ -19,7 +19,8 @@ int main() {
   // Index files need zlib, found through pstable's package config.
   const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
   const auto path = (std::filesystem::temp_directory_path() /
-                     ("pstable-consumer-" + std::to_string(stamp) + ".pst")).string();
+                     ("pstable-consumer-" + std::to_string(stamp) + ".pst"))
+                        .string();
   pstable::save_index(index, path);
   const auto loaded = pstable::load_index<pstable::ExactIndex<float, pstable::Euclidean>>(path);
   std::filesystem::remove(path);

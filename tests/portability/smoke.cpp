@@ -66,8 +66,9 @@ int main() {
   std::filesystem::remove(exact_path, ec);
   std::filesystem::remove(lsh_path, ec);
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    check(entry.path().filename().string().rfind("pstable-smoke-exact-" + stamp + ".pst.tmp", 0) != 0,
-          "no temporary file is left behind");
+    check(
+        entry.path().filename().string().rfind("pstable-smoke-exact-" + stamp + ".pst.tmp", 0) != 0,
+        "no temporary file is left behind");
   }
   std::printf("pstable %s smoke test (%s kernels): %s\n", pstable::version(),
               pstable::simd::kernels<float>().arch, failures == 0 ? "ok" : "FAILED");

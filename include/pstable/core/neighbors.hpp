@@ -41,7 +41,9 @@ class Neighbors {
 
   /// Mean number of distance computations per query.
   double mean_visited() const noexcept {
-    return num_queries() == 0 ? 0.0 : static_cast<double>(visited_.sum()) / static_cast<double>(num_queries());
+    return num_queries() == 0
+               ? 0.0
+               : static_cast<double>(visited_.sum()) / static_cast<double>(num_queries());
   }
 
  private:

@@ -61,8 +61,9 @@ class AtomicFileWriter {
     fd_ = ::_wopen(wide(temp_).c_str(), _O_WRONLY | _O_CREAT | _O_EXCL | _O_BINARY | _O_NOINHERIT,
                    _S_IREAD | _S_IWRITE);
     if (fd_ < 0) {
-      throw IoError(concat("cannot create '", temp_, "' to save '", path_, "': ",
-                           std::strerror(errno), "; check that the directory exists and is writable"));
+      throw IoError(concat("cannot create '", temp_, "' to save '", path_,
+                           "': ", std::strerror(errno),
+                           "; check that the directory exists and is writable"));
     }
     buffer_.reserve(kBufferBytes);
   }
@@ -114,7 +115,9 @@ class AtomicFileWriter {
  private:
   static constexpr std::size_t kBufferBytes = std::size_t(1) << 20;
 
-  static std::wstring wide(const std::string& path) { return std::filesystem::path(path).wstring(); }
+  static std::wstring wide(const std::string& path) {
+    return std::filesystem::path(path).wstring();
+  }
 
   void flush() {
     if (buffer_.empty()) return;
@@ -125,7 +128,8 @@ class AtomicFileWriter {
   void write_fd(const unsigned char* bytes, std::size_t n, std::uint64_t offset) {
     if (::_lseeki64(fd_, static_cast<__int64>(offset), SEEK_SET) < 0) fail("seek in");
     while (n > 0) {
-      const unsigned chunk = n > std::size_t{INT_MAX} ? unsigned{INT_MAX} : static_cast<unsigned>(n);
+      const unsigned chunk =
+          n > std::size_t{INT_MAX} ? unsigned{INT_MAX} : static_cast<unsigned>(n);
       const int done = ::_write(fd_, bytes, chunk);
       if (done <= 0) fail("write");
       bytes += done;
@@ -134,8 +138,9 @@ class AtomicFileWriter {
   }
 
   [[noreturn]] void fail(const char* step) {
-    const auto message = concat("cannot ", step, " '", temp_, "' while saving '", path_, "': ",
-                                std::strerror(errno), "; the previous file, if any, is unchanged");
+    const auto message =
+        concat("cannot ", step, " '", temp_, "' while saving '", path_, "': ", std::strerror(errno),
+               "; the previous file, if any, is unchanged");
     discard();
     throw IoError(message);
   }
@@ -227,8 +232,8 @@ inline std::size_t reclaim_dead_temporaries(const std::string& path) {
   while (const ::dirent* entry = ::readdir(d)) {
     long long pid = 0;
     if (!parse_temp_name(entry->d_name, name, pid) || pid == self) continue;
-    if (pid > static_cast<long long>(std::numeric_limits<::pid_t>::max())) continue;
-    if (::kill(static_cast<::pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive or unknown
+    if (pid > static_cast<long long>(std::numeric_limits< ::pid_t>::max())) continue;
+    if (::kill(static_cast< ::pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive or unknown
     if (::unlink((dir / entry->d_name).c_str()) == 0) ++deleted;
   }
   ::closedir(d);
@@ -256,8 +261,9 @@ class AtomicFileWriter {
     temp_ = concat(path_, ".tmp-", ::getpid(), "-", counter.fetch_add(1));
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ < 0) {
-      throw IoError(concat("cannot create '", temp_, "' to save '", path_, "': ",
-                           std::strerror(errno), "; check that the directory exists and is writable"));
+      throw IoError(concat("cannot create '", temp_, "' to save '", path_,
+                           "': ", std::strerror(errno),
+                           "; check that the directory exists and is writable"));
     }
     buffer_.reserve(kBufferBytes);
   }
@@ -296,8 +302,9 @@ class AtomicFileWriter {
     fd_ = -1;
     if (::close(fd) != 0) fail("close");
     if (std::rename(temp_.c_str(), path_.c_str()) != 0) {
-      const auto message = concat("cannot rename '", temp_, "' to '", path_, "': ",
-                                  std::strerror(errno), "; the previous file, if any, is unchanged");
+      const auto message =
+          concat("cannot rename '", temp_, "' to '", path_, "': ", std::strerror(errno),
+                 "; the previous file, if any, is unchanged");
       discard();
       throw IoError(message);
     }
@@ -316,7 +323,7 @@ class AtomicFileWriter {
 
   void write_fd(const unsigned char* bytes, std::size_t n, std::uint64_t offset) {
     while (n > 0) {
-      const ::ssize_t done = ::pwrite(fd_, bytes, n, static_cast<::off_t>(offset));
+      const ::ssize_t done = ::pwrite(fd_, bytes, n, static_cast< ::off_t>(offset));
       if (done < 0 && errno == EINTR) continue;
       if (done <= 0) fail("write");
       bytes += done;
@@ -326,8 +333,9 @@ class AtomicFileWriter {
   }
 
   [[noreturn]] void fail(const char* step) {
-    const auto message = concat("cannot ", step, " '", temp_, "' while saving '", path_, "': ",
-                                std::strerror(errno), "; the previous file, if any, is unchanged");
+    const auto message =
+        concat("cannot ", step, " '", temp_, "' while saving '", path_, "': ", std::strerror(errno),
+               "; the previous file, if any, is unchanged");
     discard();
     throw IoError(message);
   }

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <vector>
 
-
 namespace pstable::detail {
 
 /// How often each row collided with the current query (E2LSH collision counting), without

@@ -10,7 +10,8 @@ namespace pstable::detail {
 /// pstable's files store every integer and float little-endian. These helpers encode and decode
 /// one value at a time (headers) or whole arrays (data sections, one memcpy on little-endian hosts).
 
-#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && \
+    __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 inline constexpr bool kHostLittleEndian = false;
 #else
 inline constexpr bool kHostLittleEndian = true;
@@ -37,7 +38,8 @@ template <class E>
 E load_le(const unsigned char* in) noexcept {
   static_assert(std::is_arithmetic_v<E>, "load_le takes integers and floats");
   BitsOf<E> bits = 0;
-  for (std::size_t i = 0; i < sizeof(E); ++i) bits |= static_cast<BitsOf<E>>(BitsOf<E>(in[i]) << (8 * i));
+  for (std::size_t i = 0; i < sizeof(E); ++i)
+    bits |= static_cast<BitsOf<E>>(BitsOf<E>(in[i]) << (8 * i));
   E value;
   std::memcpy(&value, &bits, sizeof(E));
   return value;

@@ -51,8 +51,9 @@ inline int open_regular_file(const std::string& path, std::uint64_t& size) {
                        : S_ISBLK(st.st_mode)  ? "a block device"
                        : S_ISSOCK(st.st_mode) ? "a socket"
                                               : "not a regular file";
-    throw IoError(concat("cannot read '", path, "': it is ", kind,
-                         ", not a regular file; pass the path of a file (copy a stream to a file first)"));
+    throw IoError(
+        concat("cannot read '", path, "': it is ", kind,
+               ", not a regular file; pass the path of a file (copy a stream to a file first)"));
   }
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
@@ -85,7 +86,8 @@ class InputFile {
       if (std::fread(&probe, 1, 1, file_) != 0) {
         std::fclose(file_);
         file_ = nullptr;
-        throw IoError(concat("cannot read '", path, "': it reports a size of 0 bytes but has content ",
+        throw IoError(concat("cannot read '", path,
+                             "': it reports a size of 0 bytes but has content ",
                              "(a /proc or other pseudo file?); copy it to a regular file first"));
       }
       std::clearerr(file_);
@@ -116,8 +118,8 @@ class InputFile {
         throw IoError(concat("error reading '", path_, "' at offset ", position_, ": ",
                              std::strerror(errno)));
       }
-      throw FormatError(concat("'", path_, "' shrank while being read (offset ", position_ + got,
-                               ")"));
+      throw FormatError(
+          concat("'", path_, "' shrank while being read (offset ", position_ + got, ")"));
     }
     position_ += n;
   }

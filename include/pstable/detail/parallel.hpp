@@ -43,7 +43,8 @@ void parallel_for(std::ptrdiff_t n, int num_threads, std::ptrdiff_t grain, Body&
   if (n <= 0) return;
   grain = std::max<std::ptrdiff_t>(grain, 1);
   const std::ptrdiff_t chunks = (n + grain - 1) / grain;
-  const int threads = static_cast<int>(std::min<std::ptrdiff_t>(resolve_threads(num_threads), chunks));
+  const int threads =
+      static_cast<int>(std::min<std::ptrdiff_t>(resolve_threads(num_threads), chunks));
   if (threads <= 1) {
     body(std::ptrdiff_t{0}, n, 0);
     return;

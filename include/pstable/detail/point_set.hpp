@@ -54,7 +54,8 @@ class PointSet {
 
   /// Appends validated rows. On an exception (allocation) nothing changed.
   void append(const MatrixRef<T>& rows) {
-    if constexpr (Metric::has_row_value) values_.reserve(static_cast<std::size_t>(size() + rows.rows()));
+    if constexpr (Metric::has_row_value)
+      values_.reserve(static_cast<std::size_t>(size() + rows.rows()));
     const Eigen::Index first = size();
     store_.append(rows);
     append_values(first, rows.rows());

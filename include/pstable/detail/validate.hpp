@@ -104,13 +104,15 @@ void check_magnitude(const MatrixRef<T>& rows, const char* what) {
   for (Eigen::Index i = 0; i < rows.rows(); ++i) {
     const T norm = safe_row_norm(rows, i);
     if (norm > high) {
-      throw InvalidData(concat(what, " row ", i, " has norm ", norm, ", above the ", high,
-                               " that ", type, " distances and products can be computed for "
+      throw InvalidData(concat(what, " row ", i, " has norm ", norm, ", above the ", high, " that ",
+                               type,
+                               " distances and products can be computed for "
                                "without overflow; scale the data down (or use float64)"));
     }
     if (norm > T(0) && norm < low) {
       throw InvalidData(concat(what, " row ", i, " has norm ", norm, ", below the ", low,
-                               " whose square ", type, " still holds exactly enough for cosine; "
+                               " whose square ", type,
+                               " still holds exactly enough for cosine; "
                                "scale the row up (cosine ignores length)"));
     }
   }
@@ -131,8 +133,8 @@ inline void check_k(Eigen::Index k, Eigen::Index size) {
   if (k <= 0) throw InvalidArgument(concat("k must be at least 1, got ", k));
   if (size == 0) throw InvalidState("the index is empty; add points before searching");
   if (k > size) {
-    throw InvalidArgument(concat("k = ", k, " exceeds the ", size,
-                                 " points in the index; pass k <= size()"));
+    throw InvalidArgument(
+        concat("k = ", k, " exceeds the ", size, " points in the index; pass k <= size()"));
   }
 }
 
@@ -154,8 +156,8 @@ inline void check_probe_budget(int tables, int probes) {
 /// 0 means one thread per hardware thread.
 inline void check_threads(int num_threads) {
   if (num_threads < 0) {
-    throw InvalidArgument(concat("num_threads must be >= 0 (0 = all hardware threads), got ",
-                                 num_threads));
+    throw InvalidArgument(
+        concat("num_threads must be >= 0 (0 = all hardware threads), got ", num_threads));
   }
 }
 

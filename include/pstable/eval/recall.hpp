@@ -28,7 +28,8 @@ std::vector<double> recall_per_query(const Neighbors<T>& result, const Neighbors
   detail::check_eval_k(k, truth.k());
   if (result.num_queries() != truth.num_queries()) {
     throw DimensionMismatch(detail::concat("result has ", result.num_queries(), " queries, truth ",
-                                           truth.num_queries(), "; pass both for the same queries"));
+                                           truth.num_queries(),
+                                           "; pass both for the same queries"));
   }
   if (!(epsilon >= 0) || !std::isfinite(epsilon)) {
     throw InvalidArgument(detail::concat("epsilon must be finite and >= 0, got ", epsilon));
@@ -36,8 +37,8 @@ std::vector<double> recall_per_query(const Neighbors<T>& result, const Neighbors
   std::vector<double> recall(static_cast<std::size_t>(result.num_queries()));
   for (Eigen::Index q = 0; q < result.num_queries(); ++q) {
     const double kth = static_cast<double>(truth.distances()(q, k - 1));
-    const double bound = Metric::is_similarity ? kth - epsilon * std::abs(kth)
-                                               : kth * (1.0 + epsilon);
+    const double bound =
+        Metric::is_similarity ? kth - epsilon * std::abs(kth) : kth * (1.0 + epsilon);
     Eigen::Index hits = 0;
     for (Eigen::Index j = 0; j < k; ++j) {
       if (result.ids()(q, j) < 0) continue;

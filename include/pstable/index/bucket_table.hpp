@@ -184,7 +184,8 @@ class BucketTable {
     std::vector<KeyedRow> out;
     out.reserve(rows_.size());
     for (std::size_t b = 0; b < keys_.size(); ++b) {
-      for (std::uint32_t i = offsets_[b]; i < offsets_[b + 1]; ++i) out.push_back({keys_[b], rows_[i]});
+      for (std::uint32_t i = offsets_[b]; i < offsets_[b + 1]; ++i)
+        out.push_back({keys_[b], rows_[i]});
     }
     return out;
   }

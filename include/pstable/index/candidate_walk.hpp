@@ -48,10 +48,12 @@ class CandidateWalk {
   void probe(const T* f_row, int first, int last, int k, int num_probes) {
     if (slots_.size() < static_cast<std::size_t>(k)) slots_.resize(static_cast<std::size_t>(k));
     auto& below_values = below<T>();
-    if (below_values.size() < static_cast<std::size_t>(k)) below_values.resize(static_cast<std::size_t>(k));
+    if (below_values.size() < static_cast<std::size_t>(k))
+      below_values.resize(static_cast<std::size_t>(k));
     T* below = below_values.data();
     for (int t = first; t < last; ++t) {
-      const int added = probe_keys(f_row, t, k, num_probes, generator_, slots_.data(), below, keys_);
+      const int added =
+          probe_keys(f_row, t, k, num_probes, generator_, slots_.data(), below, keys_);
       tables_.insert(tables_.end(), static_cast<std::size_t>(added), static_cast<std::uint32_t>(t));
     }
   }
@@ -111,6 +113,7 @@ class CandidateWalk {
   std::size_t num_touched() const noexcept { return nt_; }
   /// Collisions of `row` with the current query.
   std::uint32_t count(std::uint32_t row) const noexcept { return counts_.count(row); }
+
  private:
   template <class T>
   std::vector<T>& below() noexcept {

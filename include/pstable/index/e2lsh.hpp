@@ -109,8 +109,8 @@ class E2LSHIndex {
   /// Bytes held: rows and norms, projections, tables (4 bytes per row per table plus about 14
   /// per bucket), tombstones and the id map.
   std::size_t memory_bytes() const noexcept {
-    std::size_t bytes = points_.memory_bytes() + hashes_.memory_bytes() +
-                        removed_.capacity() + ids_.capacity() * sizeof(Id);
+    std::size_t bytes = points_.memory_bytes() + hashes_.memory_bytes() + removed_.capacity() +
+                        ids_.capacity() * sizeof(Id);
     for (const auto& t : tables_) bytes += t.memory_bytes();
     return bytes;
   }
@@ -230,7 +230,8 @@ class E2LSHIndex {
   /// buckets held fewer than k live points). Throws if k < 1, k > size(), the index is empty,
   /// queries have the wrong width or hold NaN/inf (or zero rows under cosine).
   Neighbors<T> search(const MatrixRef<T>& queries, Eigen::Index k, int num_threads = 1) const {
-    return search_impl(queries, k, [](Id) { return true; }, num_threads);
+    return search_impl(
+        queries, k, [](Id) { return true; }, num_threads);
   }
 
   /// As search, returning only ids with keep(id) true. keep is called at most once per distinct
@@ -248,9 +249,7 @@ class E2LSHIndex {
   /// The tables; rows in them are internal row numbers (see id_of).
   const std::vector<detail::BucketTable>& tables() const noexcept { return tables_; }
   /// The id of internal row `row`.
-  Id id_of(std::uint32_t row) const noexcept {
-    return mapped_ ? ids_[row] : static_cast<Id>(row);
-  }
+  Id id_of(std::uint32_t row) const noexcept { return mapped_ ? ids_[row] : static_cast<Id>(row); }
 
  private:
   template <class, class>
@@ -288,7 +287,8 @@ class E2LSHIndex {
         const Eigen::Index nb = std::min(kQueryBlock, end - q0);
         hash_block(queries, q0, nb, scratch);
         scratch.gathered.clear();
-        for (Eigen::Index i = 0; i < nb; ++i) gather_query(queries, q0, i, k, keep, scratch, result);
+        for (Eigen::Index i = 0; i < nb; ++i)
+          gather_query(queries, q0, i, k, keep, scratch, result);
         scratch.first[static_cast<std::size_t>(nb)] = scratch.gathered.size();
         verify_block(q0, nb, scratch, result);
       }
@@ -328,8 +328,7 @@ class E2LSHIndex {
   };
 
   // Step "hash": one product gives the hash values of a block of queries.
-  void hash_block(const MatrixRef<T>& queries, Eigen::Index q0, Eigen::Index nb,
-                  Scratch& s) const {
+  void hash_block(const MatrixRef<T>& queries, Eigen::Index q0, Eigen::Index nb, Scratch& s) const {
     s.block = queries.middleRows(q0, nb);
     if constexpr (Metric::normalizes) s.block.rowwise().normalize();
     hashes_.project(s.block, s.f);
@@ -353,8 +352,8 @@ class E2LSHIndex {
     s.walk.begin_query();
     s.walk.probe(s.f.row(i).data(), 0, params_.num_tables, params_.num_hashes, params_.num_probes);
     s.walk.gather(tables_, min_hits, [](std::uint32_t, std::uint32_t) {});
-    const std::size_t accepted = s.walk.select_candidates(
-        min_hits, static_cast<std::size_t>(k), [&](std::uint32_t row) {
+    const std::size_t accepted =
+        s.walk.select_candidates(min_hits, static_cast<std::size_t>(k), [&](std::uint32_t row) {
           if (removed_[row] || !keep(id_of(row))) return false;
           s.gathered.push_back(row);
           return true;
@@ -377,7 +376,8 @@ class E2LSHIndex {
     const std::size_t words = (static_cast<std::size_t>(points_.size()) + 63) / 64;
     for (std::size_t w = 0; w < words; ++w) {
       for (std::uint64_t bits = s.row_bits[w]; bits != 0; bits &= bits - 1) {
-        s.used.push_back(static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits))));
+        s.used.push_back(
+            static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits))));
       }
       s.row_bits[w] = 0;
     }
@@ -409,7 +409,8 @@ class E2LSHIndex {
       s.count[row] = 0;
     }
     s.dirty = false;
-    for (Eigen::Index i = 0; i < nb; ++i) write_row(s.tops[static_cast<std::size_t>(i)], out, q0 + i);
+    for (Eigen::Index i = 0; i < nb; ++i)
+      write_row(s.tops[static_cast<std::size_t>(i)], out, q0 + i);
   }
 
   static void write_row(detail::TopK<T>& top, Neighbors<T>& out, Eigen::Index q) {

@@ -27,11 +27,11 @@ struct E2LSHParams {
   /// Largest accepted number of extra probes per table.
   static constexpr int kMaxProbes = 1 << 20;
 
-  int num_tables = 10;          ///< L: independent hash tables
-  int num_hashes = 8;           ///< k: hash functions concatenated into one table key
-  double bucket_width = 4.0;    ///< w: width of one hash slot, in units of the data
-  int num_probes = 0;           ///< extra buckets per table by multi-probe (0 = plain E2LSH)
-  std::uint64_t seed = 1;       ///< seed of the projections; equal seeds give equal indexes
+  int num_tables = 10;        ///< L: independent hash tables
+  int num_hashes = 8;         ///< k: hash functions concatenated into one table key
+  double bucket_width = 4.0;  ///< w: width of one hash slot, in units of the data
+  int num_probes = 0;         ///< extra buckets per table by multi-probe (0 = plain E2LSH)
+  std::uint64_t seed = 1;     ///< seed of the projections; equal seeds give equal indexes
   /// m: how many of the query's probed buckets a point must share to become a candidate
   /// (1 = plain E2LSH: any). Last, so that {L, k, w, probes, seed} initialisers keep meaning.
   int min_collisions = 1;
@@ -41,9 +41,12 @@ struct E2LSHParams {
   template <class Visit>
   static void for_each_field(Visit&& visit) {
     visit("num_tables", &E2LSHParams::num_tables, "L: independent hash tables");
-    visit("num_hashes", &E2LSHParams::num_hashes, "k: hash functions concatenated into one table key");
-    visit("bucket_width", &E2LSHParams::bucket_width, "w: width of one hash slot, in units of the data");
-    visit("num_probes", &E2LSHParams::num_probes, "extra buckets per table by multi-probe (0 = plain E2LSH)");
+    visit("num_hashes", &E2LSHParams::num_hashes,
+          "k: hash functions concatenated into one table key");
+    visit("bucket_width", &E2LSHParams::bucket_width,
+          "w: width of one hash slot, in units of the data");
+    visit("num_probes", &E2LSHParams::num_probes,
+          "extra buckets per table by multi-probe (0 = plain E2LSH)");
     visit("seed", &E2LSHParams::seed, "seed of the projections; equal seeds give equal indexes");
     visit("min_collisions", &E2LSHParams::min_collisions,
           "m: probed buckets a point must share with the query to become a candidate (1 = any)");
@@ -53,16 +56,17 @@ struct E2LSHParams {
   void validate() const {
     using detail::concat;
     if (num_tables < 1 || num_tables > kMaxTables) {
-      throw InvalidArgument(concat("num_tables (L) must be in [1, ", kMaxTables, "], got ",
-                                   num_tables));
+      throw InvalidArgument(
+          concat("num_tables (L) must be in [1, ", kMaxTables, "], got ", num_tables));
     }
     if (num_hashes < 1 || num_hashes > kMaxHashes) {
       throw InvalidArgument(concat("num_hashes (k) must be in [1, ", kMaxHashes, "], got ",
-                                   num_hashes, "; use a larger bucket_width instead of more hashes"));
+                                   num_hashes,
+                                   "; use a larger bucket_width instead of more hashes"));
     }
     if (!std::isfinite(bucket_width) || !(bucket_width > 0)) {
-      throw InvalidArgument(concat("bucket_width (w) must be a finite positive number, got ",
-                                   bucket_width));
+      throw InvalidArgument(
+          concat("bucket_width (w) must be a finite positive number, got ", bucket_width));
     }
     check_probes(num_probes, num_hashes);
     detail::check_probe_budget(num_tables, num_probes);

@@ -185,7 +185,8 @@ class ExactIndex {
     constexpr Eigen::Index kTileQueries = 64;
     const auto& kernels = simd::kernels<T>();
     const auto k = static_cast<std::size_t>(out.k());
-    const Eigen::Index tile = std::max<Eigen::Index>(16, (Eigen::Index{1} << 18) / (dim() * Eigen::Index{sizeof(T)}));
+    const Eigen::Index tile =
+        std::max<Eigen::Index>(16, (Eigen::Index{1} << 18) / (dim() * Eigen::Index{sizeof(T)}));
     std::vector<detail::TopK<T>> tops(static_cast<std::size_t>(kTileQueries), detail::TopK<T>(k));
     std::vector<std::vector<T>> buffers(static_cast<std::size_t>(kTileQueries));
     std::vector<const T*> prepared(static_cast<std::size_t>(kTileQueries));

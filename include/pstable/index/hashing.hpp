@@ -166,8 +166,8 @@ inline std::uint64_t table_key(const T* f_row, int t, int k, std::int32_t* slots
 /// Table keys of a block of rows from their hash values (row i of `f` holds k values per table
 /// for L tables): table t's key of row i goes to keys[t * stride + i]. `slots` holds k values.
 template <class T>
-void block_table_keys(const RowMatrix<T>& f, int L, int k, std::uint64_t* keys,
-                      std::size_t stride, std::int32_t* slots) noexcept {
+void block_table_keys(const RowMatrix<T>& f, int L, int k, std::uint64_t* keys, std::size_t stride,
+                      std::int32_t* slots) noexcept {
   for (Eigen::Index i = 0; i < f.rows(); ++i) {
     std::uint64_t* key = keys + i;
     for (int t = 0; t < L; ++t, key += stride) *key = table_key(f.row(i).data(), t, k, slots);

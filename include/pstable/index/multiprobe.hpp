@@ -17,7 +17,8 @@ namespace pstable::detail {
 /// slot + delta modulo 2^32: a slot clamped to the int32 range by to_slot may be perturbed past
 /// it (no signed overflow); slot_key hashes slots as uint32, so in-range keys are unchanged.
 inline std::int32_t wrapping_add(std::int32_t slot, int delta) noexcept {
-  return static_cast<std::int32_t>(static_cast<std::uint32_t>(slot) + static_cast<std::uint32_t>(delta));
+  return static_cast<std::int32_t>(static_cast<std::uint32_t>(slot) +
+                                   static_cast<std::uint32_t>(delta));
 }
 
 /// Query-directed multi-probe (Lv, Josephson, Wang, Charikar, Li, VLDB 2007) for one table.
@@ -121,7 +122,8 @@ class PerturbationGenerator {
     if (s < positions) {
       replace_top({top.prefix + squares_[s], top.prefix, rest | (std::uint64_t{1} << s)});
       const int e = first_allowed(top.mask, s, positions);
-      if (e < positions) push({top.score + squares_[e], top.score, top.mask | (std::uint64_t{1} << e)});
+      if (e < positions)
+        push({top.score + squares_[e], top.score, top.mask | (std::uint64_t{1} << e)});
     } else {
       pop();
     }
@@ -199,8 +201,8 @@ class PerturbationGenerator {
       for (int j = 0; j < k; ++j) {
         // near i (delta d_i) against far j (delta -d_j).
         const int di = near_down_[i] ? -1 : +1, dj = near_down_[j] ? +1 : -1;
-        const bool far_first = far_z_[j] < near_z_[i] ||
-                               (far_z_[j] == near_z_[i] && (j < i || (j == i && dj < di)));
+        const bool far_first =
+            far_z_[j] < near_z_[i] || (far_z_[j] == near_z_[i] && (j < i || (j == i && dj < di)));
         near_shift[i] += far_first;
         far_shift[j] += !far_first;
       }

@@ -25,22 +25,22 @@ namespace pstable {
 
 /// What `tune_e2lsh` aims for and how much work it may do.
 struct TuneOptions {
-  Eigen::Index k = 10;                 ///< neighbours per query the index must find
-  double target_recall = 0.9;          ///< recall@k to reach on the held-out queries
+  Eigen::Index k = 10;         ///< neighbours per query the index must find
+  double target_recall = 0.9;  ///< recall@k to reach on the held-out queries
   /// A setting is accepted when its sample recall is >= target_recall + recall_margin: the sample
   /// recall of 1000 queries x 10 neighbours has a standard error near 0.005 (Fashion-MNIST).
   /// With 300 queries (about 0.009) the cheapest accepted setting reached only 0.894-0.898 on
   /// the 10,000 test queries: selecting the cheapest of many noisy trials favours overestimates.
   double recall_margin = 0.01;
-  Eigen::Index num_queries = 1000;     ///< held-out sample queries (excluded from the index)
-  Eigen::Index max_points = 0;         ///< > 0: tune on a random sample of this many points
-  int max_tables = 32;                 ///< largest L tried
-  std::vector<int> hash_counts = {8, 12, 16};                    ///< k (hashes per table) tried
-  std::vector<double> table_collision = {0.01, 0.02, 0.05, 0.12}; ///< p(r)^k tried, sets w
-  std::vector<int> probe_counts = {0, 4, 12, 30, 60, 120};       ///< probes per table tried
+  Eigen::Index num_queries = 1000;  ///< held-out sample queries (excluded from the index)
+  Eigen::Index max_points = 0;      ///< > 0: tune on a random sample of this many points
+  int max_tables = 32;              ///< largest L tried
+  std::vector<int> hash_counts = {8, 12, 16};                      ///< k (hashes per table) tried
+  std::vector<double> table_collision = {0.01, 0.02, 0.05, 0.12};  ///< p(r)^k tried, sets w
+  std::vector<int> probe_counts = {0, 4, 12, 30, 60, 120};         ///< probes per table tried
   /// min_collisions tried (collision counting; values above a trial's L are skipped).
   std::vector<int> collision_thresholds = {1, 2, 3, 4};
-  std::uint64_t seed = 1;              ///< seed of the sample and of the projections
+  std::uint64_t seed = 1;  ///< seed of the sample and of the projections
   /// Unit costs of the query-time model, in microseconds; 0 = time them on this machine. Timings
   /// vary from run to run, so fix all four to make the choice reproducible.
   double distance_us = 0;
@@ -57,10 +57,12 @@ struct TuneOptions {
   template <class Visit>
   static void for_each_field(Visit&& visit) {
     visit("k", &TuneOptions::k, "neighbours per query the index must find");
-    visit("target_recall", &TuneOptions::target_recall, "recall@k to reach on the held-out queries");
+    visit("target_recall", &TuneOptions::target_recall,
+          "recall@k to reach on the held-out queries");
     visit("recall_margin", &TuneOptions::recall_margin, "accept a setting at target_recall + this");
     visit("num_queries", &TuneOptions::num_queries, "held-out sample queries");
-    visit("max_points", &TuneOptions::max_points, "> 0: tune on a random sample of this many points");
+    visit("max_points", &TuneOptions::max_points,
+          "> 0: tune on a random sample of this many points");
     visit("max_tables", &TuneOptions::max_tables, "largest L tried");
     visit("hash_counts", &TuneOptions::hash_counts, "k (hashes per table) tried");
     visit("table_collision", &TuneOptions::table_collision, "p(r)^k tried, sets w");
@@ -71,7 +73,8 @@ struct TuneOptions {
     visit("lookup_us", &TuneOptions::lookup_us, "unit cost of a bucket lookup, us (0 = timed)");
     visit("hash_us", &TuneOptions::hash_us, "unit cost of one hash function, us (0 = timed)");
     visit("entry_us", &TuneOptions::entry_us, "unit cost of a bucket entry, us (0 = timed)");
-    visit("cost_tolerance", &TuneOptions::cost_tolerance, "settings this close to the cheapest tie");
+    visit("cost_tolerance", &TuneOptions::cost_tolerance,
+          "settings this close to the cheapest tie");
   }
 
   void validate() const {
@@ -86,11 +89,12 @@ struct TuneOptions {
     if (!(recall_margin >= 0 && recall_margin < 1)) {
       throw InvalidArgument(concat("recall_margin must be in [0, 1), got ", recall_margin));
     }
-    if (num_queries < 1) throw InvalidArgument(concat("num_queries must be >= 1, got ", num_queries));
+    if (num_queries < 1)
+      throw InvalidArgument(concat("num_queries must be >= 1, got ", num_queries));
     if (max_points < 0) throw InvalidArgument(concat("max_points must be >= 0, got ", max_points));
     if (max_tables < 1 || max_tables > E2LSHParams::kMaxTables) {
-      throw InvalidArgument(concat("max_tables must be in [1, ", E2LSHParams::kMaxTables, "], got ",
-                                   max_tables));
+      throw InvalidArgument(
+          concat("max_tables must be in [1, ", E2LSHParams::kMaxTables, "], got ", max_tables));
     }
     for (double c : {distance_us, lookup_us, hash_us, entry_us}) {
       if (!std::isfinite(c) || c < 0) {
@@ -104,23 +108,24 @@ struct TuneOptions {
     }
     for (int m : collision_thresholds) {
       if (m < 1 || m > max_tables) {
-        throw InvalidArgument(concat("collision_thresholds entries must be in [1, max_tables = ",
-                                     max_tables, "], got ", m));
+        throw InvalidArgument(concat(
+            "collision_thresholds entries must be in [1, max_tables = ", max_tables, "], got ", m));
       }
     }
     for (int h : hash_counts) {
       if (h < 1 || h > E2LSHParams::kMaxHashes) {
-        throw InvalidArgument(concat("hash_counts entries must be in [1, ", E2LSHParams::kMaxHashes,
-                                     "], got ", h));
+        throw InvalidArgument(
+            concat("hash_counts entries must be in [1, ", E2LSHParams::kMaxHashes, "], got ", h));
       }
     }
     for (double c : table_collision) {
-      if (!(c > 0 && c < 1)) throw InvalidArgument(concat("table_collision entries must be in (0, 1), got ", c));
+      if (!(c > 0 && c < 1))
+        throw InvalidArgument(concat("table_collision entries must be in (0, 1), got ", c));
     }
     for (int p : probe_counts) {
       if (p < 0 || p > E2LSHParams::kMaxProbes) {
-        throw InvalidArgument(concat("probe_counts entries must be in [0, ", E2LSHParams::kMaxProbes,
-                                     "], got ", p));
+        throw InvalidArgument(
+            concat("probe_counts entries must be in [0, ", E2LSHParams::kMaxProbes, "], got ", p));
       }
     }
   }
@@ -130,28 +135,28 @@ struct TuneOptions {
 /// max_tables when none did).
 struct TuneTrial {
   E2LSHParams params;
-  double recall = 0;         ///< recall@k on the held-out queries
-  double mean_visited = 0;   ///< distinct candidates per query
-  double mean_probed = 0;    ///< buckets looked up per query
-  double mean_entries = 0;   ///< bucket entries read per query (a row once per probed bucket)
-  double estimated_us = 0;   ///< modelled query time, microseconds
+  double recall = 0;        ///< recall@k on the held-out queries
+  double mean_visited = 0;  ///< distinct candidates per query
+  double mean_probed = 0;   ///< buckets looked up per query
+  double mean_entries = 0;  ///< bucket entries read per query (a row once per probed bucket)
+  double estimated_us = 0;  ///< modelled query time, microseconds
 };
 
 /// What the tuner chose and what the chosen index measured on the held-out queries.
 struct TuneResult {
-  E2LSHParams params;              ///< the chosen setting (see cost_tolerance)
-  double recall = 0;               ///< measured by an E2LSHIndex with `params` over the sample
-  double mean_visited = 0;         ///< distinct candidates per query, same run
-  double visited_fraction = 0;     ///< mean_visited / indexed points
-  double queries_per_second = 0;   ///< one thread, same run (processor time)
-  double typical_distance = 0;     ///< median distance to the k-th neighbour (unit rows for cosine)
-  bool reached_target = false;     ///< false: params is the best recall found
-  Eigen::Index indexed_points = 0; ///< points in the tuning index
-  double distance_us = 0;          ///< timed cost of one distance computation
-  double lookup_us = 0;            ///< timed cost of one bucket lookup (with probe generation)
-  double hash_us = 0;              ///< timed cost of one hash function for one query
-  double entry_us = 0;             ///< timed cost of reading and counting one bucket entry
-  std::vector<TuneTrial> trials;   ///< every measured configuration
+  E2LSHParams params;             ///< the chosen setting (see cost_tolerance)
+  double recall = 0;              ///< measured by an E2LSHIndex with `params` over the sample
+  double mean_visited = 0;        ///< distinct candidates per query, same run
+  double visited_fraction = 0;    ///< mean_visited / indexed points
+  double queries_per_second = 0;  ///< one thread, same run (processor time)
+  double typical_distance = 0;    ///< median distance to the k-th neighbour (unit rows for cosine)
+  bool reached_target = false;    ///< false: params is the best recall found
+  Eigen::Index indexed_points = 0;  ///< points in the tuning index
+  double distance_us = 0;           ///< timed cost of one distance computation
+  double lookup_us = 0;             ///< timed cost of one bucket lookup (with probe generation)
+  double hash_us = 0;               ///< timed cost of one hash function for one query
+  double entry_us = 0;              ///< timed cost of reading and counting one bucket entry
+  std::vector<TuneTrial> trials;    ///< every measured configuration
 };
 
 namespace detail {
@@ -215,18 +220,23 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
   for (Eigen::Index i = 0; i < n; ++i) perm[static_cast<std::size_t>(i)] = i;
   detail::SplitMix64 rng(options.seed ^ 0x5DEECE66DULL);
   for (Eigen::Index i = n - 1; i > 0; --i) {
-    std::swap(perm[static_cast<std::size_t>(i)], perm[static_cast<std::size_t>(rng.next() % static_cast<std::uint64_t>(i + 1))]);
+    std::swap(perm[static_cast<std::size_t>(i)],
+              perm[static_cast<std::size_t>(rng.next() % static_cast<std::uint64_t>(i + 1))]);
   }
   Eigen::Index nb = n - nq;
   if (options.max_points > 0) nb = std::min(nb, std::max(options.max_points, options.k));
   std::sort(perm.begin() + nq, perm.begin() + nq + nb);
   RowMatrix<T> queries(nq, d), base(nb, d);
-  for (Eigen::Index i = 0; i < nq; ++i) queries.row(i) = data.row(perm[static_cast<std::size_t>(i)]);
-  for (Eigen::Index i = 0; i < nb; ++i) base.row(i) = data.row(perm[static_cast<std::size_t>(nq + i)]);
+  for (Eigen::Index i = 0; i < nq; ++i)
+    queries.row(i) = data.row(perm[static_cast<std::size_t>(i)]);
+  for (Eigen::Index i = 0; i < nb; ++i)
+    base.row(i) = data.row(perm[static_cast<std::size_t>(nq + i)]);
   // Ground truth with the index's own metric.
-  const auto truth = ExactIndex<T, Metric>::borrow(base.data(), nb, d).search(queries, options.k, 1);
+  const auto truth =
+      ExactIndex<T, Metric>::borrow(base.data(), nb, d).search(queries, options.k, 1);
   std::vector<double> kth(static_cast<std::size_t>(nq));
-  for (Eigen::Index q = 0; q < nq; ++q) kth[static_cast<std::size_t>(q)] = truth.distances()(q, options.k - 1);
+  for (Eigen::Index q = 0; q < nq; ++q)
+    kth[static_cast<std::size_t>(q)] = truth.distances()(q, options.k - 1);
   std::nth_element(kth.begin(), kth.begin() + nq / 2, kth.end());
   // r: the typical k-th neighbour distance (for cosine, the chord between unit vectors, which
   // the Gaussian hashes of the normalised rows see: sqrt(2 - 2 similarity)).
@@ -253,15 +263,19 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
     T sink = 0;
     const int reps = 4000;
     for (int i = 0; i < reps; ++i) {
-      const T* row = base.row(static_cast<Eigen::Index>((i * 7919ULL) % static_cast<std::uint64_t>(nb))).data();
-      sink += Metric::key(kernels, row, T(1), queries.row(i % nq).data(), static_cast<std::size_t>(d));
+      const T* row =
+          base.row(static_cast<Eigen::Index>((i * 7919ULL) % static_cast<std::uint64_t>(nb)))
+              .data();
+      sink +=
+          Metric::key(kernels, row, T(1), queries.row(i % nq).data(), static_cast<std::size_t>(d));
     }
     t_distance = detail::seconds_since(start) * 1e6 / reps + (sink == T(-1) ? 1 : 0);
     const detail::HashFamily<T, Family> family(d, columns, 1.0, options.seed);
     start = std::clock();
     RowMatrix<T> probe_block;
     family.project(hash_queries.topRows(std::min<Eigen::Index>(nq, 64)), probe_block);
-    t_hash = detail::seconds_since(start) * 1e6 / (static_cast<double>(probe_block.rows()) * columns);
+    t_hash =
+        detail::seconds_since(start) * 1e6 / (static_cast<double>(probe_block.rows()) * columns);
   }
   if (options.distance_us > 0) t_distance = options.distance_us;
   if (options.hash_us > 0) t_hash = options.hash_us;
@@ -279,7 +293,8 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
   // truth_marks stamps the query's true neighbours with the walk's query number.
   std::vector<std::uint32_t> truth_marks(static_cast<std::size_t>(nb), 0);
   std::uint32_t query_stamp = 0;
-  const int max_m = *std::max_element(options.collision_thresholds.begin(), options.collision_thresholds.end());
+  const int max_m =
+      *std::max_element(options.collision_thresholds.begin(), options.collision_thresholds.end());
   detail::CandidateWalk walk;
   walk.reserve_rows(static_cast<std::size_t>(nb));
   detail::CollisionCounts timing_counts(static_cast<std::size_t>(nb));
@@ -302,26 +317,27 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
         family.project(hash_base.middleRows(r0, rows), fb);
         detail::block_table_keys(fb, L_max, kh, keys.data() + r0, count, slots.data());
       }
-      const auto tables = detail::build_tables(keys.data(), count, 0,
-                                               std::vector<detail::BucketTable>(static_cast<std::size_t>(L_max)),
-                                               builder);
+      const auto tables = detail::build_tables(
+          keys.data(), count, 0, std::vector<detail::BucketTable>(static_cast<std::size_t>(L_max)),
+          builder);
       family.project(hash_queries, fq);
       if (t_lookup < 0 || t_entry < 0) {
         // Probe generation and lookups alone, then the same with every entry counted.
         std::size_t sink = 0, lookups_done = 0, entries = 0;
         auto start = std::clock();
         for (Eigen::Index q = 0; q < nq; ++q) {
-          lookups_done += static_cast<std::size_t>(detail::probe_table(fq.row(q).data(), 0, kh, 16, tables[0], generator,
-                                                                       slots.data(), below.data(),
-                                                                       [&](detail::BucketTable::Range b) { sink += b.size(); }));
+          lookups_done += static_cast<std::size_t>(detail::probe_table(
+              fq.row(q).data(), 0, kh, 16, tables[0], generator, slots.data(), below.data(),
+              [&](detail::BucketTable::Range b) { sink += b.size(); }));
         }
         const double lookups = detail::seconds_since(start);
         start = std::clock();
         for (Eigen::Index q = 0; q < nq; ++q) {
           timing_counts.next_query();
           for (int t = 0; t < std::min(L_max, 4); ++t) {
-            detail::probe_table(fq.row(q).data(), t, kh, 16, tables[static_cast<std::size_t>(t)], generator,
-                                slots.data(), below.data(), [&](detail::BucketTable::Range b) {
+            detail::probe_table(fq.row(q).data(), t, kh, 16, tables[static_cast<std::size_t>(t)],
+                                generator, slots.data(), below.data(),
+                                [&](detail::BucketTable::Range b) {
                                   for (const std::uint32_t* p = b.begin; p != b.end; ++p) {
                                     sink += timing_counts.hit(*p) == 2;
                                   }
@@ -332,10 +348,12 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
         const double counted = detail::seconds_since(start);
         // The entry cost is what counting added to the lookups timed here (not to a lookup_us
         // the caller fixed).
-        const double lookup_timed = lookups * 1e6 / static_cast<double>(lookups_done) + (sink == 1 ? 1e-9 : 0);
+        const double lookup_timed =
+            lookups * 1e6 / static_cast<double>(lookups_done) + (sink == 1 ? 1e-9 : 0);
         if (t_lookup < 0) t_lookup = lookup_timed;
         if (t_entry < 0) {
-          const double rest = counted * 1e6 - lookup_timed * static_cast<double>(lookups_done) * std::min(L_max, 4);
+          const double rest =
+              counted * 1e6 - lookup_timed * static_cast<double>(lookups_done) * std::min(L_max, 4);
           t_entry = std::max(rest, 0.0) / static_cast<double>(std::max<std::size_t>(entries, 1));
         }
       }
@@ -347,7 +365,8 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
         // collisions, topped up level by level from m - 1 down while fewer than k; reach[c] counts
         // the rows with >= c collisions so far, hits[c] the true neighbours among them.
         const auto M = static_cast<std::size_t>(max_m) + 1;
-        std::vector<std::vector<double>> found(M, std::vector<double>(static_cast<std::size_t>(L_max), 0)),
+        std::vector<std::vector<double>> found(
+            M, std::vector<double>(static_cast<std::size_t>(L_max), 0)),
             visited(found);
         std::vector<double> probed(static_cast<std::size_t>(L_max), 0), entries(probed);
         std::vector<std::size_t> reach(M + 1), hits(M + 1);
@@ -357,7 +376,8 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
             std::fill(truth_marks.begin(), truth_marks.end(), 0);
             query_stamp = 1;
           }
-          for (Eigen::Index j = 0; j < options.k; ++j) truth_marks[static_cast<std::size_t>(truth.ids()(q, j))] = query_stamp;
+          for (Eigen::Index j = 0; j < options.k; ++j)
+            truth_marks[static_cast<std::size_t>(truth.ids()(q, j))] = query_stamp;
           std::fill(reach.begin(), reach.end(), 0);
           std::fill(hits.begin(), hits.end(), 0);
           double en = 0;
@@ -392,7 +412,8 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
           // The fewest tables reaching the target (or all of them); never fewer than m.
           int L = L_max;
           for (int t = m - 1; t < L_max; ++t) {
-            if (fm[static_cast<std::size_t>(t)] >= target * static_cast<double>(nq * options.k) - 1e-9) {
+            if (fm[static_cast<std::size_t>(t)] >=
+                target * static_cast<double>(nq * options.k) - 1e-9) {
               L = t + 1;
               break;
             }
@@ -409,14 +430,15 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
           trial.mean_visited = visited[static_cast<std::size_t>(m)][s] / static_cast<double>(nq);
           trial.mean_probed = probed[s] / static_cast<double>(nq);
           trial.mean_entries = entries[s] / static_cast<double>(nq);
-          trial.estimated_us = L * kh * t_hash + trial.mean_probed * t_lookup + trial.mean_entries * t_entry +
-                               trial.mean_visited * t_distance;
+          trial.estimated_us = L * kh * t_hash + trial.mean_probed * t_lookup +
+                               trial.mean_entries * t_entry + trial.mean_visited * t_distance;
           result.trials.push_back(trial);
           const bool reached = trial.recall >= target - 1e-12;
           if (reached && trial.estimated_us < best_cost) {
             best_cost = trial.estimated_us;
             best = trial;
-          } else if (best_cost == std::numeric_limits<double>::infinity() && trial.recall > best_recall) {
+          } else if (best_cost == std::numeric_limits<double>::infinity() &&
+                     trial.recall > best_recall) {
             best_recall = trial.recall;
             best = trial;
           }

@@ -109,7 +109,8 @@ struct IndexSerializer<E2LSHIndex<T, Metric>> {
     in.section("DELS", removed.data(), n);
     std::uint64_t num_removed = 0;
     for (std::size_t r = 0; r < removed.size(); ++r) {
-      if (removed[r] > 1) in.corrupt(concat("tombstone of row ", r, " is ", int(removed[r]), ", not 0 or 1"));
+      if (removed[r] > 1)
+        in.corrupt(concat("tombstone of row ", r, " is ", int(removed[r]), ", not 0 or 1"));
       num_removed += removed[r];
     }
     if (header.count != n - num_removed) {
@@ -125,12 +126,15 @@ struct IndexSerializer<E2LSHIndex<T, Metric>> {
       for (std::size_t r = 0; r < ids.size(); ++r) {
         const bool ordered = r == 0 ? ids[r] >= 0 : ids[r] > ids[r - 1];
         if (!ordered || ids[r] >= next_id) {
-          in.corrupt(concat("id ", ids[r], " of row ", r, " breaks the id map (ids must increase "
-                            "strictly from 0 and stay below the next id ", next_id, ")"));
+          in.corrupt(concat("id ", ids[r], " of row ", r,
+                            " breaks the id map (ids must increase "
+                            "strictly from 0 and stay below the next id ",
+                            next_id, ")"));
         }
       }
     } else {
-      if (!ids.empty()) in.corrupt(concat("section IDMP holds ", ids.size(), " ids but the id-map flag is 0"));
+      if (!ids.empty())
+        in.corrupt(concat("section IDMP holds ", ids.size(), " ids but the id-map flag is 0"));
       if (static_cast<std::uint64_t>(next_id) != n) {
         in.corrupt(concat("next id ", next_id, " differs from the ", n,
                           " rows of an index without an id map"));
@@ -140,7 +144,8 @@ struct IndexSerializer<E2LSHIndex<T, Metric>> {
     // The hash family.
     // Sizes from header fields are checked against the section (itself checked against the
     // bytes left in the file) before anything is allocated.
-    const auto functions = static_cast<std::uint64_t>(p.num_tables) * static_cast<std::uint64_t>(p.num_hashes);
+    const auto functions =
+        static_cast<std::uint64_t>(p.num_tables) * static_cast<std::uint64_t>(p.num_hashes);
     const std::uint64_t projection_values = in.begin_section<T>("PROJ");
     if (projection_values != checked_mul(dim, functions, "projection values")) {
       in.corrupt(concat("section PROJ holds ", projection_values, " values, ", dim,
@@ -168,7 +173,8 @@ struct IndexSerializer<E2LSHIndex<T, Metric>> {
 
     Index index(static_cast<Eigen::Index>(dim), p);
     index.points_.validate_rows(rows, "stored rows");  // InvalidArgument -> FormatError
-    index.hashes_ = Index::HashFunctions::from_stored(p.bucket_width, std::move(scaled), std::move(offsets));
+    index.hashes_ =
+        Index::HashFunctions::from_stored(p.bucket_width, std::move(scaled), std::move(offsets));
     if (n > 0) index.points_.append(rows);
     index.tables_.swap(tables);
     index.removed_.swap(removed);
@@ -211,8 +217,8 @@ struct IndexSerializer<E2LSHIndex<T, Metric>> {
       for (std::uint32_t i = starts[b]; i < starts[b + 1]; ++i) {
         const std::uint32_t row = members[i];
         if (row >= n || seen[row]) {
-          in.corrupt(concat("table ", t, " lists row ", row, row >= n ? " beyond the " : " twice among the ",
-                            n, " rows"));
+          in.corrupt(concat("table ", t, " lists row ", row,
+                            row >= n ? " beyond the " : " twice among the ", n, " rows"));
         }
         if (i > starts[b] && row <= members[i - 1]) {
           in.corrupt(concat("table ", t, " bucket ", b, " rows are not ascending"));

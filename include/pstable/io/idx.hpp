@@ -125,14 +125,15 @@ inline IdxFile read_idx_bytes(const std::string& path, std::size_t expected_dims
   // count times it), so a zero count cannot hide item sizes that overflow later arithmetic.
   std::uint64_t item = 1;
   for (std::size_t i = 0; i < expected_dims; ++i) {
-    const std::uint32_t d = (std::uint32_t{header[4 * i]} << 24) |
-                            (std::uint32_t{header[4 * i + 1]} << 16) |
-                            (std::uint32_t{header[4 * i + 2]} << 8) | std::uint32_t{header[4 * i + 3]};
+    const std::uint32_t d =
+        (std::uint32_t{header[4 * i]} << 24) | (std::uint32_t{header[4 * i + 1]} << 16) |
+        (std::uint32_t{header[4 * i + 2]} << 8) | std::uint32_t{header[4 * i + 3]};
     out.dims.push_back(d);
     if (i > 0) {
       item *= d;
       if (item > kIdxMaxValues) {
-        throw FormatError(concat("'", path, "' declares items of more than 2^40 values; the header is corrupt"));
+        throw FormatError(
+            concat("'", path, "' declares items of more than 2^40 values; the header is corrupt"));
       }
     }
   }
@@ -177,13 +178,14 @@ RowMatrix<T> read_idx_images(const std::string& path, bool scale = true) {
   // read_idx_bytes bounded dims[1] x dims[2] by 2^40: no overflow.
   const auto cols = static_cast<Eigen::Index>(std::uint64_t{file.dims[1]} * file.dims[2]);
   if (n > 0 && cols == 0) {
-    throw FormatError(detail::concat("'", path, "' declares images of ", file.dims[1], " x ", file.dims[2],
-                             " pixels; images must have at least one pixel"));
+    throw FormatError(detail::concat("'", path, "' declares images of ", file.dims[1], " x ",
+                                     file.dims[2], " pixels; images must have at least one pixel"));
   }
   RowMatrix<T> images(n, cols);
   const T factor = scale ? T(1) / T(255) : T(1);
   T* out = images.data();
-  for (std::size_t i = 0; i < file.bytes.size(); ++i) out[i] = static_cast<T>(file.bytes[i]) * factor;
+  for (std::size_t i = 0; i < file.bytes.size(); ++i)
+    out[i] = static_cast<T>(file.bytes[i]) * factor;
   return images;
 }
 

@@ -28,7 +28,8 @@ void save_index(const Index& index, const std::string& path) {
   detail::FileHeader header;
   header.kind = static_cast<std::uint8_t>(Serializer::kind);
   header.scalar = static_cast<std::uint8_t>(detail::scalar_type_of<typename Serializer::Scalar>());
-  header.metric = static_cast<std::uint8_t>(detail::metric_kind_of<typename Serializer::MetricType>());
+  header.metric =
+      static_cast<std::uint8_t>(detail::metric_kind_of<typename Serializer::MetricType>());
   header.dim = static_cast<std::uint64_t>(index.dim());
   header.count = static_cast<std::uint64_t>(index.size());
   detail::AtomicFileWriter file(path);
@@ -51,9 +52,8 @@ Index load_index(const std::string& path) {
   wanted.metric = detail::metric_kind_of<typename Serializer::MetricType>();
   const IndexFileInfo& found = reader.info();
   if (found.kind != wanted.kind || found.scalar != wanted.scalar || found.metric != wanted.metric) {
-    throw FormatError(detail::concat("'", path, "' holds a ", found.description(),
-                                     "; load it as ", found.type_name(), ", not as ",
-                                     wanted.type_name()));
+    throw FormatError(detail::concat("'", path, "' holds a ", found.description(), "; load it as ",
+                                     found.type_name(), ", not as ", wanted.type_name()));
   }
   try {
     Index index = Serializer::load(reader);

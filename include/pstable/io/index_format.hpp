@@ -63,7 +63,8 @@ struct IndexFileInfo {
 
   /// "float64 cosine exact index".
   std::string description() const {
-    return detail::concat(to_string(scalar), " ", to_string(metric), " ", to_string(kind), " index");
+    return detail::concat(to_string(scalar), " ", to_string(metric), " ", to_string(kind),
+                          " index");
   }
 
   /// The C++ type that loads it: "ExactIndex<double, Cosine>".
@@ -92,16 +93,30 @@ constexpr MetricKind metric_kind_of() noexcept {
 }
 
 /// Element types of data sections (code stored in each section header).
-enum class ElementType : std::uint8_t { f32 = 1, f64 = 2, i32 = 3, i64 = 4, u8 = 5, u32 = 6, u64 = 7 };
+enum class ElementType : std::uint8_t {
+  f32 = 1,
+  f64 = 2,
+  i32 = 3,
+  i64 = 4,
+  u8 = 5,
+  u32 = 6,
+  u64 = 7
+};
 
 template <class E>
 constexpr ElementType element_type_of() noexcept {
-  if constexpr (std::is_same_v<E, float>) return ElementType::f32;
-  else if constexpr (std::is_same_v<E, double>) return ElementType::f64;
-  else if constexpr (std::is_same_v<E, std::int32_t>) return ElementType::i32;
-  else if constexpr (std::is_same_v<E, std::int64_t>) return ElementType::i64;
-  else if constexpr (std::is_same_v<E, std::uint8_t>) return ElementType::u8;
-  else if constexpr (std::is_same_v<E, std::uint32_t>) return ElementType::u32;
+  if constexpr (std::is_same_v<E, float>)
+    return ElementType::f32;
+  else if constexpr (std::is_same_v<E, double>)
+    return ElementType::f64;
+  else if constexpr (std::is_same_v<E, std::int32_t>)
+    return ElementType::i32;
+  else if constexpr (std::is_same_v<E, std::int64_t>)
+    return ElementType::i64;
+  else if constexpr (std::is_same_v<E, std::uint8_t>)
+    return ElementType::u8;
+  else if constexpr (std::is_same_v<E, std::uint32_t>)
+    return ElementType::u32;
   else {
     static_assert(std::is_same_v<E, std::uint64_t>, "section elements: f32 f64 i32 i64 u8 u32 u64");
     return ElementType::u64;

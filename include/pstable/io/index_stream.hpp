@@ -169,8 +169,8 @@ class IndexFileReader {
   template <class E>
   std::uint64_t begin_section(const char (&tag)[5]) {
     if (sections_read_ == header_.section_count) {
-      corrupt(concat("expected section ", tag, " but the header lists only ",
-                     header_.section_count, " sections"));
+      corrupt(concat("expected section ", tag, " but the header lists only ", header_.section_count,
+                     " sections"));
     }
     unsigned char head[kSectionHeaderBytes];
     read_bytes(head, sizeof head, "a section header");
@@ -196,7 +196,8 @@ class IndexFileReader {
   void read_values(E* out, std::uint64_t count) {
     const std::uint64_t bytes = count * sizeof(E);
     if constexpr (kHostLittleEndian || sizeof(E) == 1) {
-      read_bytes(reinterpret_cast<unsigned char*>(out), static_cast<std::size_t>(bytes), "section data");
+      read_bytes(reinterpret_cast<unsigned char*>(out), static_cast<std::size_t>(bytes),
+                 "section data");
     } else {
       std::vector<unsigned char> chunk;
       for (std::uint64_t done = 0; done < count; done += kChunk) {
@@ -281,8 +282,8 @@ class IndexFileReader {
     if (have < kHeaderBytes) truncated(kHeaderBytes, "the header");
     header_ = FileHeader::decode(b);
     if (load_le<std::uint32_t>(b + 12) != kHeaderBytes) {
-      corrupt(concat("header size ", load_le<std::uint32_t>(b + 12), ", format ", version,
-                     " has ", kHeaderBytes));
+      corrupt(concat("header size ", load_le<std::uint32_t>(b + 12), ", format ", version, " has ",
+                     kHeaderBytes));
     }
     if (header_.file_bytes > file_.size()) truncated(header_.file_bytes, "the index");
     if (header_.file_bytes < file_.size()) {
@@ -298,7 +299,8 @@ class IndexFileReader {
   void verify_checksum() {
     file_.seek(0);
     // At most 1 MiB, and no more than the file holds (small files need no big buffer).
-    std::vector<unsigned char> chunk(static_cast<std::size_t>(std::min<std::uint64_t>(data_end(), std::uint64_t(1) << 20)));
+    std::vector<unsigned char> chunk(
+        static_cast<std::size_t>(std::min<std::uint64_t>(data_end(), std::uint64_t(1) << 20)));
     std::uint32_t crc = 0;
     for (std::uint64_t left = data_end(); left > 0;) {
       const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
@@ -311,15 +313,19 @@ class IndexFileReader {
     const auto stored = load_le<std::uint32_t>(trailer);
     if (stored != crc || std::memcmp(trailer + 4, kTrailerMagic.data(), 4) != 0) {
       throw FormatError(concat("'", path(), "' is corrupted: checksum mismatch (stored ", stored,
-                               ", computed ", crc, "); restore it from a backup or rebuild the index"));
+                               ", computed ", crc,
+                               "); restore it from a backup or rebuild the index"));
     }
     const auto kind = static_cast<IndexKind>(header_.kind);
     const auto scalar = static_cast<ScalarType>(header_.scalar);
     const auto metric = static_cast<MetricKind>(header_.metric);
     const char* newer = " (written by a newer pstable? upgrade pstable)";
-    if (std::string(to_string(kind)) == "unknown") corrupt(concat("unknown index kind ", int(header_.kind), newer));
-    if (std::string(to_string(scalar)) == "unknown") corrupt(concat("unknown scalar type ", int(header_.scalar), newer));
-    if (std::string(to_string(metric)) == "unknown") corrupt(concat("unknown metric ", int(header_.metric), newer));
+    if (std::string(to_string(kind)) == "unknown")
+      corrupt(concat("unknown index kind ", int(header_.kind), newer));
+    if (std::string(to_string(scalar)) == "unknown")
+      corrupt(concat("unknown scalar type ", int(header_.scalar), newer));
+    if (std::string(to_string(metric)) == "unknown")
+      corrupt(concat("unknown metric ", int(header_.metric), newer));
     const bool hashable = with_metric_code(
         header_.metric, [](auto m) { return has_lsh_family_v<decltype(m)>; }, [] { return false; });
     if (kind == IndexKind::e2lsh && !hashable) {
@@ -331,9 +337,13 @@ class IndexFileReader {
     if (header_.params_bytes > data_end() - kHeaderBytes) {
       corrupt(concat("the parameters block of ", header_.params_bytes, " bytes exceeds the file"));
     }
-    info_ = IndexFileInfo{header_.format_version, kind, scalar, metric,
+    info_ = IndexFileInfo{header_.format_version,
+                          kind,
+                          scalar,
+                          metric,
                           static_cast<std::int64_t>(header_.dim),
-                          static_cast<std::int64_t>(header_.count), header_.file_bytes};
+                          static_cast<std::int64_t>(header_.count),
+                          header_.file_bytes};
   }
 
   [[noreturn]] void truncated(std::uint64_t expected, const char* what) const {

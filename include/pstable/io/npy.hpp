@@ -39,8 +39,10 @@ struct NpyHeader {
 inline std::size_t npy_item_size(NpyType type) noexcept {
   switch (type) {
     case NpyType::f2: return 2;
-    case NpyType::f4: case NpyType::i4: return 4;
-    case NpyType::f8: case NpyType::i8: return 8;
+    case NpyType::f4:
+    case NpyType::i4: return 4;
+    case NpyType::f8:
+    case NpyType::i8: return 8;
     case NpyType::u1: return 1;
   }
   return 1;
@@ -66,8 +68,9 @@ class NpyDictParser {
         have_descr = true;
       } else if (key == "fortran_order") {
         if (parse_bool()) {
-          fail("the array is stored in Fortran (column-major) order; save "
-               "np.ascontiguousarray(a) instead");
+          fail(
+              "the array is stored in Fortran (column-major) order; save "
+              "np.ascontiguousarray(a) instead");
         }
         have_order = true;
       } else if (key == "shape") {
@@ -87,7 +90,8 @@ class NpyDictParser {
     // dict means the header is not what it seems.
     skip_space();
     if (i_ != s_.size()) {
-      fail(concat("the header has ", s_.size() - i_, " unexpected bytes after its dict (at offset ", i_, ")"));
+      fail(concat("the header has ", s_.size() - i_, " unexpected bytes after its dict (at offset ",
+                  i_, ")"));
     }
     return header;
   }
@@ -109,7 +113,8 @@ class NpyDictParser {
   std::string parse_string() {
     skip_space();
     const char quote = peek();
-    if (quote != '\'' && quote != '"') fail(concat("malformed header dict (expected a string at ", i_, ")"));
+    if (quote != '\'' && quote != '"')
+      fail(concat("malformed header dict (expected a string at ", i_, ")"));
     const auto end = s_.find(quote, i_ + 1);
     if (end == std::string::npos) fail("malformed header dict (unterminated string)");
     std::string value = s_.substr(i_ + 1, end - i_ - 1);
@@ -137,8 +142,10 @@ class NpyDictParser {
       if (peek() == 'L') ++i_;  // Python 2 longs
       values.push_back(v);
       skip_space();
-      if (peek() == ',') ++i_;
-      else if (peek() != ')') fail("malformed shape in the header");
+      if (peek() == ',')
+        ++i_;
+      else if (peek() != ')')
+        fail("malformed shape in the header");
     }
     ++i_;
     return values;
@@ -157,8 +164,10 @@ inline constexpr std::uint64_t kNpyMaxExtent = std::uint64_t{1} << 62;
 inline NpyHeader read_npy_header(InputFile& file) {
   const std::string& path = file.path();
   unsigned char magic[8];
-  if (file.size() < 8 || (file.read(magic, 8, "the .npy preamble"), std::memcmp(magic, "\x93NUMPY", 6) != 0)) {
-    throw FormatError(concat("'", path, "' is not a .npy file (it does not start with \\x93NUMPY)"));
+  if (file.size() < 8 ||
+      (file.read(magic, 8, "the .npy preamble"), std::memcmp(magic, "\x93NUMPY", 6) != 0)) {
+    throw FormatError(
+        concat("'", path, "' is not a .npy file (it does not start with \\x93NUMPY)"));
   }
   const int major = magic[6];
   const int minor = magic[7];
@@ -193,14 +202,22 @@ inline NpyHeader read_npy_header(InputFile& file) {
     parser.fail(concat("big-endian data ('", d, "') is not supported; convert it with a.astype('<",
                        d.substr(1), "')"));
   }
-  const std::string code = d.size() >= 2 && (d[0] == '<' || d[0] == '|' || d[0] == '=') ? d.substr(1) : d;
-  if (code == "f2") header.type = NpyType::f2;
-  else if (code == "f4") header.type = NpyType::f4;
-  else if (code == "f8") header.type = NpyType::f8;
-  else if (code == "i4") header.type = NpyType::i4;
-  else if (code == "i8") header.type = NpyType::i8;
-  else if (code == "u1") header.type = NpyType::u1;
-  else parser.fail(concat("dtype '", d, "' is not supported; use float16/32/64, int32/64 or uint8"));
+  const std::string code =
+      d.size() >= 2 && (d[0] == '<' || d[0] == '|' || d[0] == '=') ? d.substr(1) : d;
+  if (code == "f2")
+    header.type = NpyType::f2;
+  else if (code == "f4")
+    header.type = NpyType::f4;
+  else if (code == "f8")
+    header.type = NpyType::f8;
+  else if (code == "i4")
+    header.type = NpyType::i4;
+  else if (code == "i8")
+    header.type = NpyType::i8;
+  else if (code == "u1")
+    header.type = NpyType::u1;
+  else
+    parser.fail(concat("dtype '", d, "' is not supported; use float16/32/64, int32/64 or uint8"));
 
   for (const auto extent : header.shape) {
     // Each extent becomes a signed Eigen size: bound it even when another extent is 0.
@@ -209,13 +226,16 @@ inline NpyHeader read_npy_header(InputFile& file) {
     }
     header.count = checked_mul(header.count, extent, concat("'", path, "' shape"));
   }
-  const std::uint64_t bytes = checked_mul(header.count, npy_item_size(header.type), concat("'", path, "' size"));
+  const std::uint64_t bytes =
+      checked_mul(header.count, npy_item_size(header.type), concat("'", path, "' size"));
   if (bytes > file.remaining()) {
-    throw FormatError(concat("'", path, "' is truncated: its shape needs ", bytes, " bytes of data, the file has ",
-                             file.remaining(), "; the file was cut short (interrupted copy or download?)"));
+    throw FormatError(concat("'", path, "' is truncated: its shape needs ", bytes,
+                             " bytes of data, the file has ", file.remaining(),
+                             "; the file was cut short (interrupted copy or download?)"));
   }
   if (bytes < file.remaining()) {
-    parser.fail(concat("it has ", file.remaining() - bytes, " bytes after the data its shape describes"));
+    parser.fail(
+        concat("it has ", file.remaining() - bytes, " bytes after the data its shape describes"));
   }
   return header;
 }
@@ -236,7 +256,8 @@ void read_npy_values(InputFile& file, NpyType type, std::uint64_t count, Put&& p
       const std::uint64_t at = done + i;
       switch (type) {
         case NpyType::f2:  // IEEE binary16: Eigen::half converts exactly (every half is a float)
-          put(at, static_cast<float>(Eigen::numext::bit_cast<Eigen::half>(load_le<std::uint16_t>(p))));
+          put(at,
+              static_cast<float>(Eigen::numext::bit_cast<Eigen::half>(load_le<std::uint16_t>(p))));
           break;
         case NpyType::f4: put(at, load_le<float>(p)); break;
         case NpyType::f8: put(at, load_le<double>(p)); break;
@@ -250,7 +271,8 @@ void read_npy_values(InputFile& file, NpyType type, std::uint64_t count, Put&& p
 
 inline void write_npy_file(const std::string& path, const char* descr, const std::string& shape,
                            const void* data, std::size_t bytes) {
-  std::string dict = concat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ", shape, ", }");
+  std::string dict =
+      concat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ", shape, ", }");
   // Pad with spaces so that the data starts at a multiple of 64 bytes, as numpy does.
   const std::size_t unpadded = 10 + dict.size() + 1;
   dict.append((64 - unpadded % 64) % 64, ' ');
@@ -311,7 +333,8 @@ inline std::vector<std::int32_t> read_npy_labels(const std::string& path) {
   std::vector<std::int32_t> labels(static_cast<std::size_t>(header.count));
   detail::read_npy_values(file, header.type, header.count, [&](std::uint64_t i, auto v) {
     if constexpr (std::is_same_v<decltype(v), std::int64_t>) {
-      if (v < std::numeric_limits<std::int32_t>::min() || v > std::numeric_limits<std::int32_t>::max()) {
+      if (v < std::numeric_limits<std::int32_t>::min() ||
+          v > std::numeric_limits<std::int32_t>::max()) {
         throw FormatError(detail::concat("'", path, "' label ", i, " is ", v,
                                          ", outside the int32 range of pstable labels"));
       }
@@ -334,7 +357,8 @@ void write_npy(const std::string& path, const MatrixRef<T>& rows) {
 
 /// Writes labels as a 1-D '<i4' .npy array atomically.
 inline void write_npy_labels(const std::string& path, const std::vector<std::int32_t>& labels) {
-  static_assert(detail::kHostLittleEndian, "write_npy_labels writes the host's bytes: little-endian only");
+  static_assert(detail::kHostLittleEndian,
+                "write_npy_labels writes the host's bytes: little-endian only");
   detail::write_npy_file(path, "<i4", detail::concat("(", labels.size(), ",)"), labels.data(),
                          labels.size() * sizeof(std::int32_t));
 }

@@ -30,13 +30,16 @@ RowMatrix<Out> read_vecs(const std::string& path, Eigen::Index max_rows, const c
   file.read(head, 4, "the first vector's dimension");
   const auto dim = load_le<std::int32_t>(head);
   if (dim <= 0) {
-    throw FormatError(concat("'", path, "' is not a valid ", ext, " file: the first vector's "
-                             "dimension is ", dim, " (each vector starts with a positive int32 dimension)"));
+    throw FormatError(concat("'", path, "' is not a valid ", ext,
+                             " file: the first vector's "
+                             "dimension is ",
+                             dim, " (each vector starts with a positive int32 dimension)"));
   }
   const std::uint64_t record = 4 + static_cast<std::uint64_t>(dim) * sizeof(E);
   if (file.size() < record) {
-    throw FormatError(concat("'", path, "' is truncated: the first vector has ", dim, " dimensions (",
-                             record, " bytes) but the file has ", file.size(), " bytes"));
+    throw FormatError(concat("'", path, "' is truncated: the first vector has ", dim,
+                             " dimensions (", record, " bytes) but the file has ", file.size(),
+                             " bytes"));
   }
   std::uint64_t rows = file.size() / record;
   if (max_rows >= 0) rows = std::min<std::uint64_t>(rows, static_cast<std::uint64_t>(max_rows));
@@ -53,18 +56,19 @@ RowMatrix<Out> read_vecs(const std::string& path, Eigen::Index max_rows, const c
       const unsigned char* p = buffer.data() + i * record;
       const auto d = load_le<std::int32_t>(p);
       if (d != dim) {
-        throw FormatError(concat("'", path, "' is not a valid ", ext, " file: vector ", r0 + i, " has ",
-                                 d, " dimensions, the first has ", dim,
+        throw FormatError(concat("'", path, "' is not a valid ", ext, " file: vector ", r0 + i,
+                                 " has ", d, " dimensions, the first has ", dim,
                                  " (all vectors must have the same dimension)"));
       }
       Out* row = out.row(static_cast<Eigen::Index>(r0 + i)).data();
-      for (std::int32_t j = 0; j < dim; ++j) row[j] = static_cast<Out>(load_le<E>(p + 4 + static_cast<std::size_t>(j) * sizeof(E)));
+      for (std::int32_t j = 0; j < dim; ++j)
+        row[j] = static_cast<Out>(load_le<E>(p + 4 + static_cast<std::size_t>(j) * sizeof(E)));
     }
   }
   const bool wanted_all = max_rows < 0 || rows < static_cast<std::uint64_t>(max_rows);
   if (wanted_all && file.remaining() != 0) {
-    throw FormatError(concat("'", path, "' is truncated: it ends ", file.remaining(), " bytes into vector ",
-                             rows, " (", record, " bytes each with ", dim,
+    throw FormatError(concat("'", path, "' is truncated: it ends ", file.remaining(),
+                             " bytes into vector ", rows, " (", record, " bytes each with ", dim,
                              " dimensions), or its vectors have different dimensions"));
   }
   return out;

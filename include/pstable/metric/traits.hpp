@@ -87,9 +87,7 @@ template <class F, class Unknown>
 decltype(auto) with_metric_code(std::uint8_t code, F&& f, Unknown&& on_unknown) {
   using R = decltype(f(Euclidean{}));
   return std::apply(
-      [&](auto... m) -> R {
-        return detail::dispatch_code<R>(code, f, on_unknown, m...);
-      },
+      [&](auto... m) -> R { return detail::dispatch_code<R>(code, f, on_unknown, m...); },
       Metrics{});
 }
 

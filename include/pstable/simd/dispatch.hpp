@@ -49,16 +49,16 @@ KernelSet<T> make_kernel_set() noexcept {
 #if defined(PSTABLE_RUNTIME_DISPATCH)
 
 /// Instruction sets the `pstable::dispatch` library is built for, best first.
-using DispatchArchs = xsimd::arch_list<xsimd::avx512bw, xsimd::fma3<xsimd::avx2>, xsimd::sse4_2,
-                                       xsimd::sse2>;
+using DispatchArchs =
+    xsimd::arch_list<xsimd::avx512bw, xsimd::fma3<xsimd::avx2>, xsimd::sse4_2, xsimd::sse2>;
 
 #define PSTABLE_DECLARE_KERNELS(EXTERN, ARCH, T)                                         \
   EXTERN template T detail::l2_sq_fn<ARCH, T>(const T*, const T*, std::size_t) noexcept; \
   EXTERN template T detail::dot_fn<ARCH, T>(const T*, const T*, std::size_t) noexcept;   \
-  EXTERN template T detail::norm_sq_fn<ARCH, T>(const T*, std::size_t) noexcept;  \
+  EXTERN template T detail::norm_sq_fn<ARCH, T>(const T*, std::size_t) noexcept;         \
   EXTERN template T detail::l1_fn<ARCH, T>(const T*, const T*, std::size_t) noexcept;
 
-#define PSTABLE_DECLARE_ARCH(EXTERN, ARCH)   \
+#define PSTABLE_DECLARE_ARCH(EXTERN, ARCH)     \
   PSTABLE_DECLARE_KERNELS(EXTERN, ARCH, float) \
   PSTABLE_DECLARE_KERNELS(EXTERN, ARCH, double)
 

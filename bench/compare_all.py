@@ -60,6 +60,27 @@ def pstable_rows(study, nq):
     return rows
 
 
+def manhattan_rows(study, nq):
+    """The Manhattan (L1) scan and tune_e2lsh's Cauchy-family index: no peer offers LSH for L1."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        cmd = [study, "--metric", "manhattan", "--tune", "--threads", "1", "--max-queries",
+               str(nq), "--quiet", "--json", out.name]
+        print("  " + " ".join(cmd), file=sys.stderr)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        data = json.load(open(out.name))
+    rows = []
+    for run in data["runs"]:
+        if run["method"] == "exact":
+            name = "pstable ExactIndex, Manhattan (sequential scan)"
+        else:
+            name = (f"pstable E2LSH, Manhattan, tuned L={run['num_tables']} k={run['num_hashes']} "
+                    f"w={run['bucket_width']:g} probes={run['num_probes']} m={run['min_collisions']}")
+        rows.append(dict(name=name, recall=run["recall"], precision=run["precision"],
+                         qps=run["cpu_queries_per_second"], visited=run["mean_visited"],
+                         build_seconds=run["build_seconds"], tune_seconds=run.get("tune_seconds", 0)))
+    return rows
+
+
 def fmt_visited(v, n):
     return "—" if v is None else f"{v:,.0f} ({100 * v / n:.1f}%)"
 
@@ -80,6 +101,7 @@ def main():
 
     print("pstable (pstable_study) ...", file=sys.stderr)
     ours = pstable_rows(args.study, nq)
+    l1 = manhattan_rows(args.study, nq)
     print("FAISS IndexFlatL2 ...", file=sys.stderr)
     truth, f = peers.faiss_flat(base, queries)
     flat = peers._row("FAISS IndexFlatL2", truth, f["wall"], f["cpu"], nq, truth, base_labels,
@@ -117,10 +139,8 @@ def main():
         f"* Machine: {peers.machine()}.",
         "* Load average (1, 5, 15 min) before the run: %.2f %.2f %.2f; after: %.2f %.2f %.2f. "
         "Figures taken under load are not results: rerun on a quiet machine." % (load_before + load_after),
-        "* Load caveat: the machine is shared with other jobs (2 cores, up to 6 helpers); wall "
-        "times are stretched by the load, CPU times less so, but cache and memory-bandwidth "
-        "contention still shifts them by some 10-20 %. Compare rows of this one run, not with "
-        "other runs.",
+        "* Run-to-run noise: on this 2-core VM the same index's q/s moves by 10-25 % between "
+        "runs even on a quiet machine (the peers too); compare rows of one run, not across runs.",
         "* OPENBLAS: this machine sets `OPENBLAS_CORETYPE` (and `OPENBLAS_L2_SIZE`) because older "
         "OpenBLAS builds crash or compute wrongly on its processor; they were left as set, so "
         "FAISS's IndexFlatL2 batch search runs with the Haswell kernels (see docs/performance.md "
@@ -153,6 +173,18 @@ def main():
         if r["family"] == "faiss_lsh":
             lines.append(f"| {tuned['name']} (recall {tuned['recall']:.3f}) | {r['name']} | "
                          f"{r['recall']:.3f} | {tuned['qps'] / r['qps']:.2f} |")
+    lines += ["", "## Manhattan (L1) distance", "",
+              "The same data and queries under L1, ground truth from pstable's own Manhattan scan; "
+              "E2LSH hashes with the 1-stable (Cauchy) family. No peer library offers LSH for L1.",
+              "", "| index | recall@10 | precision@10 | q/s (CPU) | items visited / query | build s |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for r in l1:
+        build = f"{r['build_seconds']:.1f}" + (f" (+{r['tune_seconds']:.0f} tuning)" if r["tune_seconds"] else "")
+        lines.append(f"| {r['name']} | {r['recall']:.3f} | {r['precision']:.3f} | {r['qps']:,.0f} | "
+                     f"{fmt_visited(r['visited'], n)} | {build} |")
+    if len(l1) == 2:
+        lines += ["", f"Tuned L1 E2LSH ÷ L1 scan: {l1[1]['qps'] / l1[0]['qps']:.2f}x the queries per "
+                  f"second at {l1[1]['precision'] / l1[0]['precision']:.3f}x its precision@10."]
     text = "\n".join(lines) + "\n"
     with open(args.out, "w") as out:
         out.write(text)

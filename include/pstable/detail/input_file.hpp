@@ -2,7 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#if defined(_WIN32)
+#include <io.h>
+#else
 #include <unistd.h>
+#endif
 
 #include <cerrno>
 #include <cstdint>
@@ -33,6 +37,27 @@ inline void check_path(const std::string& path) {
 /// IoError otherwise. `size` receives the size the file system reports.
 inline int open_regular_file(const std::string& path, std::uint64_t& size) {
   check_path(path);
+#if defined(_WIN32)
+  // Windows: the C runtime's descriptors; a directory fails to open, other non-files are refused.
+  const int fd =
+      ::_wopen(std::filesystem::path(path).wstring().c_str(), _O_RDONLY | _O_BINARY | _O_NOINHERIT);
+  if (fd < 0) {
+    throw IoError(concat("cannot open '", path, "' for reading: ", std::strerror(errno)));
+  }
+  struct ::_stat64 st {};
+  if (::_fstat64(fd, &st) != 0) {
+    const int error = errno;
+    ::_close(fd);
+    throw IoError(concat("cannot get the size of '", path, "': ", std::strerror(error)));
+  }
+  if ((st.st_mode & _S_IFMT) != _S_IFREG) {
+    ::_close(fd);
+    throw IoError(concat("cannot read '", path, "': it is not a regular file; pass the path of a ",
+                         "file (copy a stream to a file first)"));
+  }
+  size = static_cast<std::uint64_t>(st.st_size);
+  return fd;
+#else
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     throw IoError(concat("cannot open '", path, "' for reading: ", std::strerror(errno)));
@@ -63,6 +88,16 @@ inline int open_regular_file(const std::string& path, std::uint64_t& size) {
   }
   size = static_cast<std::uint64_t>(st.st_size);
   return fd;
+#endif
+}
+
+/// Closes a descriptor from open_regular_file.
+inline void close_descriptor(int fd) noexcept {
+#if defined(_WIN32)
+  ::_close(fd);
+#else
+  ::close(fd);
+#endif
 }
 
 /// A file opened for reading, with its size known up front so that readers can check every
@@ -75,10 +110,14 @@ class InputFile {
  public:
   explicit InputFile(const std::string& path) : path_(path) {
     const int fd = open_regular_file(path, size_);
+#if defined(_WIN32)
+    file_ = ::_fdopen(fd, "rb");
+#else
     file_ = ::fdopen(fd, "rb");
+#endif
     if (file_ == nullptr) {
       const int error = errno;
-      ::close(fd);
+      close_descriptor(fd);
       throw IoError(concat("cannot open '", path, "' for reading: ", std::strerror(error)));
     }
     if (size_ == 0) {
@@ -126,7 +165,14 @@ class InputFile {
 
   /// Moves to an absolute offset (at most size()).
   void seek(std::uint64_t offset) {
-    if (offset > size_ || std::fseek(file_, static_cast<long>(offset), SEEK_SET) != 0) {
+#if defined(_WIN32)
+    const bool moved =
+        offset <= size_ && ::_fseeki64(file_, static_cast<__int64>(offset), SEEK_SET) == 0;
+#else
+    const bool moved =
+        offset <= size_ && ::fseeko(file_, static_cast<off_t>(offset), SEEK_SET) == 0;
+#endif
+    if (!moved) {
       throw IoError(concat("cannot seek to offset ", offset, " in '", path_, "'"));
     }
     position_ = offset;

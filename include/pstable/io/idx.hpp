@@ -97,7 +97,7 @@ inline IdxFile read_idx_bytes(const std::string& path, std::size_t expected_dims
   errno = 0;
   GzHandle file(gzdopen(fd, "rb"));
   if (file.get() == nullptr) {
-    ::close(fd);
+    close_descriptor(fd);
     throw IoError(concat("cannot open '", path, "': out of memory"));
   }
   std::array<unsigned char, 4> magic{};

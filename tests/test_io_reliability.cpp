@@ -418,7 +418,15 @@ TEST_CASE(
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFEXITED(status));
   // Bits: 1 e2lsh, 2 exact, 4 npy, 8 fvecs, 16 idx, 32 idx overflow, 64 good file, 128 no limit.
-  CHECK(WEXITSTATUS(status) == 0);
+  // 128 alone: every load was right but the limit did not bind (qemu-user does not apply
+  // RLIMIT_AS to the emulated program), so the bound was not exercised here: said, not failed.
+  if (WEXITSTATUS(status) == 128) {
+    WARN(
+        "RLIMIT_AS does not bind on this machine (an emulator?): the memory bound is untested "
+        "here");
+  } else {
+    CHECK(WEXITSTATUS(status) == 0);
+  }
 #endif
 }
 

@@ -108,11 +108,6 @@ class CandidateWalk {
 
   /// Buckets probed since begin_query.
   std::size_t probed() const noexcept { return keys_.size(); }
-  /// Rows seen at least once, in first-seen order.
-  const std::uint32_t* touched() const noexcept { return touched_.data(); }
-  std::size_t num_touched() const noexcept { return nt_; }
-  /// Collisions of `row` with the current query.
-  std::uint32_t count(std::uint32_t row) const noexcept { return counts_.count(row); }
 
  private:
   template <class T>

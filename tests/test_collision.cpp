@@ -23,6 +23,25 @@ TEST_CASE("collision probability matches the published values", "[collision]") {
   CHECK(success_probability(2.0, 4.0, 4, L - 1) < 0.9);
 }
 
+namespace {
+
+// Share of 200,000 simulated pairs at distance c, a.(p - q) = c X with X drawn from `stable`,
+// whose shifted projections fall in the same slot of width w.
+template <class Distribution>
+double simulated_collisions(std::mt19937_64& rng, Distribution& stable, double c, double w) {
+  std::uniform_real_distribution<double> offset(0.0, w);
+  const int trials = 200000;
+  int hits = 0;
+  for (int i = 0; i < trials; ++i) {
+    const double b = offset(rng);
+    const double x = c * stable(rng);
+    hits += std::floor((x + b) / w) == std::floor(b / w);
+  }
+  return static_cast<double>(hits) / trials;
+}
+
+}  // namespace
+
 TEST_CASE("collision probability agrees with a Monte-Carlo estimate", "[collision]") {
   // Two points at distance c: a.(p - q) ~ c N(0, 1); they collide when the shifted projections
   // fall in the same slot of width w.
@@ -30,16 +49,9 @@ TEST_CASE("collision probability agrees with a Monte-Carlo estimate", "[collisio
   std::normal_distribution<double> normal;
   const double w = 4.0;
   for (double c : {0.5, 1.0, 2.0, 5.0}) {
-    std::uniform_real_distribution<double> offset(0.0, w);
-    const int trials = 200000;
-    int hits = 0;
-    for (int i = 0; i < trials; ++i) {
-      const double b = offset(rng);
-      const double x = c * normal(rng);
-      hits += std::floor((x + b) / w) == std::floor(b / w);
-    }
     CAPTURE(c);
-    CHECK(static_cast<double>(hits) / trials == Approx(collision_probability(c, w)).margin(0.005));
+    CHECK(simulated_collisions(rng, normal, c, w) ==
+          Approx(collision_probability(c, w)).margin(0.005));
   }
 }
 
@@ -50,16 +62,8 @@ TEST_CASE("the Cauchy (1-stable) collision probability agrees with a Monte-Carlo
   std::cauchy_distribution<double> cauchy;
   const double w = 4.0;
   for (double c : {0.5, 1.0, 2.0, 5.0}) {
-    std::uniform_real_distribution<double> offset(0.0, w);
-    const int trials = 200000;
-    int hits = 0;
-    for (int i = 0; i < trials; ++i) {
-      const double b = offset(rng);
-      const double x = c * cauchy(rng);
-      hits += std::floor((x + b) / w) == std::floor(b / w);
-    }
     CAPTURE(c);
-    CHECK(static_cast<double>(hits) / trials ==
+    CHECK(simulated_collisions(rng, cauchy, c, w) ==
           Approx(collision_probability<Cauchy>(c, w)).margin(0.005));
   }
   // Closed form at x = w / c = 1: 2 atan(1) / pi - ln 2 / pi = 1/2 - 0.2206356

@@ -21,7 +21,9 @@ class PointStore {
   Eigen::Index size() const noexcept { return size_; }
   bool owns_data() const noexcept { return borrowed_ == nullptr; }
   const T* data() const noexcept { return borrowed_ ? borrowed_ : owned_.data(); }
-  const T* row(Id i) const noexcept { return data() + static_cast<std::size_t>(i) * dim_; }
+  const T* row(Id i) const noexcept {
+    return data() + static_cast<std::size_t>(i) * static_cast<std::size_t>(dim_);
+  }
 
   Eigen::Map<const RowMatrix<T>> matrix() const noexcept { return {data(), size_, dim_}; }
   Eigen::Map<const RowMatrix<T>> rows(Eigen::Index begin, Eigen::Index count) const noexcept {

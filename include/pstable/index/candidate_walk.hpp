@@ -97,10 +97,10 @@ class CandidateWalk {
   template <class Accept>
   std::size_t select_candidates(std::uint32_t min_hits, std::size_t k, Accept&& accept) const {
     std::size_t taken = 0;
-    for (std::size_t e = 0; e < nf_; ++e) taken += accept(fresh_[e]) ? 1 : 0;
+    for (std::size_t e = 0; e < nf_; ++e) taken += accept(fresh_[e]) ? 1U : 0U;
     for (std::uint32_t level = min_hits - 1; level >= 1 && taken < k; --level) {
       for (std::size_t e = 0; e < nt_; ++e) {
-        if (counts_.count(touched_[e]) == level) taken += accept(touched_[e]) ? 1 : 0;
+        if (counts_.count(touched_[e]) == level) taken += accept(touched_[e]) ? 1U : 0U;
       }
     }
     return taken;

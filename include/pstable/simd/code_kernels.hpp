@@ -1,0 +1,172 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define PSTABLE_X86_CODE_KERNELS 1
+#endif
+
+namespace pstable::simd {
+
+/// Kernels over compact codes (8-bit scalar-quantised rows): the integer dot product of a row's
+/// uint8 codes with an int16 query, sum_j codes[j] * query[j], exact in int32 as long as
+/// n * 255 * max|query| < 2^31 (callers bound the query accordingly). Being exact integer
+/// arithmetic, every variant returns the same value, bit for bit, on every CPU.
+///
+/// Unlike the float kernels (dispatch.hpp), these are picked at run time even in header-only use:
+/// each x86 variant is compiled for its instruction set with a function target attribute and
+/// chosen by what the CPU reports (AVX-512 VNNI, AVX-512 BW, AVX2, SSE4.1); other CPUs and
+/// compilers use the portable loop. `PSTABLE_CODE_KERNELS=scalar|sse4.1|avx2|avx512bw|avx512vnni`
+/// caps the choice (for tests and comparisons); a variant the CPU lacks is never chosen.
+struct CodeKernels {
+  std::int32_t (*dot_u8_i16)(const std::uint8_t* codes, const std::int16_t* query,
+                             std::size_t n) noexcept;
+  const char* arch;  ///< "avx512vnni", "avx512bw", "avx2", "sse4.1" or "scalar"
+};
+
+namespace scalar {
+
+/// The reference: one int64 accumulator.
+inline std::int32_t dot_u8_i16(const std::uint8_t* codes, const std::int16_t* query,
+                               std::size_t n) noexcept {
+  std::int64_t sum = 0;
+  for (std::size_t j = 0; j < n; ++j) sum += std::int64_t{codes[j]} * query[j];
+  return static_cast<std::int32_t>(sum);
+}
+
+}  // namespace scalar
+
+namespace detail {
+
+#if defined(PSTABLE_X86_CODE_KERNELS)
+
+__attribute__((target("sse4.1"))) inline std::int32_t dot_u8_i16_sse41(const std::uint8_t* codes,
+                                                                       const std::int16_t* query,
+                                                                       std::size_t n) noexcept {
+  __m128i acc = _mm_setzero_si128();
+  std::size_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m128i c =
+        _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes + j)));
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(query + j));
+    acc = _mm_add_epi32(acc, _mm_madd_epi16(c, q));
+  }
+  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4E));
+  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xB1));
+  std::int32_t sum = _mm_cvtsi128_si32(acc);
+  for (; j < n; ++j) sum += std::int32_t{codes[j]} * query[j];
+  return sum;
+}
+
+__attribute__((target("avx2"))) inline std::int32_t dot_u8_i16_avx2(const std::uint8_t* codes,
+                                                                    const std::int16_t* query,
+                                                                    std::size_t n) noexcept {
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  std::size_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    const __m256i c0 =
+        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + j)));
+    const __m256i c1 =
+        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + j + 16)));
+    acc0 = _mm256_add_epi32(
+        acc0,
+        _mm256_madd_epi16(c0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(query + j))));
+    acc1 = _mm256_add_epi32(
+        acc1, _mm256_madd_epi16(
+                  c1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(query + j + 16))));
+  }
+  __m256i acc = _mm256_add_epi32(acc0, acc1);
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  std::int32_t sum = _mm_cvtsi128_si32(s);
+  for (; j < n; ++j) sum += std::int32_t{codes[j]} * query[j];
+  return sum;
+}
+
+// AVX-512: 32 codes widened to int16 per step; with VNNI the multiply-add-accumulate is one
+// instruction (vpdpwssd), without it vpmaddwd + vpaddd.
+#define PSTABLE_DOT_U8_I16_AVX512(NAME, TARGET, MADD)                                            \
+  __attribute__((target(TARGET))) inline std::int32_t NAME(                                      \
+      const std::uint8_t* codes, const std::int16_t* query, std::size_t n) noexcept {            \
+    __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();                        \
+    std::size_t j = 0;                                                                           \
+    for (; j + 64 <= n; j += 64) {                                                               \
+      const __m512i c0 =                                                                         \
+          _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + j))); \
+      const __m512i c1 = _mm512_cvtepu8_epi16(                                                   \
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + j + 32)));                 \
+      acc0 = MADD(acc0, c0, _mm512_loadu_si512(query + j));                                      \
+      acc1 = MADD(acc1, c1, _mm512_loadu_si512(query + j + 32));                                 \
+    }                                                                                            \
+    for (; j + 32 <= n; j += 32) {                                                               \
+      const __m512i c =                                                                          \
+          _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + j))); \
+      acc0 = MADD(acc0, c, _mm512_loadu_si512(query + j));                                       \
+    }                                                                                            \
+    /* lanes summed through memory: g++ 12's reduce/extract/cast intrinsics warn       */        \
+    /* -Wuninitialized (their _mm256_undefined_si256 operand)                           */       \
+    alignas(64) std::int32_t lanes[16];                                                          \
+    _mm512_store_si512(lanes, _mm512_add_epi32(acc0, acc1));                                     \
+    std::int32_t sum = 0;                                                                        \
+    for (const std::int32_t lane : lanes) sum += lane;                                           \
+    for (; j < n; ++j) sum += std::int32_t{codes[j]} * query[j];                                 \
+    return sum;                                                                                  \
+  }
+
+#define PSTABLE_MADD_BW(acc, a, b) _mm512_add_epi32((acc), _mm512_madd_epi16((a), (b)))
+#define PSTABLE_MADD_VNNI(acc, a, b) _mm512_dpwssd_epi32((acc), (a), (b))
+PSTABLE_DOT_U8_I16_AVX512(dot_u8_i16_avx512bw, "avx512f,avx512bw", PSTABLE_MADD_BW)
+PSTABLE_DOT_U8_I16_AVX512(dot_u8_i16_avx512vnni, "avx512f,avx512bw,avx512vnni", PSTABLE_MADD_VNNI)
+#undef PSTABLE_MADD_BW
+#undef PSTABLE_MADD_VNNI
+#undef PSTABLE_DOT_U8_I16_AVX512
+
+#endif  // PSTABLE_X86_CODE_KERNELS
+
+/// Every variant this CPU can run, best first (the last is the scalar loop).
+inline std::vector<CodeKernels> supported_code_kernels() {
+  std::vector<CodeKernels> out;
+#if defined(PSTABLE_X86_CODE_KERNELS)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+    out.push_back({&dot_u8_i16_avx512vnni, "avx512vnni"});
+  if (__builtin_cpu_supports("avx512bw")) out.push_back({&dot_u8_i16_avx512bw, "avx512bw"});
+  if (__builtin_cpu_supports("avx2")) out.push_back({&dot_u8_i16_avx2, "avx2"});
+  if (__builtin_cpu_supports("sse4.1")) out.push_back({&dot_u8_i16_sse41, "sse4.1"});
+#endif
+  out.push_back({&scalar::dot_u8_i16, "scalar"});
+  return out;
+}
+
+inline CodeKernels pick_code_kernels() {
+  const auto all = supported_code_kernels();
+  const char* cap = std::getenv("PSTABLE_CODE_KERNELS");
+  if (cap != nullptr && *cap != '\0') {
+    static const char* const order[] = {"avx512vnni", "avx512bw", "avx2", "sse4.1", "scalar"};
+    std::size_t rank = 0;
+    while (rank < 5 && std::strcmp(order[rank], cap) != 0) ++rank;
+    for (const auto& k : all) {
+      std::size_t r = 0;
+      while (r < 5 && std::strcmp(order[r], k.arch) != 0) ++r;
+      if (rank < 5 && r >= rank) return k;  // an unknown cap is ignored
+    }
+  }
+  return all.front();
+}
+
+}  // namespace detail
+
+/// The best code kernels of this CPU (see CodeKernels), chosen at the first call.
+inline const CodeKernels& code_kernels() noexcept {
+  static const CodeKernels set = detail::pick_code_kernels();
+  return set;
+}
+
+}  // namespace pstable::simd

@@ -21,11 +21,17 @@ namespace pstable::detail {
 ///
 /// This is the storage seam of the indexes: E2LSHIndex holds its rows through a Storage type with
 /// this interface (dim, size, validate_rows, append, prepare_query, key, row, prefetch,
-/// memory_bytes), so storages that keep compressed codes plug in without touching its logic.
+/// memory_bytes), so storages that keep compressed codes plug in without touching its logic. A
+/// storage with `kEstimates` (Sq8Storage) also scores candidates by key intervals (encode_query,
+/// bounds) before the exact `key`; this one scores with `key` directly.
 template <class T, class Metric>
 class PointSet {
  public:
   using Scalar = T;
+  static constexpr bool kEstimates = false;
+  static constexpr const char* name = "float";
+  /// No query form beyond the prepared query.
+  struct QueryCode {};
 
   explicit PointSet(Eigen::Index dim) : store_((check_dimension(dim), dim)) {}
 
@@ -94,6 +100,7 @@ class PointSet {
   }
 
   /// Asks the memory system for row i ahead of its key.
+  void prefetch_row(Id i) const noexcept { prefetch(i); }
   void prefetch(Id i) const noexcept {
     const char* p = reinterpret_cast<const char*>(row(i));
     const std::size_t bytes = static_cast<std::size_t>(dim()) * sizeof(T);

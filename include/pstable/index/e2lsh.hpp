@@ -258,6 +258,7 @@ class E2LSHIndex {
   static constexpr Eigen::Index kHashBlock = 4096;
   static constexpr Eigen::Index kQueryBlock = 128;  // queries hashed and grouped together
   static constexpr std::size_t kPrefetchAhead = 2;  // candidates whose rows load ahead
+  static constexpr Eigen::Index kGroupFrom = 8;     // queries from which verify groups by row
   static constexpr std::uint32_t kGone = std::numeric_limits<std::uint32_t>::max();
 
   static const E2LSHParams& checked(const E2LSHParams& params) {
@@ -296,15 +297,24 @@ class E2LSHIndex {
     return result;
   }
 
+  // A candidate's key interval from a storage with estimates (Storage::bounds).
+  struct Bounded {
+    double lo, hi;
+    std::uint32_t row;
+  };
+
   // Per-thread scratch, reused across calls (detail::ScratchLease): sized by the largest index a
   // thread searched, never cleared per call (count, row_bits are left zero after every block).
   struct Scratch : detail::ScratchBase {
     detail::CandidateWalk walk;
-    std::vector<std::uint32_t> gathered, used, by_row, count, head;
+    std::vector<std::uint32_t> gathered, used, by_row, count, head, rerank;
     std::vector<std::uint64_t> row_bits;
     std::vector<std::size_t> first;
     std::vector<const T*> prepared;
     std::vector<detail::TopK<T>> tops;
+    std::vector<typename Storage::QueryCode> codes;
+    std::vector<std::vector<Bounded>> found;
+    std::vector<double> uppers;
     std::vector<T> buffer;
     RowMatrix<T> block, f, prepared_rows;
 
@@ -315,9 +325,14 @@ class E2LSHIndex {
         head.resize(n);
         row_bits.resize((n + 63) / 64, 0);
       }
-      first.resize(static_cast<std::size_t>(kQueryBlock) + 1);
-      prepared.resize(static_cast<std::size_t>(kQueryBlock));
-      tops.resize(static_cast<std::size_t>(kQueryBlock), detail::TopK<T>(1));
+      const auto qb = static_cast<std::size_t>(kQueryBlock);
+      first.resize(qb + 1);
+      prepared.resize(qb);
+      tops.resize(qb, detail::TopK<T>(1));
+      if constexpr (Storage::kEstimates) {
+        codes.resize(qb);
+        found.resize(qb);
+      }
       prepared_rows.resize(kQueryBlock, d);
     }
     // After an exception mid-block: the arrays that must read zero are cleared.
@@ -362,24 +377,75 @@ class E2LSHIndex {
     out.visited()(q0 + i) = static_cast<std::int64_t>(accepted);
   }
 
-  // Step "verify": the block's (row, query) pairs are grouped by row (counting sort over the rows
-  // touched, which come out ascending from a bitmap scan), so a candidate row shared by several
-  // queries is loaded once and compared with all of them while in cache, walking memory forwards.
+  // Step "verify": scores the block's (row, query) pairs and keeps each query's k best. With a
+  // storage that estimates (Sq8Storage), every pair gets a key interval from the codes first and
+  // only the pairs whose interval starts at or below the query's k-th smallest upper end are
+  // scored exactly: the same results as scoring all, reading few full rows.
   void verify_block(Eigen::Index q0, Eigen::Index nb, Scratch& s, Neighbors<T>& out) const {
     const auto& kernels = simd::kernels<T>();
     const auto k = static_cast<std::size_t>(out.k());
-    s.dirty = true;
-    for (const std::uint32_t row : s.gathered) {
-      if (s.count[row]++ == 0) s.row_bits[row >> 6] |= std::uint64_t{1} << (row & 63);
-    }
-    s.used.clear();
-    const std::size_t words = (static_cast<std::size_t>(points_.size()) + 63) / 64;
-    for (std::size_t w = 0; w < words; ++w) {
-      for (std::uint64_t bits = s.row_bits[w]; bits != 0; bits &= bits - 1) {
-        s.used.push_back(
-            static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits))));
+    for (Eigen::Index i = 0; i < nb; ++i) s.tops[static_cast<std::size_t>(i)].reset(k);
+    if constexpr (Storage::kEstimates) {
+      for (Eigen::Index i = 0; i < nb; ++i) {
+        const auto qi = static_cast<std::size_t>(i);
+        points_.encode_query(s.prepared[qi], s.codes[qi]);
+        s.found[qi].clear();
       }
-      s.row_bits[w] = 0;
+      visit_pairs(nb, s, [&](std::uint32_t row, std::uint32_t qi) {
+        const auto b = points_.bounds(kernels, s.codes[qi], static_cast<Id>(row));
+        s.found[qi].push_back({b.lo, b.hi, row});
+      });
+      for (Eigen::Index i = 0; i < nb; ++i) rerank(static_cast<std::size_t>(i), kernels, s);
+    } else {
+      visit_pairs(nb, s, [&](std::uint32_t row, std::uint32_t qi) {
+        auto& top = s.tops[qi];
+        const T key = points_.key(kernels, s.prepared[qi], static_cast<Id>(row));
+        if (key <= top.threshold()) top.push(key, id_of(row));
+      });
+    }
+    for (Eigen::Index i = 0; i < nb; ++i)
+      write_row(s.tops[static_cast<std::size_t>(i)], out, q0 + i);
+  }
+
+  // Calls score(row, query) for every gathered pair of the block. A few queries are scored in
+  // the order their candidates were gathered. A larger block is grouped by row (counting sort),
+  // so that a row shared by several queries is read once, walking memory forwards; the rows
+  // touched come out ascending from a bitmap scan, or from a sort when they are few against n.
+  template <class Score>
+  void visit_pairs(Eigen::Index nb, Scratch& s, Score&& score) const {
+    if (nb < kGroupFrom) {
+      for (std::uint32_t qi = 0; qi < static_cast<std::uint32_t>(nb); ++qi) {
+        const std::size_t end = s.first[qi + 1];
+        for (std::size_t e = s.first[qi]; e < std::min(end, s.first[qi] + kPrefetchAhead); ++e)
+          points_.prefetch(s.gathered[e]);
+        for (std::size_t e = s.first[qi]; e < end; ++e) {
+          if (e + kPrefetchAhead < end) points_.prefetch(s.gathered[e + kPrefetchAhead]);
+          score(s.gathered[e], qi);
+        }
+      }
+      return;
+    }
+    s.dirty = true;
+    s.used.clear();
+    for (const std::uint32_t row : s.gathered) {
+      if (s.count[row]++ == 0) {
+        s.row_bits[row >> 6] |= std::uint64_t{1} << (row & 63);
+        s.used.push_back(row);
+      }
+    }
+    const std::size_t words = (static_cast<std::size_t>(points_.size()) + 63) / 64;
+    if (words > 8 * s.used.size()) {
+      std::sort(s.used.begin(), s.used.end());
+      for (const std::uint32_t row : s.used) s.row_bits[row >> 6] = 0;
+    } else {
+      s.used.clear();
+      for (std::size_t w = 0; w < words; ++w) {
+        for (std::uint64_t bits = s.row_bits[w]; bits != 0; bits &= bits - 1) {
+          s.used.push_back(
+              static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits))));
+        }
+        s.row_bits[w] = 0;
+      }
     }
     std::uint32_t running = 0;
     for (const std::uint32_t row : s.used) {
@@ -394,23 +460,43 @@ class E2LSHIndex {
         s.by_row[s.count[s.gathered[e]]++] = static_cast<std::uint32_t>(i);
       }
     }
-    for (Eigen::Index i = 0; i < nb; ++i) s.tops[static_cast<std::size_t>(i)].reset(k);
     const std::size_t nu = s.used.size();
     for (std::size_t c = 0; c < std::min(nu, kPrefetchAhead); ++c) points_.prefetch(s.used[c]);
     for (std::size_t c = 0; c < nu; ++c) {
       if (c + kPrefetchAhead < nu) points_.prefetch(s.used[c + kPrefetchAhead]);
       const std::uint32_t row = s.used[c];
-      const Id id = id_of(row);
-      for (std::uint32_t e = s.head[row]; e < s.count[row]; ++e) {
-        auto& top = s.tops[s.by_row[e]];
-        const T key = points_.key(kernels, s.prepared[s.by_row[e]], static_cast<Id>(row));
-        if (key <= top.threshold()) top.push(key, id);
-      }
+      for (std::uint32_t e = s.head[row]; e < s.count[row]; ++e) score(row, s.by_row[e]);
       s.count[row] = 0;
     }
     s.dirty = false;
-    for (Eigen::Index i = 0; i < nb; ++i)
-      write_row(s.tops[static_cast<std::size_t>(i)], out, q0 + i);
+  }
+
+  // Exact keys for the candidates of query qi whose interval starts at or below the k-th
+  // smallest upper end (every candidate whose true key can be among the k best).
+  void rerank(std::size_t qi, const simd::KernelSet<T>& kernels, Scratch& s) const {
+    auto& found = s.found[qi];
+    auto& top = s.tops[qi];
+    double cut = std::numeric_limits<double>::infinity();
+    if (found.size() > top.k()) {
+      s.uppers.resize(found.size());
+      for (std::size_t c = 0; c < found.size(); ++c) s.uppers[c] = found[c].hi;
+      const auto kth = s.uppers.begin() + static_cast<std::ptrdiff_t>(top.k() - 1);
+      std::nth_element(s.uppers.begin(), kth, s.uppers.end());
+      cut = *kth;
+    }
+    s.rerank.clear();
+    for (const auto& c : found) {
+      if (c.lo <= cut) s.rerank.push_back(c.row);
+    }
+    const std::size_t nr = s.rerank.size();
+    for (std::size_t c = 0; c < std::min(nr, kPrefetchAhead); ++c)
+      points_.prefetch_row(s.rerank[c]);
+    for (std::size_t c = 0; c < nr; ++c) {
+      if (c + kPrefetchAhead < nr) points_.prefetch_row(s.rerank[c + kPrefetchAhead]);
+      const std::uint32_t row = s.rerank[c];
+      const T key = points_.key(kernels, s.prepared[qi], static_cast<Id>(row));
+      if (key <= top.threshold()) top.push(key, id_of(row));
+    }
   }
 
   static void write_row(detail::TopK<T>& top, Neighbors<T>& out, Eigen::Index q) {

@@ -20,6 +20,7 @@ struct Cosine {
   static constexpr bool normalizes = true;
   static constexpr bool has_row_value = true;
   static constexpr bool has_product_form = true;
+  static constexpr bool key_is_distance = false;  ///< key obeys the triangle inequality
 
   template <class T>
   static T row_value(const simd::KernelSet<T>& k, const T* row, std::size_t d) noexcept {

@@ -25,6 +25,7 @@ struct Euclidean {
   static constexpr bool normalizes = false;     ///< compares directions of unit vectors
   static constexpr bool has_row_value = true;   ///< keeps row_value() per stored row
   static constexpr bool has_product_form = true;
+  static constexpr bool key_is_distance = false;  ///< key obeys the triangle inequality
 
   template <class T>
   static T row_value(const simd::KernelSet<T>& k, const T* row, std::size_t d) noexcept {

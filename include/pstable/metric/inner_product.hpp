@@ -17,6 +17,7 @@ struct InnerProduct {
   static constexpr bool normalizes = false;
   static constexpr bool has_row_value = false;
   static constexpr bool has_product_form = true;
+  static constexpr bool key_is_distance = false;  ///< key obeys the triangle inequality
 
   template <class T>
   static T row_value(const simd::KernelSet<T>&, const T*, std::size_t) noexcept {

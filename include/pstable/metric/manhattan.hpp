@@ -19,6 +19,7 @@ struct Manhattan {
   static constexpr bool normalizes = false;
   static constexpr bool has_row_value = false;
   static constexpr bool has_product_form = false;
+  static constexpr bool key_is_distance = true;  ///< key obeys the triangle inequality
 
   template <class T>
   static T row_value(const simd::KernelSet<T>&, const T*, std::size_t) noexcept {

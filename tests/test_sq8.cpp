@@ -1,0 +1,174 @@
+#include "catch_compat.hpp"
+
+#include <cmath>
+#include <array>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "test_data.hpp"
+#include "pstable/index/e2lsh.hpp"
+#include "pstable/simd/code_kernels.hpp"
+#include "pstable/storage/scalar_quantizer.hpp"
+#include "pstable/storage/sq8.hpp"
+
+using namespace pstable;
+using testing::gaussian;
+
+namespace {
+
+// Rows of small integers in [0, 255], like image pixels.
+template <class T>
+RowMatrix<T> pixels(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> v(0, 255);
+  RowMatrix<T> m(rows, cols);
+  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(v(rng) / 8 * 8);
+  return m;
+}
+
+// Clusters, so that buckets hold many points and candidates overlap between queries.
+template <class T>
+RowMatrix<T> clustered(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+  RowMatrix<T> centres = gaussian<T>(8, cols, seed) * T(4);
+  RowMatrix<T> m = gaussian<T>(rows, cols, seed + 1) * T(0.5);
+  for (Eigen::Index i = 0; i < rows; ++i) m.row(i) += centres.row(i % 8);
+  return m;
+}
+
+template <class T, class Metric>
+void check_same_results(const RowMatrix<T>& data, const RowMatrix<T>& queries,
+                        const E2LSHParams& params, Eigen::Index k) {
+  E2LSHIndex<T, Metric> flat(data.cols(), params);
+  E2LSHIndex<T, Metric, Sq8Storage<T, Metric>> coded(data.cols(), params);
+  flat.add(data);
+  coded.add(data);
+  // Batched (grouped by row) and one query per call (the direct path).
+  const auto a = flat.search(queries, k);
+  const auto b = coded.search(queries, k);
+  CHECK(a.ids() == b.ids());
+  CHECK(a.distances() == b.distances());
+  CHECK(a.visited() == b.visited());
+  for (Eigen::Index q = 0; q < std::min<Eigen::Index>(queries.rows(), 5); ++q) {
+    const auto one = coded.search(queries.middleRows(q, 1), k);
+    CHECK(one.ids().row(0) == a.ids().row(q));
+    CHECK(one.distances().row(0) == a.distances().row(q));
+  }
+  CHECK(coded.memory_bytes() > flat.memory_bytes());
+}
+
+}  // namespace
+
+TEST_CASE("code kernels: every variant of this CPU equals the scalar loop", "[sq8][simd]") {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> c(0, 255), q(-32767, 32767);
+  for (const std::size_t n : {0u, 1u, 7u, 8u, 31u, 32u, 63u, 64u, 65u, 100u, 784u, 1000u}) {
+    std::vector<std::uint8_t> codes(n);
+    std::vector<std::int16_t> query(n);
+    for (auto& v : codes) v = static_cast<std::uint8_t>(c(rng));
+    for (auto& v : query) v = static_cast<std::int16_t>(q(rng) * 8192 / 32767);  // no overflow
+    const std::int32_t expect = simd::scalar::dot_u8_i16(codes.data(), query.data(), n);
+    std::int64_t wide = 0;
+    for (std::size_t j = 0; j < n; ++j) wide += std::int64_t{codes[j]} * query[j];
+    REQUIRE(expect == wide);
+    for (const auto& kernels : simd::detail::supported_code_kernels()) {
+      INFO(kernels.arch << " n=" << n);
+      CHECK(kernels.dot_u8_i16(codes.data(), query.data(), n) == expect);
+    }
+  }
+  CHECK(simd::code_kernels().arch != nullptr);
+}
+
+TEST_CASE("scalar quantiser: lossless on 8-bit data, bounded error otherwise", "[sq8]") {
+  const auto px = pixels<float>(50, 20, 1);
+  const auto q = detail::ScalarQuantizer8<float>(20).widened(px);
+  std::vector<std::uint8_t> codes(20);
+  std::vector<float> back(20);
+  for (Eigen::Index i = 0; i < px.rows(); ++i) {
+    q.encode(px.row(i).data(), codes.data());
+    q.decode(codes.data(), back.data());
+    for (int j = 0; j < 20; ++j) CHECK(back[static_cast<std::size_t>(j)] == px(i, j));
+  }
+  const auto g = gaussian<double>(50, 20, 2);
+  const auto qg = detail::ScalarQuantizer8<double>(20).widened(g);
+  std::vector<double> backd(20);
+  for (Eigen::Index i = 0; i < g.rows(); ++i) {
+    qg.encode(g.row(i).data(), codes.data());
+    qg.decode(codes.data(), backd.data());
+    for (int j = 0; j < 20; ++j) {
+      const auto js = static_cast<std::size_t>(j);
+      CHECK(std::abs(backd[js] - g(i, j)) <= qg.scales()[js] / 2 * (1 + 1e-9));
+    }
+  }
+  // Widening by rows inside the range changes nothing; outside it, the range grows.
+  CHECK(qg.widened(g.topRows(3)).same_codes(qg));
+  RowMatrix<double> far = g.topRows(1) * 10.0;
+  CHECK_FALSE(qg.widened(far).same_codes(qg));
+  CHECK_THROWS_AS(detail::ScalarQuantizer8<double>::from_state({1.0}, {0.0}, {0}, true),
+                  FormatError);
+}
+
+TEST_CASE("Sq8Storage: E2LSH results equal full-precision scoring, every metric", "[sq8]") {
+  E2LSHParams p;
+  p.num_tables = 6;
+  p.num_hashes = 4;
+  p.bucket_width = 4.0;
+  p.num_probes = 4;
+  p.seed = 11;
+  for (unsigned seed = 1; seed <= 3; ++seed) {
+    const auto data = clustered<float>(600, 24, seed * 10);
+    const auto queries = clustered<float>(40, 24, seed * 10 + 5);
+    check_same_results<float, Euclidean>(data, queries, p, 10);
+    check_same_results<float, Cosine>(data, queries, p, 10);
+    check_same_results<double, Cosine>(data.cast<double>(), queries.cast<double>(), p, 7);
+    check_same_results<double, Euclidean>(data.cast<double>(), queries.cast<double>(), p, 10);
+    E2LSHParams pm = p;
+    pm.bucket_width = 16.0;
+    check_same_results<float, Manhattan>(data, queries, pm, 10);
+  }
+  E2LSHParams pp = p;
+  pp.bucket_width = 400.0;
+  check_same_results<float, Euclidean>(pixels<float>(500, 64, 3), pixels<float>(30, 64, 4), pp, 10);
+}
+
+TEST_CASE("Sq8Storage: adds that widen the range re-code; compact keeps results", "[sq8]") {
+  E2LSHParams p;
+  p.num_tables = 5;
+  p.num_hashes = 3;
+  p.bucket_width = 4.0;
+  p.num_probes = 2;
+  const RowMatrix<float> data = clustered<float>(400, 16, 3);
+  RowMatrix<float> wide = clustered<float>(100, 16, 4) * 3.0f;
+  const auto queries = clustered<float>(30, 16, 5);
+  E2LSHIndex<float, Euclidean> flat(16, p);
+  E2LSHIndex<float, Euclidean, Sq8Storage<float, Euclidean>> coded(16, p);
+  for (const RowMatrix<float>* rows : std::array<const RowMatrix<float>*, 2>{&data, &wide}) {
+    flat.add(*rows);
+    coded.add(*rows);
+  }
+  for (Id id = 0; id < 500; id += 3) {
+    flat.remove(id);
+    coded.remove(id);
+  }
+  auto a = flat.search(queries, 10);
+  auto b = coded.search(queries, 10);
+  CHECK(a.ids() == b.ids());
+  CHECK(a.distances() == b.distances());
+  flat.compact();
+  coded.compact();
+  a = flat.search(queries, 10);
+  b = coded.search(queries, 10);
+  CHECK(a.ids() == b.ids());
+  CHECK(a.distances() == b.distances());
+}
+
+TEST_CASE("Sq8Storage: bad input", "[sq8]") {
+  E2LSHIndex<float, Euclidean, Sq8Storage<float, Euclidean>> index(4);
+  RowMatrix<float> bad(1, 4);
+  bad << 1, 2, std::numeric_limits<float>::quiet_NaN(), 4;
+  CHECK_THROWS_AS(index.add(bad), InvalidData);
+  CHECK(index.size() == 0);
+  CHECK_THROWS_AS((Sq8Storage<float, Euclidean>(0)), InvalidArgument);
+  CHECK_THROWS_AS((Sq8Storage<float, Euclidean>(Sq8Storage<float, Euclidean>::kMaxDim + 1)),
+                  InvalidArgument);
+}

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "pstable/core/error.hpp"
@@ -51,6 +52,11 @@ struct TuneOptions {
   /// (timed unit costs vary by about this much between runs); of those, the one computing the
   /// fewest distances is chosen. 0 = strictly the cheapest.
   double cost_tolerance = 0.1;
+  /// The model only shortlists: this many of the cheapest settings it accepts are built as real
+  /// indexes and timed over the sample queries, and the fastest measured wins (within
+  /// cost_tolerance, the one computing the fewest distances). 0, or all four unit costs fixed:
+  /// the model alone decides (reproducible).
+  int shortlist = 4;
 
   /// Calls visit(name, member pointer, doc) for every option, in declaration order (see
   /// E2LSHParams::for_each_field).
@@ -75,6 +81,13 @@ struct TuneOptions {
     visit("entry_us", &TuneOptions::entry_us, "unit cost of a bucket entry, us (0 = timed)");
     visit("cost_tolerance", &TuneOptions::cost_tolerance,
           "settings this close to the cheapest tie");
+    visit("shortlist", &TuneOptions::shortlist,
+          "cheapest modelled settings built and timed (0 = the model decides)");
+  }
+
+  /// True when all four unit costs are given: nothing is timed, the choice is reproducible.
+  bool fixed_costs() const noexcept {
+    return distance_us > 0 && lookup_us > 0 && hash_us > 0 && entry_us > 0;
   }
 
   void validate() const {
@@ -122,6 +135,9 @@ struct TuneOptions {
       if (!(c > 0 && c < 1))
         throw InvalidArgument(concat("table_collision entries must be in (0, 1), got ", c));
     }
+    if (shortlist < 0 || shortlist > 64) {
+      throw InvalidArgument(concat("shortlist must be in [0, 64], got ", shortlist));
+    }
     for (int p : probe_counts) {
       if (p < 0 || p > E2LSHParams::kMaxProbes) {
         throw InvalidArgument(
@@ -140,6 +156,9 @@ struct TuneTrial {
   double mean_probed = 0;   ///< buckets looked up per query
   double mean_entries = 0;  ///< bucket entries read per query (a row once per probed bucket)
   double estimated_us = 0;  ///< modelled query time, microseconds
+  /// Queries per second of a real index with these parameters over the sample (one thread,
+  /// processor time), for the shortlisted trials; 0 for the others.
+  double measured_qps = 0;
 };
 
 /// What the tuner chose and what the chosen index measured on the held-out queries.
@@ -156,7 +175,12 @@ struct TuneResult {
   double lookup_us = 0;             ///< timed cost of one bucket lookup (with probe generation)
   double hash_us = 0;               ///< timed cost of one hash function for one query
   double entry_us = 0;              ///< timed cost of reading and counting one bucket entry
-  std::vector<TuneTrial> trials;    ///< every measured configuration
+  /// The exact scan (ExactIndex, one thread) over the same sample queries and points.
+  double exact_queries_per_second = 0;
+  /// True when the chosen setting is no faster than the exact scan: use an ExactIndex instead
+  /// (small or hard data; params is still the best E2LSH setting found).
+  bool scan_is_faster = false;
+  std::vector<TuneTrial> trials;  ///< every measured configuration
 };
 
 namespace detail {
@@ -181,26 +205,12 @@ inline double seconds_since(std::clock_t start) {
 
 }  // namespace detail
 
-/// Chooses E2LSH parameters for `data` by measurement (see docs/e2lsh.md, "Tuning"):
-/// 1. holds out `num_queries` random rows as queries and computes their exact k nearest
-///    neighbours among the other rows (ExactIndex);
-/// 2. r = median distance to the k-th neighbour; for each k in `hash_counts` and each per-table
-///    collision level rho in `table_collision`, sets w so that p(r, w)^k = rho (collision
-///    probability of the Gaussian family);
-/// 3. hashes the sample once (one matrix product; the functions are those E2LSHIndex draws for
-///    the same seed), builds up to `max_tables` tables per (k, w) and, for each probe count,
-///    walks the held-out queries through the tables, counting how often each point collides
-///    with the query, and records recall and candidates after every table for every collision
-///    threshold m in `collision_thresholds`, so one pass gives every (L, m);
-/// 4. models query time as L k d t_hash + probes t_lookup + entries t_entry + visited
-///    t_distance with costs timed on this machine, and among the settings reaching the target
-///    whose cost is within `cost_tolerance` of the cheapest picks the one with the fewest
-///    candidates;
-/// 5. builds an E2LSHIndex with it and reports the recall and speed measured on the queries.
-/// Cosine tunes on unit-normalised rows. Needs at least num_queries + k + 1 rows (fewer queries
-/// are held out from small data).
+namespace detail {
+
+// tune_e2lsh with held-out rows (user_queries == nullptr) or the caller's sample queries.
 template <class T, class Metric>
-TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {}) {
+TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_queries,
+                           const TuneOptions& options) {
   static_assert(has_lsh_family_v<Metric>, "tune_e2lsh needs a metric E2LSHIndex supports");
   using Family = typename LshFamilyOf<Metric>::type;
   using Index = E2LSHIndex<T, Metric>;
@@ -208,14 +218,25 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
   detail::PointSet<T, Metric> checker(data.cols());
   checker.validate_rows(data, "data");
   const Eigen::Index n = data.rows();
-  const Eigen::Index nq = std::min(options.num_queries, n / 5);
   if (n < 5 * (options.k + 1)) {
     throw InvalidArgument(detail::concat("tuning needs more data: ", n, " rows for k = ", options.k,
                                          "; pass at least ", 5 * (options.k + 1), " rows"));
   }
   const Eigen::Index d = data.cols();
+  Eigen::Index nq = std::min(options.num_queries, n / 5);
+  if (user_queries != nullptr) {
+    if (user_queries->rows() < 1) throw InvalidArgument("queries must hold at least one row");
+    if (user_queries->cols() != d) {
+      throw DimensionMismatch(
+          detail::concat("queries have ", user_queries->cols(), " columns, data has ", d));
+    }
+    checker.validate_rows(*user_queries, "queries");
+    nq = std::min(options.num_queries, user_queries->rows());
+  }
+  // Rows held out of the index as queries: none when the caller gives queries.
+  const Eigen::Index held = user_queries != nullptr ? 0 : nq;
 
-  // 1. Sample: a portable Fisher-Yates permutation; the first nq rows are the queries.
+  // 1. Sample: a portable Fisher-Yates permutation; the first `held` rows are the queries.
   std::vector<Eigen::Index> perm(static_cast<std::size_t>(n));
   for (Eigen::Index i = 0; i < n; ++i) perm[static_cast<std::size_t>(i)] = i;
   detail::SplitMix64 rng(options.seed ^ 0x5DEECE66DULL);
@@ -223,17 +244,21 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
     std::swap(perm[static_cast<std::size_t>(i)],
               perm[static_cast<std::size_t>(rng.next() % static_cast<std::uint64_t>(i + 1))]);
   }
-  Eigen::Index nb = n - nq;
+  Eigen::Index nb = n - held;
   if (options.max_points > 0) nb = std::min(nb, std::max(options.max_points, options.k));
-  std::sort(perm.begin() + nq, perm.begin() + nq + nb);
+  std::sort(perm.begin() + held, perm.begin() + held + nb);
   RowMatrix<T> queries(nq, d), base(nb, d);
-  for (Eigen::Index i = 0; i < nq; ++i)
-    queries.row(i) = data.row(perm[static_cast<std::size_t>(i)]);
+  for (Eigen::Index i = 0; i < nq; ++i) {
+    queries.row(i) = user_queries != nullptr ? user_queries->row(i)
+                                             : data.row(perm[static_cast<std::size_t>(i)]);
+  }
   for (Eigen::Index i = 0; i < nb; ++i)
-    base.row(i) = data.row(perm[static_cast<std::size_t>(nq + i)]);
-  // Ground truth with the index's own metric.
+    base.row(i) = data.row(perm[static_cast<std::size_t>(held + i)]);
+  // Ground truth with the index's own metric; its time is the exact scan's.
+  const auto exact_start = std::clock();
   const auto truth =
       ExactIndex<T, Metric>::borrow(base.data(), nb, d).search(queries, options.k, 1);
+  const double exact_seconds = detail::seconds_since(exact_start);
   std::vector<double> kth(static_cast<std::size_t>(nq));
   for (Eigen::Index q = 0; q < nq; ++q)
     kth[static_cast<std::size_t>(q)] = truth.distances()(q, options.k - 1);
@@ -263,9 +288,9 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
     T sink = 0;
     const int reps = 4000;
     for (int i = 0; i < reps; ++i) {
-      const T* row =
-          base.row(static_cast<Eigen::Index>((i * 7919ULL) % static_cast<std::uint64_t>(nb)))
-              .data();
+      const T* row = base.row(static_cast<Eigen::Index>((static_cast<std::uint64_t>(i) * 7919ULL) %
+                                                        static_cast<std::uint64_t>(nb)))
+                         .data();
       sink +=
           Metric::key(kernels, row, T(1), queries.row(i % nq).data(), static_cast<std::size_t>(d));
     }
@@ -471,30 +496,128 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
     }
   }
 
-  // 5. Measure the choice with the real index.
-  result.params = best.params;
-  E2LSHIndex<T, Metric> index(d, best.params);
-  index.add(base);
-  const auto start = std::clock();
-  const auto found = index.search(queries, options.k, 1);
-  const double seconds = detail::seconds_since(start);
-  double hits = 0;
-  for (Eigen::Index q = 0; q < nq; ++q) {
-    for (Eigen::Index j = 0; j < options.k; ++j) {
-      const Id id = truth.ids()(q, j);
-      for (Eigen::Index c = 0; c < options.k; ++c) hits += found.ids()(q, c) == id;
+  // 5. Real indexes: the model's choice, and with timed costs its shortlist, built and timed.
+  struct Measured {
+    double qps = 0, recall = 0, visited = 0;
+  };
+  const auto measure = [&](const E2LSHParams& params) {
+    E2LSHIndex<T, Metric> index(d, params);
+    index.add(base);
+    const auto start = std::clock();
+    const auto found = index.search(queries, options.k, 1);
+    const double seconds = detail::seconds_since(start);
+    double hits = 0;
+    for (Eigen::Index q = 0; q < nq; ++q) {
+      for (Eigen::Index j = 0; j < options.k; ++j) {
+        const Id id = truth.ids()(q, j);
+        for (Eigen::Index c = 0; c < options.k; ++c) hits += found.ids()(q, c) == id;
+      }
+    }
+    return Measured{static_cast<double>(nq) / std::max(seconds, 1e-9),
+                    hits / static_cast<double>(nq * options.k), found.mean_visited()};
+  };
+  const auto same = [](const E2LSHParams& a, const E2LSHParams& b) {
+    return a.num_tables == b.num_tables && a.num_hashes == b.num_hashes &&
+           a.bucket_width == b.bucket_width && a.num_probes == b.num_probes &&
+           a.min_collisions == b.min_collisions;
+  };
+  Measured chosen = measure(best.params);
+  const auto trial_of = [&](const E2LSHParams& params) -> TuneTrial* {
+    for (auto& trial : result.trials) {
+      if (same(trial.params, params)) return &trial;
+    }
+    return nullptr;
+  };
+  if (TuneTrial* t = trial_of(best.params)) t->measured_qps = chosen.qps;
+  if (best_cost < std::numeric_limits<double>::infinity() && options.shortlist > 0 &&
+      !options.fixed_costs()) {
+    // The cheapest accepted settings by the model, the model's choice among them.
+    std::vector<const TuneTrial*> cheapest;
+    for (const auto& trial : result.trials) {
+      if (trial.recall >= target - 1e-12) cheapest.push_back(&trial);
+    }
+    std::sort(cheapest.begin(), cheapest.end(), [](const TuneTrial* a, const TuneTrial* b) {
+      return a->estimated_us < b->estimated_us;
+    });
+    std::vector<std::pair<TuneTrial, Measured>> runs = {{best, chosen}};
+    for (const TuneTrial* trial : cheapest) {
+      if (static_cast<int>(runs.size()) > options.shortlist) break;
+      if (same(trial->params, best.params)) continue;
+      const Measured m = measure(trial->params);
+      if (TuneTrial* t = trial_of(trial->params)) t->measured_qps = m.qps;
+      runs.emplace_back(*trial, m);
+    }
+    // The fastest reaching the target; those within cost_tolerance of it tie, and the one
+    // computing the fewest distances wins (as in the model's choice).
+    double fastest = 0;
+    for (const auto& run : runs) {
+      if (run.second.recall >= target - 1e-12) fastest = std::max(fastest, run.second.qps);
+    }
+    for (const auto& run : runs) {
+      const bool tie = run.second.recall >= target - 1e-12 &&
+                       run.second.qps * (1 + options.cost_tolerance) >= fastest;
+      if (tie &&
+          (chosen.recall < target - 1e-12 || chosen.qps * (1 + options.cost_tolerance) < fastest ||
+           run.second.visited < chosen.visited)) {
+        best = run.first;
+        chosen = run.second;
+      }
     }
   }
-  result.recall = hits / static_cast<double>(nq * options.k);
-  result.mean_visited = found.mean_visited();
+
+  result.params = best.params;
+  result.recall = chosen.recall;
+  result.mean_visited = chosen.visited;
   result.visited_fraction = result.mean_visited / static_cast<double>(nb);
-  result.queries_per_second = static_cast<double>(nq) / std::max(seconds, 1e-9);
+  result.queries_per_second = chosen.qps;
   result.reached_target = result.recall >= options.target_recall - 1e-12;
+  result.exact_queries_per_second = static_cast<double>(nq) / std::max(exact_seconds, 1e-9);
+  result.scan_is_faster = result.queries_per_second <= result.exact_queries_per_second;
   result.distance_us = t_distance;
   result.lookup_us = t_lookup;
   result.hash_us = t_hash;
   result.entry_us = t_entry;
   return result;
+}
+
+}  // namespace detail
+
+/// Chooses E2LSH parameters for `data` by measurement (see docs/e2lsh.md, "Tuning"):
+/// 1. holds out `num_queries` random rows as queries and computes their exact k nearest
+///    neighbours among the other rows (ExactIndex);
+/// 2. r = median distance to the k-th neighbour; for each k in `hash_counts` and each per-table
+///    collision level rho in `table_collision`, sets w so that p(r, w)^k = rho (collision
+///    probability of the Gaussian family);
+/// 3. hashes the sample once (one matrix product; the functions are those E2LSHIndex draws for
+///    the same seed), builds up to `max_tables` tables per (k, w) and, for each probe count,
+///    walks the held-out queries through the tables, counting how often each point collides
+///    with the query, and records recall and candidates after every table for every collision
+///    threshold m in `collision_thresholds`, so one pass gives every (L, m);
+/// 4. models query time as L k d t_hash + probes t_lookup + entries t_entry + visited
+///    t_distance with costs timed on this machine, and among the settings reaching the target
+///    whose cost is within `cost_tolerance` of the cheapest picks the one with the fewest
+///    candidates;
+/// 5. builds real E2LSHIndexes for the `shortlist` cheapest accepted settings and the model's
+///    choice, times their search over the sample queries (one thread) and keeps the fastest
+///    reaching the target (ties within cost_tolerance: fewest distances); with all four unit
+///    costs fixed it keeps the model's choice, so the result is reproducible;
+/// 6. reports the chosen index's recall and speed and the exact scan's speed on the same
+///    sample: `scan_is_faster` says when an ExactIndex is the better choice.
+/// Cosine tunes on unit-normalised rows. Needs at least num_queries + k + 1 rows (fewer queries
+/// are held out from small data).
+template <class T, class Metric>
+TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {}) {
+  return detail::tune_e2lsh_impl<T, Metric>(data, nullptr, options);
+}
+
+/// tune_e2lsh with the caller's sample queries (the first `num_queries` rows of `queries`),
+/// searched against every row of `data` (or a `max_points` sample): for data whose own rows are
+/// poor stand-ins for real queries, such as a database of near-duplicates, where a held-out row
+/// always has a twin at distance ~0.
+template <class T, class Metric>
+TuneResult tune_e2lsh(const MatrixRef<T>& data, const MatrixRef<T>& queries,
+                      const TuneOptions& options = {}) {
+  return detail::tune_e2lsh_impl<T, Metric>(data, &queries, options);
 }
 
 }  // namespace pstable

@@ -25,6 +25,8 @@ class TuneResult:
     mean_visited: float        #: distinct candidates (distance computations) per query
     visited_fraction: float    #: mean_visited / indexed_points
     queries_per_second: float  #: one thread, same run
+    exact_queries_per_second: float  #: the exact scan over the same sample, one thread
+    scan_is_faster: bool       #: True: an ExactIndex beats every E2LSH setting tried here
     typical_distance: float    #: median distance to the k-th neighbour
     reached_target: bool       #: False: params is the best recall found
     indexed_points: int
@@ -48,17 +50,21 @@ def tune(
     probe_counts: Sequence[int] = (0, 4, 12, 30, 60, 120),
     collision_thresholds: Sequence[int] = (1, 2, 3, 4), seed: int = 1,
     distance_us: float = 0.0, lookup_us: float = 0.0, hash_us: float = 0.0, entry_us: float = 0.0,
-    cost_tolerance: float = 0.1,
+    cost_tolerance: float = 0.1, shortlist: int = 4, queries: Optional[npt.ArrayLike] = None,
 ) -> TuneResult:
     """Chooses E2LSH parameters reaching `target_recall` at recall@k on `data` at least cost.
 
-    Holds out `num_queries` rows of `data` as queries (fewer for small data), optionally tunes on
+    Holds out `num_queries` rows of `data` as queries (fewer for small data), or uses the first
+    `num_queries` rows of `queries` when given (searched against all of `data`: pass real queries
+    when the data holds near-duplicates, whose held-out rows find their twins), optionally tunes on
     a sample of `max_points` rows, tries every (num_hashes in hash_counts, bucket width from each
     table collision probability, probes in probe_counts, min_collisions in collision_thresholds,
     L up to max_tables), models the query time with unit costs timed on this machine (fix
     distance_us, lookup_us, hash_us and entry_us > 0 to make the choice reproducible) and
-    measures the chosen setting: of the settings reaching the target whose modelled cost is
-    within `cost_tolerance` of the cheapest, the one computing the fewest distances. dtype
+    builds and times real indexes for the `shortlist` settings the model ranks cheapest: the
+    fastest measured reaching the target wins (within `cost_tolerance`, the one computing the
+    fewest distances; with all four unit costs fixed, or shortlist=0, the model's choice alone).
+    `scan_is_faster` reports when the exact scan beat it on the same sample. dtype
     defaults to data's own (float32 or float64; other dtypes become float32). Releases the GIL.
     Raises ValueError (pstable.InvalidArgument) for bad options or too little data (needs
     >= 5 (k + 1) rows).
@@ -68,6 +74,7 @@ def tune(
         dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float32
     name = _dtype_name(dtype)
     rows, _ = _as_rows(a, np.dtype(name), "data")
+    sample = None if queries is None else _as_rows(queries, np.dtype(name), "queries")[0]
     c, i32 = _checks, lambda v, name: _checks.integers(v, name, "int32")  # noqa: E731
     r = _core.tune(rows, metric, dict(
         k=c.integer(k, "k"), target_recall=target_recall, recall_margin=recall_margin,
@@ -79,10 +86,12 @@ def tune(
         collision_thresholds=i32(collision_thresholds, "collision_thresholds"),
         seed=c.integer(seed, "seed", "uint64"), distance_us=distance_us, lookup_us=lookup_us,
         hash_us=hash_us, entry_us=entry_us, cost_tolerance=cost_tolerance,
-    ))
+        shortlist=c.integer(shortlist, "shortlist", "int32"),
+    ), sample)
     return TuneResult(
         params=dict(r["params"]), recall=r["recall"], mean_visited=r["mean_visited"],
         visited_fraction=r["visited_fraction"], queries_per_second=r["queries_per_second"],
+        exact_queries_per_second=r["exact_queries_per_second"], scan_is_faster=r["scan_is_faster"],
         typical_distance=r["typical_distance"], reached_target=r["reached_target"],
         indexed_points=r["indexed_points"], dim=rows.shape[1], metric=metric, dtype=name, k=k,
         trials=list(r["trials"]),

@@ -177,12 +177,17 @@ py::list params_docs() {
 }
 
 template <class T, class Metric>
-py::dict tune_typed(const py::array& data, const TuneOptions& options) {
+py::dict tune_typed(const py::array& data, const py::object& queries,
+                    const TuneOptions& options) {
   const auto view = view_rows<T>(data, "data");
   TuneResult r;
-  {
+  if (queries.is_none()) {
     py::gil_scoped_release release;
     r = tune_e2lsh<T, Metric>(MatrixRef<T>(view), options);
+  } else {
+    const auto sample = view_rows<T>(py::reinterpret_borrow<py::array>(queries), "queries");
+    py::gil_scoped_release release;
+    r = tune_e2lsh<T, Metric>(MatrixRef<T>(view), MatrixRef<T>(sample), options);
   }
   py::dict d;
   d["params"] = params_dict(r.params);
@@ -197,6 +202,8 @@ py::dict tune_typed(const py::array& data, const TuneOptions& options) {
   d["lookup_us"] = r.lookup_us;
   d["hash_us"] = r.hash_us;
   d["entry_us"] = r.entry_us;
+  d["exact_queries_per_second"] = r.exact_queries_per_second;
+  d["scan_is_faster"] = r.scan_is_faster;
   py::list trials;
   for (const auto& t : r.trials) {
     py::dict td;
@@ -206,6 +213,7 @@ py::dict tune_typed(const py::array& data, const TuneOptions& options) {
     td["mean_probed"] = t.mean_probed;
     td["mean_entries"] = t.mean_entries;
     td["estimated_us"] = t.estimated_us;
+    td["measured_qps"] = t.measured_qps;
     trials.append(td);
   }
   d["trials"] = trials;

@@ -127,7 +127,8 @@ std::unique_ptr<AnyLSHIndex> make_e2lsh(Eigen::Index dim, const std::string& met
 }
 
 /// tune_e2lsh for the dtype of `data` (float32 or float64, C-contiguous) and `metric`.
-py::dict tune(const py::array& data, const std::string& metric, const TuneOptions& options) {
+py::dict tune(const py::array& data, const std::string& metric, const TuneOptions& options,
+              const py::object& queries) {
   const std::string dtype = py::str(data.dtype()).cast<std::string>();
   return with_types(dtype, metric, [&](auto types) -> py::dict {
     using T = typename decltype(types)::Scalar;
@@ -135,7 +136,7 @@ py::dict tune(const py::array& data, const std::string& metric, const TuneOption
     if constexpr (!has_lsh_family_v<M>) {
       throw InvalidArgument(no_lsh_family(M::name));
     } else {
-      return tune_typed<T, M>(data, options);
+      return tune_typed<T, M>(data, queries, options);
     }
   });
 }
@@ -267,10 +268,11 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
       py::arg("storage") = "full");
   m.def(
       "tune",
-      [](const py::array& data, const std::string& metric, const py::dict& options) {
-        return tune(data, metric, params_from<pstable::TuneOptions>(options));
+      [](const py::array& data, const std::string& metric, const py::dict& options,
+         const py::object& queries) {
+        return tune(data, metric, params_from<pstable::TuneOptions>(options), queries);
       },
-      py::arg("data"), py::arg("metric"), py::arg("options"));
+      py::arg("data"), py::arg("metric"), py::arg("options"), py::arg("queries") = py::none());
   m.def("e2lsh_params_fields", &params_docs<pstable::E2LSHParams>);
   m.def("tune_options_fields", &params_docs<pstable::TuneOptions>);
   bind_eval(m);

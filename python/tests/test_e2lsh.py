@@ -210,6 +210,29 @@ def test_tune_returns_params_that_reach_the_target(rng):
                          hash_counts=[4, 8], probe_counts=[0, 8], distance_us=0.05,
                          lookup_us=0.1, hash_us=0.01, entry_us=0.005)
     assert again.params == r.params  # fixed unit costs: reproducible
+    assert sum(t["measured_qps"] > 0 for t in r.trials) == 1  # only the model's choice is built
+    assert r.exact_queries_per_second > 0 and r.scan_is_faster == (
+        r.queries_per_second <= r.exact_queries_per_second)
+
+
+def test_tune_times_a_shortlist_and_takes_real_queries(rng):
+    data = clustered(rng, n=3000, dim=16)
+    queries = clustered(rng, n=120, dim=16)
+    r = pstable.tune(data, k=10, target_recall=0.9, num_queries=100, max_tables=16,
+                     hash_counts=[4, 8], probe_counts=[0, 8], queries=queries, shortlist=3)
+    assert r.indexed_points == 3000  # the caller's queries: no row held out
+    built = [t for t in r.trials if t["measured_qps"] > 0]
+    assert 2 <= len(built) <= 4
+    assert max(t["measured_qps"] for t in built) <= r.queries_per_second * 1.1 + 1e-9
+    index = r.make_index()
+    index.add(data)
+    ids, _ = index.search(queries[:100], 10)
+    exact = np.argsort(brute_force(data, queries[:100], "euclidean"), axis=1, kind="stable")[:, :10]
+    assert recall(ids, exact) == pytest.approx(r.recall)
+    with pytest.raises(ValueError, match="shortlist must be in"):
+        pstable.tune(data, shortlist=-1)
+    with pytest.raises(ValueError):
+        pstable.tune(data, queries=queries[:, :5])
 
 
 def test_tune_cosine_float64_and_bad_input(rng):

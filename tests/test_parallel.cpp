@@ -117,6 +117,8 @@ TEST_CASE("num_threads is capped at kMaxThreads", "[parallel]") {
 }
 
 TEST_CASE("searches with refused threads give the one-thread answer", "[parallel]") {
+  // The searches use the global pool, which earlier tests may have grown: the seam then only
+  // stops it from growing to 64 threads. The test below refuses threads for real in a child.
   const RowMatrix<float> data = gaussian<float>(3000, 16, 21);
   const RowMatrix<float> one = gaussian<float>(5, 16, 22);
   const RowMatrix<float> many = gaussian<float>(100, 16, 23);

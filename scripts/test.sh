@@ -34,7 +34,7 @@ build build/sanitize -DPSTABLE_SANITIZE=ON -DPSTABLE_BUILD_BENCH=OFF -DPSTABLE_B
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/sanitize -j "$jobs" --output-on-failure -E '^consumer_'
 
-echo "== ThreadSanitizer: the thread tests (parallel_for, concurrent searches, saves, loads)"
+echo "== ThreadSanitizer: the thread tests (thread pool, parallel_for, concurrent searches, saves, loads)"
 # One small test binary (not the whole suite): a minute or two to build, seconds to run.
 cmake -S "$root" -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPSTABLE_BUILD_BENCH=OFF \
   -DPSTABLE_BUILD_EXAMPLES=OFF -DPSTABLE_BUILD_PYTHON=OFF \

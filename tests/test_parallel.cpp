@@ -1,5 +1,6 @@
 // detail::parallel_for when the system refuses threads (issue 13, item 1): it used to destroy
 // joinable std::threads and die in std::terminate. Now the caller runs the slices left over.
+// The pool itself (reuse, nesting, thread counts) is tested in test_thread_pool.cpp.
 
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -74,9 +75,10 @@ bool sanitized() {
 TEST_CASE("parallel_for covers every index when no worker can be created", "[parallel]") {
   for (int limit : {0, 1, 3}) {
     SpawnLimit seam(limit);
+    detail::ThreadPool pool;  // a fresh pool, which the seam keeps at `limit` workers
     for (int threads : {2, 8, 1000}) {
       Coverage c(1000);
-      detail::parallel_for(1000, threads, 7, [&](auto b, auto e, int) { c.visit(b, e); });
+      detail::parallel_for(pool, 1000, threads, 7, [&](auto b, auto e, int) { c.visit(b, e); });
       CAPTURE(limit, threads);
       CHECK(c.each_once());
       // The caller plus at most `limit` workers ran.
@@ -88,8 +90,9 @@ TEST_CASE("parallel_for covers every index when no worker can be created", "[par
 
 TEST_CASE("parallel_for rethrows a slice's exception after the fallback", "[parallel]") {
   SpawnLimit seam(1);
+  detail::ThreadPool pool;
   std::atomic<int> slices{0};
-  CHECK_THROWS_AS(detail::parallel_for(100, 4, 1,
+  CHECK_THROWS_AS(detail::parallel_for(pool, 100, 4, 1,
                                        [&](auto, auto, int t) {
                                          ++slices;
                                          if (t == 3) throw std::runtime_error("slice 3");
@@ -100,20 +103,22 @@ TEST_CASE("parallel_for rethrows a slice's exception after the fallback", "[para
 
 TEST_CASE("num_threads is capped at kMaxThreads", "[parallel]") {
   CHECK(detail::resolve_threads(1) == 1);
-  CHECK(detail::resolve_threads(detail::kMaxThreads + 1) == detail::kMaxThreads);
-  CHECK(detail::resolve_threads(std::numeric_limits<int>::max()) == detail::kMaxThreads);
+  CHECK(detail::resolve_threads(kMaxThreads + 1) == kMaxThreads);
+  CHECK(detail::resolve_threads(std::numeric_limits<int>::max()) == kMaxThreads);
   CHECK(detail::resolve_threads(0) >= 1);
-  CHECK(detail::resolve_threads(0) <= detail::kMaxThreads);
+  CHECK(detail::resolve_threads(0) <= kMaxThreads);
   std::set<int> slices;
   std::mutex m;
   detail::parallel_for(100000, std::numeric_limits<int>::max(), 1, [&](auto, auto, int t) {
     std::lock_guard<std::mutex> lock(m);
     slices.insert(t);
   });
-  CHECK(slices.size() == static_cast<std::size_t>(detail::kMaxThreads));
+  CHECK(slices.size() == static_cast<std::size_t>(kMaxThreads));
 }
 
 TEST_CASE("searches with refused threads give the one-thread answer", "[parallel]") {
+  // The searches use the global pool, which earlier tests may have grown: the seam then only
+  // stops it from growing to 64 threads. The test below refuses threads for real in a child.
   const RowMatrix<float> data = gaussian<float>(3000, 16, 21);
   const RowMatrix<float> one = gaussian<float>(5, 16, 22);
   const RowMatrix<float> many = gaussian<float>(100, 16, 23);

@@ -22,6 +22,7 @@ from ._errors import (
 )
 from . import _simd
 from ._index import E2LSHIndex, ExactIndex, _core, load
+from ._threads import get_num_threads, set_num_threads
 from ._tune import TuneResult, tune
 from ._eval import (
     evaluate,
@@ -43,6 +44,8 @@ __all__ = [
     "load",
     "E2LSHIndex",
     "tune",
+    "set_num_threads",
+    "get_num_threads",
     "TuneResult",
     "read_npy",
     "read_npy_labels",

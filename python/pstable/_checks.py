@@ -34,6 +34,11 @@ def integer(value: Any, name: str, kind: str = "int64") -> int:
     return v
 
 
+def threads(value: Any) -> int:
+    """A num_threads argument for the core: an int32 checked by `integer`, None meaning 0."""
+    return 0 if value is None else integer(value, "num_threads", "int32")
+
+
 def integers(values: Any, name: str, kind: str = "int64") -> list[int]:
     """A sequence of integers (list, tuple, 1-D array), each checked by `integer`."""
     return [integer(v, f"{name}[{i}]", kind) for i, v in enumerate(np.asarray(values).ravel().tolist())]

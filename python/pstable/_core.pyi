@@ -8,6 +8,9 @@ simd: str
 kernel_arch: str
 version: str
 
+def set_num_threads(n: int) -> None: ...
+def get_num_threads() -> int: ...
+
 class Index:
     @property
     def kind(self) -> str: ...

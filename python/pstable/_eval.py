@@ -89,13 +89,13 @@ def _labels(x: npt.ArrayLike) -> list[int]:
 
 def ground_truth(
     data: npt.ArrayLike, queries: npt.ArrayLike, k: int, metric: Metric = "euclidean",
-    num_threads: int = 0, dtype: DType = "float32",
+    num_threads: Optional[int] = 0, dtype: DType = "float32",
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
     """The exact (ids, distances) of every query among the rows of `data` (ExactIndex)."""
     d = np.dtype(_dtype_name(dtype))
     x, _ = _as_rows(data, d, "data")
     q, _ = _as_rows(queries, d, "queries")
-    k, num_threads = _checks.integer(k, "k"), _checks.integer(num_threads, "num_threads", "int32")
+    k, num_threads = _checks.integer(k, "k"), _checks.threads(num_threads)
     return _core.ground_truth(x, q, k, metric, num_threads)
 
 

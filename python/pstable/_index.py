@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import TYPE_CHECKING, Any, Callable, Literal, Tuple, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -160,18 +160,19 @@ class _Index:
 
     @overload
     def search(
-        self, queries: npt.ArrayLike, k: int, num_threads: int = ...,
+        self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = ...,
         return_counts: Literal[False] = ...,
     ) -> SearchResult: ...
 
     @overload
     def search(
-        self, queries: npt.ArrayLike, k: int, num_threads: int = ...,
+        self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = ...,
         *, return_counts: Literal[True],
     ) -> CountedResult: ...
 
     def search(
-        self, queries: npt.ArrayLike, k: int, num_threads: int = 1, return_counts: bool = False
+        self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = 0,
+        return_counts: bool = False,
     ) -> SearchResult | CountedResult:
         """The k best points for each query row: `(ids, distances)`, each (n x k), best first.
 
@@ -179,10 +180,12 @@ class _Index:
         better); ties order by the smaller id. A 1-D query gives 1-D results. With
         `return_counts=True` also returns `visited`, the distance computations per query.
         A C-contiguous array of the index's dtype is read in place (no copy); other inputs are
-        converted first. `num_threads=0` uses every hardware thread. Releases the GIL.
+        converted first. `num_threads=0` or None (the default) uses `pstable.get_num_threads()`
+        threads, all allowed CPUs unless set; one query runs on the calling thread. Releases the
+        GIL.
         """
         q, single = _as_rows(queries, self.dtype, "queries")
-        k, num_threads = _checks.integer(k, "k"), _checks.integer(num_threads, "num_threads", "int32")
+        k, num_threads = _checks.integer(k, "k"), _checks.threads(num_threads)
         ids, distances, visited = self._impl.search(q, k, num_threads)
         if single:
             ids, distances, visited = ids[0], distances[0], int(visited[0])
@@ -405,8 +408,8 @@ class E2LSHIndex(_Index):
         return _checks.allowed_ids_mask(a, self._impl.next_id)
 
     def search(  # type: ignore[override]
-        self, queries: npt.ArrayLike, k: int, num_threads: int = 1, return_counts: bool = False,
-        *, filter: FilterLike = None, return_probed: bool = False,
+        self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = 0,
+        return_counts: bool = False, *, filter: FilterLike = None, return_probed: bool = False,
     ) -> Any:
         """The k best points for each query row: `(ids, distances)`, each (n x k), best first.
 
@@ -422,7 +425,7 @@ class E2LSHIndex(_Index):
         The GIL is released during the search.
         """
         q, single = _as_rows(queries, self.dtype, "queries")
-        k, num_threads = _checks.integer(k, "k"), _checks.integer(num_threads, "num_threads", "int32")
+        k, num_threads = _checks.integer(k, "k"), _checks.threads(num_threads)
         allowed = self._allowed_mask(filter)
         ids, distances, visited, probed = self._impl.search_lsh(q, k, num_threads, allowed)
         if single:

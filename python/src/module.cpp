@@ -15,6 +15,7 @@
 
 #include "any_index.hpp"
 #include "bind_eval.hpp"
+#include "bind_threads.hpp"
 #include "bound_e2lsh.hpp"
 #include "pstable/pstable.hpp"
 
@@ -214,7 +215,7 @@ void bind_common(Class& c) {
       .def_property_readonly("memory_bytes", &AnyIndex::memory_bytes)
       .def("add", &AnyIndex::add, py::arg("rows"))
       .def("search", &AnyIndex::search, py::arg("queries"), py::arg("k"),
-           py::arg("num_threads") = 1)
+           py::arg("num_threads") = 0)
       .def("rows", &AnyIndex::rows)
       .def("save", &AnyIndex::save, py::arg("path"))
       .def("data_address", &AnyIndex::data_address);
@@ -236,6 +237,7 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   m.attr("simd") = PSTABLE_SIMD_NAME;
   m.attr("kernel_arch") = pstable::simd::kernels<float>().arch;
   m.attr("version") = pstable::version();
+  bind_threads(m);
 
   py::class_<AnyIndex> index(m, "Index", py::module_local());
   bind_common(index);

@@ -43,6 +43,7 @@ CALLS = [
     ("ExactIndex.search(num_threads)", lambda v, e, l: e.search(q(), 1, num_threads=v), "int32"),
     ("E2LSHIndex.search(k)", lambda v, e, l: l.search(q(), v), "int64"),
     ("E2LSHIndex.search(num_threads)", lambda v, e, l: l.search(q(), 1, num_threads=v), "int32"),
+    ("set_num_threads", lambda v, e, l: pstable.set_num_threads(v), "int32"),
     ("E2LSHIndex.num_probes", lambda v, e, l: setattr(l, "num_probes", v), "int32"),
     ("E2LSHIndex.set_num_probes", lambda v, e, l: l.set_num_probes(v), "int32"),
     ("E2LSHIndex.min_collisions", lambda v, e, l: setattr(l, "min_collisions", v), "int32"),

@@ -153,11 +153,12 @@ inline void check_probe_budget(int tables, int probes) {
   }
 }
 
-/// 0 means one thread per hardware thread.
+/// 0 means the global default (pstable::get_num_threads()).
 inline void check_threads(int num_threads) {
   if (num_threads < 0) {
     throw InvalidArgument(
-        concat("num_threads must be >= 0 (0 = all hardware threads), got ", num_threads));
+        concat("num_threads must be >= 0 (0 = the default, pstable::get_num_threads()), got ",
+               num_threads));
   }
 }
 

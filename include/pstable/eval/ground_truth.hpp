@@ -7,9 +7,10 @@
 namespace pstable {
 
 /// The exact k nearest neighbours of every query row among the rows of `data` (ids are row
-/// numbers of `data`), computed by ExactIndex with `num_threads` workers (0 = all hardware
-/// threads). This is the reference that recall@k compares an approximate result with. `data` is
-/// borrowed, not copied, when its rows are contiguous. Throws what ExactIndex::search throws.
+/// numbers of `data`), computed by ExactIndex with `num_threads` threads (0 = the default,
+/// pstable::get_num_threads()). This is the reference that recall@k compares an approximate
+/// result with. `data` is borrowed, not copied, when its rows are contiguous. Throws what
+/// ExactIndex::search throws.
 template <class T, class Metric>
 Neighbors<T> ground_truth(const MatrixRef<T>& data, const MatrixRef<T>& queries, Eigen::Index k,
                           int num_threads = 0) {

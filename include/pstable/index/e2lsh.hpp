@@ -62,9 +62,11 @@ namespace pstable {
 ///
 /// Thread safety: `add`, `remove`, `compact`, `set_num_probes` and `set_min_collisions` need
 /// exclusive access. `search`, `search_filtered` and saving are const and may run from many
-/// threads at once; each search call itself splits its queries over `num_threads` workers (0 =
-/// one per hardware thread). Search scratch is kept per thread and reused across calls (about
-/// 24 bytes per indexed row per searching thread).
+/// threads at once; each search call itself splits its queries over `num_threads` threads of the
+/// shared pool (0, the default, = pstable::get_num_threads(): all allowed CPUs unless set; one
+/// query block runs on the calling thread). Search scratch is kept per thread, the pool's
+/// workers included, and reused across calls (about 24 bytes per indexed row of the largest
+/// index searched, per searching thread, held while the thread lives).
 template <class T, class Metric, class Storage = detail::PointSet<T, Metric>>
 class E2LSHIndex {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
@@ -229,18 +231,18 @@ class E2LSHIndex {
   /// The k best points for each query row (see Neighbors; padded with id -1 when the probed
   /// buckets held fewer than k live points). Throws if k < 1, k > size(), the index is empty,
   /// queries have the wrong width or hold NaN/inf (or zero rows under cosine).
-  Neighbors<T> search(const MatrixRef<T>& queries, Eigen::Index k, int num_threads = 1) const {
+  Neighbors<T> search(const MatrixRef<T>& queries, Eigen::Index k, int num_threads = 0) const {
     return search_impl(
         queries, k, [](Id) { return true; }, num_threads);
   }
 
   /// As search, returning only ids with keep(id) true. keep is called at most once per distinct
-  /// candidate per query, before its distance is computed, from the worker threads (so it must be
-  /// safe to call concurrently when num_threads != 1). Rejected points count in neither
-  /// visited() nor the results.
+  /// candidate per query, before its distance is computed, from the pool's threads: it must be
+  /// safe to call concurrently unless num_threads is 1 (the default, 0, uses get_num_threads()
+  /// threads). Rejected points count in neither visited() nor the results.
   template <class Keep>
   Neighbors<T> search_filtered(const MatrixRef<T>& queries, Eigen::Index k, Keep&& keep,
-                               int num_threads = 1) const {
+                               int num_threads = 0) const {
     return search_impl(queries, k, keep, num_threads);
   }
 

@@ -43,7 +43,9 @@ namespace pstable {
 /// the same search results bit for bit.
 ///
 /// Thread safety: `add` needs exclusive access; `search` and `save` are const and may run from
-/// many threads at once; `search` itself uses `num_threads` workers.
+/// many threads at once. A batch `search` splits its queries over `num_threads` threads of the
+/// shared pool (0, the default, = pstable::get_num_threads(): all allowed CPUs unless set); a
+/// search of one query runs on the calling thread.
 template <class T, class Metric>
 class ExactIndex {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
@@ -89,7 +91,7 @@ class ExactIndex {
 
   /// The k best points for each query row (see Neighbors). Throws if k < 1, k > size(), the
   /// index is empty, queries have the wrong width or hold NaN/inf (or zero rows under cosine).
-  Neighbors<T> search(const MatrixRef<T>& queries, Eigen::Index k, int num_threads = 1) const {
+  Neighbors<T> search(const MatrixRef<T>& queries, Eigen::Index k, int num_threads = 0) const {
     points_.validate_rows(queries, "queries");
     detail::check_k(k, size());
     detail::check_threads(num_threads);

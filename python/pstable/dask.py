@@ -29,6 +29,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import pickle
 import shutil
 import uuid
 from concurrent.futures import CancelledError
@@ -65,15 +66,13 @@ class _Shard:
     """One partition's index and the global id of each of its local ids (held on a worker).
 
     `version` counts the changes applied; a change carries the version it expects, so that a
-    change Dask re-runs on an already changed object is not applied twice. `path` is the index
-    file the shard was opened from (None if built from data); `mapped` tells that it was opened
-    as a read-only mapping, reopened as a private copy before the first change.
+    change Dask re-runs on an already changed object (or on a later save of the shard) is not
+    applied twice. `mapped`: opened as a read-only mapping, copied privately before a change.
     """
 
     index: Any
     ids: np.ndarray  # global id of each local id; -1 once removed (E2LSH keeps local ids)
     version: int = 0
-    path: Optional[str] = None
     mapped: bool = False
 
     @property
@@ -105,9 +104,10 @@ def _open_index(path: str, mmap: bool) -> tuple[Any, bool]:
 
 
 def _writable(shard: _Shard) -> None:
-    """Replaces a mapped (read-only) index by a private copy of its file before a change."""
+    """Replaces a mapped (read-only) index by a private copy before a change (through pickling,
+    which copies the index: its file may have been replaced since)."""
     if shard.mapped:
-        shard.index, shard.mapped = pstable.load(shard.path), False  # type: ignore[arg-type]
+        shard.index, shard.mapped = pickle.loads(pickle.dumps(shard.index)), False
 
 
 # ---- tasks (run on the workers; plain functions, so that Dask can re-run them) ----
@@ -130,10 +130,24 @@ def _build_shard(rows: Any, ids: Any, first_id: int, kind: str, dim: int, metric
     return _Shard(index, ids)
 
 
-def _load_shard(index_path: str, ids_path: str, mmap: bool) -> _Shard:
-    index, mapped = _open_index(index_path, mmap)
-    ids = np.load(ids_path, allow_pickle=False)
-    return _Shard(index, ids, path=index_path, mapped=mapped)
+def _read_manifest(directory: str) -> dict:
+    with open(os.path.join(directory, _MANIFEST)) as f:
+        m = json.load(f)
+    if m.get("format") != _FORMAT or m.get("kind") not in _KINDS:
+        raise pstable.FormatError(f"{directory}: not a pstable sharded index manifest "
+                                  f"(format {m.get('format')!r}, kind {m.get('kind')!r})")
+    return m
+
+
+def _load_shard(directory: str, n: int, mmap: bool) -> _Shard:
+    """Shard n of the index saved in `directory`, as its files are NOW: when Dask re-runs this
+    after a worker died, the directory may hold a later save of the same index, whose version
+    makes the replayed changes it already contains no-ops."""
+    s = _read_manifest(directory)["shards"][n]
+    path = os.path.join(directory, s["index"])
+    index, mapped = _open_index(path, mmap)
+    ids = np.load(os.path.join(directory, s["ids"]), allow_pickle=False)
+    return _Shard(index, ids, version=s["version"], mapped=mapped)
 
 
 def _shard_info(shard: _Shard) -> dict:
@@ -174,6 +188,16 @@ def _remove_ids(shard: _Shard, version: int, ids: np.ndarray) -> _Shard:
             if keep.any():
                 fresh.add(shard.index.rows()[keep])
             shard.index, shard.ids = fresh, shard.ids[keep]
+    shard.version += 1
+    return shard
+
+
+def _compact(shard: _Shard, version: int) -> _Shard:
+    if shard.version != version:
+        return shard
+    if isinstance(shard.index, pstable.E2LSHIndex) and shard.index.num_removed:
+        _writable(shard)
+        shard.index.compact()  # local ids are unchanged, and so is shard.ids
     shard.version += 1
     return shard
 
@@ -352,22 +376,17 @@ class ShardedIndex:
         from their files on another worker (and replays later adds and removes)."""
         client = client or get_client()
         directory = os.path.abspath(os.fspath(directory))
-        with open(os.path.join(directory, _MANIFEST)) as f:
-            m = json.load(f)
-        if m.get("format") != _FORMAT or m.get("kind") not in _KINDS:
-            raise pstable.FormatError(f"{directory}: not a pstable sharded index manifest "
-                                      f"(format {m.get('format')!r}, kind {m.get('kind')!r})")
+        m = _read_manifest(directory)
         workers = list(client.scheduler_info()["workers"])
         shards = []
         for n, s in enumerate(m["shards"]):
             where = {"workers": [workers[n % len(workers)]], "allow_other_workers": True} \
                 if workers else {}
-            shards.append(client.submit(_load_shard, os.path.join(directory, s["index"]),
-                                        os.path.join(directory, s["ids"]), mmap, pure=False,
-                                        **where))
+            shards.append(client.submit(_load_shard, directory, n, mmap, pure=False, **where))
         wait(shards)
         index = cls(client=client, shards=shards, kind=m["kind"], dim=m["dim"], metric=m["metric"],
                     dtype=m["dtype"], params=m["params"], next_id=m["next_id"], info=[])
+        index._versions = [s["version"] for s in m["shards"]]
         index._refresh()
         return index
 
@@ -532,6 +551,13 @@ class ShardedIndex:
                 self._change(n, _remove_ids, a[mask])
         self._refresh()
 
+    def compact(self) -> None:
+        """Frees the memory of removed points in E2LSH shards (exact shards hold none); ids do
+        not change."""
+        for n in range(len(self._shards)):
+            self._change(n, _compact)
+        self._refresh()
+
     def _change(self, n: int, task: Any, *args: Any) -> None:
         new = self._client.submit(task, self._shards[n], self._versions[n], *args, pure=False)
         self._gather([new], f"shard {n}")
@@ -567,8 +593,8 @@ class ShardedIndex:
             manifest = {"format": _FORMAT, "kind": self.kind, "dim": self.dim,
                         "metric": self.metric, "dtype": self.dtype, "params": self._params,
                         "next_id": self._next_id,
-                        "shards": [{"index": a, "ids": b, "size": s}
-                                   for (a, b), s in zip(names, sizes)]}
+                        "shards": [{"index": a, "ids": b, "size": s, "version": v}
+                                   for (a, b), s, v in zip(names, sizes, self._versions)]}
             with open(os.path.join(tmp, _MANIFEST), "w") as f:
                 json.dump(manifest, f, indent=1)
                 f.flush()

@@ -186,6 +186,16 @@ def test_remove_add_save_load(client, kind, tmp_path):
     assert_same(loaded.search(queries, 10, return_counts=True), want)
     # The loaded index keeps changing: ids continue, removed stay removed.
     loaded.remove([5])
+    loaded.save(path)  # the same directory: its shards now hold the removal
+    # What Dask runs when a worker dies now: re-open from the directory as it is, then replay
+    # the changes made since load; the removal the files already hold must be skipped.
+    from pstable.dask import _load_shard, _remove_ids
+
+    version = loaded._versions[0]  # id 5 is in shard 0 (rows 0..399)
+    reopened = _load_shard(str(path), 0, False)
+    assert reopened.version == version  # the count the client's next change will expect
+    replayed = _remove_ids(reopened, version - 1, np.array([5]))  # the recorded removal
+    assert replayed.version == version and 5 not in replayed.ids
     loaded.add(extra[:1])
     ids, _ = loaded.search(extra[0], 2)
     assert ids.tolist() == [1200, 1250]  # the same point twice: ties by id

@@ -51,6 +51,9 @@ def single_results(kind, base, queries, params):
 def sharded_qps(client, kind, base, queries, workers, params, repeats, want):
     data = da.from_array(base, chunks=(-(-len(base) // workers), -1))  # one shard per worker
     index = ShardedIndex.build(data, kind=kind, client=client, **params)
+    holders = {w for ws in index.shard_workers() for w in ws}
+    if len(holders) < workers:  # Dask placed the partitions; the figures would mislead
+        print(f"warning: {kind}: {workers} shards on {len(holders)} worker(s)", file=sys.stderr)
     index.search(queries[:16], K)  # warm-up: imports and scratch on every worker
     best = float("inf")
     for _ in range(repeats):

@@ -436,6 +436,8 @@ class ShardedIndex:
         naming the shard if a shard could not be searched (its worker died and Dask could not
         re-open it): never a partial answer.
         """
+        if return_probed and self.kind == "exact":
+            raise TypeError("return_probed is for kind='e2lsh' (an exact index probes no bucket)")
         q = queries.compute() if isinstance(queries, da.Array) else queries
         q, single = _as_rows(q, np.dtype(self.dtype), "queries")
         k = _checks.integer(k, "k")

@@ -219,6 +219,8 @@ def test_bad_input(client, tmp_path):
         index.search(np.ones((2, 4)), 1)
     with pytest.raises(pstable.InvalidData):
         index.search(np.full((2, 3), np.nan), 1)
+    with pytest.raises(TypeError, match="return_probed"):
+        index.search(x, 1, return_probed=True)
     with pytest.raises(OSError):
         ShardedIndex.load(tmp_path / "missing", client)
 

@@ -359,10 +359,9 @@ class ShardedIndex:
         firsts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).tolist()
         shards = [client.submit(_build_shard, p, i, f, kind, dim, metric, dtype, params, pure=False)
                   for p, i, f in zip(parts, id_parts, firsts)]
-        wait(shards)
-        del parts  # the shards hold their rows now
         index = cls(client=client, shards=shards, kind=kind, dim=dim, metric=metric, dtype=dtype,
                     params=params, next_id=None if ids is not None else sum(lengths), info=[])
+        index._check(shards, "build")
         index._refresh()
         return index
 
@@ -383,10 +382,10 @@ class ShardedIndex:
             where = {"workers": [workers[n % len(workers)]], "allow_other_workers": True} \
                 if workers else {}
             shards.append(client.submit(_load_shard, directory, n, mmap, pure=False, **where))
-        wait(shards)
         index = cls(client=client, shards=shards, kind=m["kind"], dim=m["dim"], metric=m["metric"],
                     dtype=m["dtype"], params=m["params"], next_id=m["next_id"], info=[])
         index._versions = [s["version"] for s in m["shards"]]
+        index._check(shards, "load")
         index._refresh()
         return index
 
@@ -466,6 +465,12 @@ class ShardedIndex:
 
     def _gather(self, tasks: list, what: str, timeout: Optional[float] = None) -> list:
         """Results of one task per shard, or an error naming the first shard that failed."""
+        self._check(tasks, what, timeout)
+        return self._client.gather(tasks)
+
+    def _check(self, tasks: list, what: str, timeout: Optional[float] = None) -> None:
+        """Waits for one task per shard (leaving its result on the worker); raises the task's own
+        pstable error, or ShardLostError naming the first shard whose task was lost."""
         try:
             wait(tasks, timeout=timeout)
         except CancelledError:
@@ -484,7 +489,6 @@ class ShardedIndex:
                 f"{what}: shard {n} of {len(tasks)} was lost ({reason}); its worker died and "
                 "Dask could not rebuild it. Save the index and open it with ShardedIndex.load, "
                 "so that lost shards re-open from their files") from exc
-        return self._client.gather(tasks)
 
     # -- changes --
 
@@ -529,7 +533,7 @@ class ShardedIndex:
             new = [self._client.submit(_build_shard, p, i, 0, self.kind, self.dim, self.metric,
                                        self.dtype, self._params, pure=False)
                    for p, i in zip(futures, id_parts)]
-            self._gather(new, "add")
+            self._check(new, "add")
             self._shards += new
             self._versions += [0] * len(new)
         if self._next_id is not None:
@@ -562,7 +566,7 @@ class ShardedIndex:
 
     def _change(self, n: int, task: Any, *args: Any) -> None:
         new = self._client.submit(task, self._shards[n], self._versions[n], *args, pure=False)
-        self._gather([new], f"shard {n}")
+        self._check([new], f"shard {n}")
         self._shards[n] = new
         self._versions[n] += 1
 

@@ -212,6 +212,10 @@ def test_bad_input(client, tmp_path):
         ShardedIndex.build([x], kind="e2lsh", client=client, num_tables=0)
     with pytest.raises(TypeError, match="dask array or a list"):
         ShardedIndex.build(x, client=client)
+    bad = x.copy()
+    bad[4, 1] = np.nan
+    with pytest.raises(pstable.InvalidData):  # raised on the worker, arrives as itself
+        ShardedIndex.build([x, bad], client=client)
     index = ShardedIndex.build([x, x], client=client)
     with pytest.raises(ValueError, match="k must be in"):
         index.search(x, 21)

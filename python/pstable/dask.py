@@ -355,7 +355,9 @@ class ShardedIndex:
                                  client)
                 tuned = pstable.tune(sample, metric=metric, dtype=dtype, **options)
                 params = {**tuned.params, **params}
-            params = pstable.E2LSHIndex(dim, metric=metric, dtype=dtype, **params).params
+            # Checked by the constructor; defaults filled in; other accepted keywords (the
+            # candidate storage) kept as given.
+            params = {**params, **pstable.E2LSHIndex(dim, metric=metric, dtype=dtype, **params).params}
         firsts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).tolist()
         shards = [client.submit(_build_shard, p, i, f, kind, dim, metric, dtype, params, pure=False)
                   for p, i, f in zip(parts, id_parts, firsts)]

@@ -20,6 +20,7 @@
 #include "pstable/index/exact.hpp"
 #include "pstable/index/tuning.hpp"
 #include "pstable/io/idx.hpp"
+#include "pstable/storage/sq8.hpp"
 
 using namespace pstable;
 
@@ -49,11 +50,12 @@ double recall_at(const Neighbors<float>& got, const Neighbors<float>& truth) {
   return hits / static_cast<double>(truth.ids().size());
 }
 
-Row measure(const std::string& name, const E2LSHParams& params, const RowMatrix<float>& base,
-            const RowMatrix<float>& queries, const Neighbors<float>& truth) {
-  Row row{name, params, 0, 0, 0, 0, 0};
+template <class Storage>
+Row measure_with(const std::string& name, const E2LSHParams& params, const RowMatrix<float>& base,
+                 const RowMatrix<float>& queries, const Neighbors<float>& truth) {
+  Row row{name + "/" + Storage::name, params, 0, 0, 0, 0, 0};
   auto t = cpu_now();
-  E2LSHIndex<float, Euclidean> index(base.cols(), params);
+  E2LSHIndex<float, Euclidean, Storage> index(base.cols(), params);
   index.add(base);
   row.build_s = since(t);
   t = cpu_now();
@@ -63,6 +65,21 @@ Row measure(const std::string& name, const E2LSHParams& params, const RowMatrix<
   row.visited_fraction = got.mean_visited() / static_cast<double>(base.rows());
   row.memory_mb = static_cast<double>(index.memory_bytes()) / 1e6;
   return row;
+}
+
+/// The storages --storage names ("full", "sq8" or "both"), measured one after the other.
+std::vector<Row> measure(const std::string& storage, const std::string& name,
+                         const E2LSHParams& params, const RowMatrix<float>& base,
+                         const RowMatrix<float>& queries, const Neighbors<float>& truth) {
+  std::vector<Row> rows;
+  if (storage != "sq8") {
+    rows.push_back(
+        measure_with<detail::PointSet<float, Euclidean>>(name, params, base, queries, truth));
+  }
+  if (storage != "full") {
+    rows.push_back(measure_with<Sq8Storage<float, Euclidean>>(name, params, base, queries, truth));
+  }
+  return rows;
 }
 
 void print(const Row& r) {
@@ -106,6 +123,7 @@ int main(int argc, char** argv) {
   std::string dir = "/usr/share/datasets/fashion-mnist";
   Eigen::Index num_queries = 1000;
   bool tune = true, sweep = true;
+  std::string storage = "full";
   std::vector<std::string> params_text;
   CLI::App app{
       "E2LSH on Fashion-MNIST: the tuner's choice and fixed settings against the exact scan",
@@ -117,6 +135,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(Eigen::Index{1}, Eigen::Index{1} << 40));
   app.add_flag("!--no-tune", tune, "skip the tuner");
   app.add_flag("!--no-sweep", sweep, "skip the fixed settings");
+  app.add_option("--storage", storage,
+                 "candidate storage: full-precision rows, 8-bit codes (sq8), or both")
+      ->check(CLI::IsMember({"full", "sq8", "both"}));
   app.add_option("--params", params_text,
                  "an extra fixed setting L,k,w,T[,m] (m = min_collisions); repeatable")
       ->allow_extra_args(false);
@@ -181,16 +202,20 @@ int main(int argc, char** argv) {
           tr.params.min_collisions, tr.recall, tr.mean_visited, tr.mean_probed, tr.mean_entries,
           tr.estimated_us);
     }
-    print(measure("tuned", tuned.params, base, queries, truth));
+    for (const Row& r : measure(storage, "tuned", tuned.params, base, queries, truth)) print(r);
   }
-  for (const auto& p : extra) print(measure("given", p, base, queries, truth));
+  for (const auto& p : extra) {
+    for (const Row& r : measure(storage, "given", p, base, queries, truth)) print(r);
+  }
   if (sweep) {
     const E2LSHParams fixed[] = {{20, 8, 16.0, 0, 1},
                                  {10, 8, 16.0, 0, 1},
                                  {10, 12, 12.0, 30, 1},
                                  {20, 16, 14.0, 30, 1},
                                  {10, 16, 14.0, 60, 1}};
-    for (const auto& p : fixed) print(measure("notes table", p, base, queries, truth));
+    for (const auto& p : fixed) {
+      for (const Row& r : measure(storage, "notes table", p, base, queries, truth)) print(r);
+    }
   }
   return 0;
 }

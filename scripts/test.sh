@@ -52,4 +52,4 @@ echo "== Python package: sdist -> wheel -> fresh venv, pytest, notebooks"
 scripts/test_python.sh
 
 echo "== Web search example: Flask routes and headless Chromium, on the installed module"
-scripts/test_web.sh --require-pstable
+scripts/test_web.sh

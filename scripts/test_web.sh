@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Tests the web search example: Flask test-client tests of every route and bad request, then
 # the end-to-end test in headless Chromium, on the installed pstable module (build/venv, as
-# scripts/test_python.sh or scripts/install_python.sh leave it; there is no stand-in). On a build
-# without E2LSHIndex the E2LSH tests are skipped with that reason (-rs lists skips);
-# --require-pstable (CI) makes them run and fail instead.
+# scripts/test_python.sh or scripts/install_python.sh leave it; there is no stand-in). Extra
+# arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -18,10 +17,6 @@ python=$root/build/venv/bin/python
 if [ ! -x "$python" ]; then
   echo "test_web.sh: no build/venv; run scripts/install_python.sh (or scripts/test_python.sh) first" >&2
   exit 1
-fi
-if [ "${1:-}" = "--require-pstable" ]; then
-  export PSTABLE_TEST_BACKEND=pstable
-  shift
 fi
 
 echo "== web example: Flask test client"

@@ -112,7 +112,7 @@ TEST_CASE("index file layout matches docs/file-format.md", "[file]") {
   const Bytes b = small_file(dir);
   REQUIRE(b.size() == 64 + 16 + 60 + 4 + 8);
   CHECK(std::memcmp(b.data(), "PSTABLE\0", 8) == 0);
-  CHECK(b[8] == 2);                                 // format version
+  CHECK(b[8] == 3);                                 // format version
   CHECK(b[12] == 64);                               // header bytes
   CHECK(b[16] == b.size());                         // file bytes
   CHECK((b[24] == 1 && b[25] == 1 && b[26] == 1));  // exact, float32, euclidean
@@ -219,11 +219,12 @@ TEST_CASE("corrupted files fail the checksum", "[file]") {
 TEST_CASE("files from a newer pstable are refused with an upgrade hint", "[file]") {
   testing::TempDir dir;
   Bytes b = small_file(dir);
-  testing::patch_le<std::uint32_t>(b, 8, 3);
+  testing::patch_le<std::uint32_t>(b, 8, kIndexFormatVersion + 1);
   testing::write_bytes(dir.file("new.pst"), b);
   CHECK_THAT(format_error(dir.file("new.pst")),
-             Catch::Contains("written by a newer pstable (format 3), this build reads up to 2: "
-                             "upgrade pstable"));
+             Catch::Contains(pstable::detail::concat(
+                 "written by a newer pstable (format ", kIndexFormatVersion + 1,
+                 "), this build reads up to ", kIndexFormatVersion, ": upgrade pstable")));
 }
 
 TEST_CASE("exact index files of format version 1 still load", "[file]") {

@@ -6,8 +6,11 @@
 #include <random>
 #include <vector>
 
+#include "file_util.hpp"
 #include "test_data.hpp"
 #include "pstable/index/e2lsh.hpp"
+#include "pstable/index/exact.hpp"
+#include "pstable/io/index_file.hpp"
 #include "pstable/simd/code_kernels.hpp"
 #include "pstable/storage/scalar_quantizer.hpp"
 #include "pstable/storage/sq8.hpp"
@@ -171,4 +174,57 @@ TEST_CASE("Sq8Storage: bad input", "[sq8]") {
   CHECK_THROWS_AS((Sq8Storage<float, Euclidean>(0)), InvalidArgument);
   CHECK_THROWS_AS((Sq8Storage<float, Euclidean>(Sq8Storage<float, Euclidean>::kMaxDim + 1)),
                   InvalidArgument);
+}
+
+TEST_CASE("Sq8Storage: index files round-trip; either storage loads either file", "[sq8][file]") {
+  testing::TempDir dir;
+  E2LSHParams p;
+  p.num_tables = 5;
+  p.num_hashes = 3;
+  p.bucket_width = 4.0;
+  p.num_probes = 3;
+  using Coded = E2LSHIndex<float, Cosine, Sq8Storage<float, Cosine>>;
+  using Flat = E2LSHIndex<float, Cosine>;
+  Coded coded(12, p);
+  coded.add(clustered<float>(300, 12, 7));
+  coded.remove(5);
+  const auto queries = clustered<float>(20, 12, 8);
+  const auto before = coded.search(queries, 8);
+
+  save_index(coded, dir.file("sq8.pst"));
+  const IndexFileInfo info = read_index_file_info(dir.file("sq8.pst"));
+  CHECK(info.storage == StorageKind::sq8);
+  CHECK(info.format_version == kIndexFormatVersion);
+  CHECK_THAT(info.description(), Catch::Contains("(sq8 storage)"));
+  const Coded again = load_index<Coded>(dir.file("sq8.pst"));
+  const Flat flat = load_index<Flat>(dir.file("sq8.pst"));
+  const auto a = again.search(queries, 8);
+  const auto b = flat.search(queries, 8);
+  CHECK(a.ids() == before.ids());
+  CHECK(a.distances() == before.distances());
+  CHECK(b.ids() == before.ids());
+  CHECK(b.distances() == before.distances());
+  CHECK(again.memory_bytes() == coded.memory_bytes());
+
+  // A float-storage file loads into SQ8 too, and its header says "full".
+  save_index(flat, dir.file("flat.pst"));
+  CHECK(read_index_file_info(dir.file("flat.pst")).storage == StorageKind::full);
+  CHECK(load_index<Coded>(dir.file("flat.pst")).search(queries, 8).ids() == before.ids());
+
+  // The storage byte is checked: unknown values and a storage on an exact index are refused.
+  auto bytes = testing::read_bytes(dir.file("sq8.pst"));
+  bytes[27] = 9;
+  testing::fix_checksum(bytes);
+  testing::write_bytes(dir.file("bad.pst"), bytes);
+  CHECK_THROWS_WITH(load_index<Coded>(dir.file("bad.pst")),
+                    Catch::Contains("unknown candidate storage 9"));
+  ExactIndex<float, Cosine> exact(12);
+  exact.add(clustered<float>(10, 12, 9));
+  save_index(exact, dir.file("exact.pst"));
+  bytes = testing::read_bytes(dir.file("exact.pst"));
+  bytes[27] = 1;
+  testing::fix_checksum(bytes);
+  testing::write_bytes(dir.file("exact.pst"), bytes);
+  CHECK_THROWS_WITH((load_index<ExactIndex<float, Cosine>>(dir.file("exact.pst"))),
+                    Catch::Contains("candidate storage sq8 for an exact index"));
 }

@@ -57,10 +57,7 @@ class SearchEngine:
         module = adapter.get_backend(backend)
         tag = self.features_dir.name
         self.indexes = {}
-        self.kinds = adapter.available_kinds(module)
-        if len(self.kinds) < len(adapter.KINDS):
-            log(f"warning: backend {backend!r} has no E2LSHIndex (pstable built without branch lsh); "
-                "serving the exact scan only", flush=True)
+        self.kinds = adapter.KINDS
         for kind in self.kinds:
             for metric in adapter.METRICS:
                 def progress(done, total, kind=kind, metric=metric):

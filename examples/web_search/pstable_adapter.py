@@ -27,11 +27,6 @@ def get_backend(name=DEFAULT_BACKEND):
     return importlib.import_module(name)
 
 
-def available_kinds(backend):
-    """The index kinds this backend provides (a binding built before E2LSH has only "exact")."""
-    return tuple(k for k in KINDS if k == "exact" or hasattr(backend, "E2LSHIndex"))
-
-
 @dataclass
 class E2LSHSettings:
     """E2LSH parameters. bucket_width=None picks w = width_factor x the median distance from a
@@ -156,7 +151,7 @@ def load_or_build(backend, kind, metric, vectors, settings=None, cache_dir=None,
     if path.is_file():
         start = time.perf_counter()
         try:
-            index = _load(backend, path, metric)
+            index = backend.load(str(path))
             return SearchIndex(kind, metric, index, len(vectors), settings,
                                time.perf_counter() - start, loaded_from=str(path))
         except Exception as error:  # a stale or foreign file: rebuild and overwrite it
@@ -165,13 +160,8 @@ def load_or_build(backend, kind, metric, vectors, settings=None, cache_dir=None,
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         built.index.save(str(path))
-    except Exception as error:  # e.g. a binding without E2LSH files yet: serve without a cache
+    except Exception as error:  # e.g. a full or read-only disk: serve without a cache
         print(f"cache: cannot save {path} ({error}); the index is rebuilt next time", flush=True)
     return built
 
 
-def _load(backend, path, metric):
-    """pstable.load(path), or the class method E2LSHIndex.load where there is no module-level one."""
-    if hasattr(backend, "load"):
-        return backend.load(str(path))
-    return backend.E2LSHIndex.load(str(path), metric=metric, dtype="float32")

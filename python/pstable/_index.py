@@ -20,6 +20,8 @@ _core = _simd.choose()
 #: Metric names and their aliases (the C++ list in pstable/metric/traits.hpp is the authority).
 Metric = Literal["euclidean", "l2", "cosine", "ip", "inner_product", "manhattan", "l1"]
 DType = Union[Literal["float32", "float64"], "np.dtype[Any]", type]
+#: How an E2LSHIndex scores candidates: full-precision rows, or 8-bit codes first.
+Storage = Literal["full", "sq8"]
 SearchResult = Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]
 CountedResult = Tuple[
     npt.NDArray[np.int64], npt.NDArray[np.floating[Any]], Union[npt.NDArray[np.int64], int]
@@ -36,6 +38,12 @@ def _dtype_name(dtype: DType) -> str:
     if d not in _DTYPES:
         raise TypeError(f"dtype must be 'float32' or 'float64', got {d}")
     return _DTYPES[d]
+
+
+def _storage_name(storage: object) -> str:
+    if storage not in ("full", "sq8"):
+        raise ValueError(f"storage must be 'full' or 'sq8', got {storage!r}")
+    return str(storage)
 
 
 def _as_rows(x: Any, dtype: np.dtype[Any], what: str) -> tuple[np.ndarray[Any, Any], bool]:
@@ -83,13 +91,13 @@ def _file_bytes(impl: Any) -> bytes:
             return f.read()
 
 
-def _from_file_bytes(data: bytes, load: Any) -> Any:
-    """`load(path, metric, dtype)` on `data` written to a private temporary file."""
+def _from_file_bytes(data: bytes, load: Callable[[str], Any]) -> Any:
+    """`load(path)` on `data` written to a private temporary file."""
     with tempfile.TemporaryDirectory(prefix="pstable-") as d:
         path = os.path.join(d, "index.pst")
         with open(path, "wb") as f:
             f.write(data)
-        return load(*_load_args(path, None, None))
+        return load(path)
 
 
 def load(path: str | os.PathLike[str]) -> "_Index":
@@ -102,7 +110,7 @@ def load(path: str | os.PathLike[str]) -> "_Index":
     if info["kind"] == "exact":
         return ExactIndex.load(path, info["metric"], info["dtype"])
     if info["kind"] == "e2lsh":
-        return E2LSHIndex.load(path, info["metric"], info["dtype"])
+        return E2LSHIndex.load(path, info["metric"], info["dtype"], storage=info["storage"])
     raise InvalidState(f"{os.fspath(path)!r} holds a {info['kind']} index, which this build of "
                        "pstable cannot load")
 
@@ -284,8 +292,10 @@ class E2LSHIndex(_Index):
     """E2LSH (p-stable LSH) approximate search: L tables of k Gaussian-projection hashes.
 
     `E2LSHIndex(dim, metric="euclidean"|"cosine"|"manhattan", dtype="float32"|"float64", *, num_tables=10,
-    num_hashes=8, bucket_width=4.0, num_probes=0, seed=1, min_collisions=1)` starts empty; `add`
-    copies rows in. Candidates are the points in at least `min_collisions` of the query's buckets
+    num_hashes=8, bucket_width=4.0, num_probes=0, seed=1, min_collisions=1, storage="full")` starts
+    empty; `add` copies rows in. `storage="sq8"` also keeps 8-bit codes of the rows (d bytes per
+    point more) and scores candidates on them first, reading full rows only for those that may
+    still be among the k best: the same results, fewer bytes read per query. Candidates are the points in at least `min_collisions` of the query's buckets
     (its own bucket in each table plus `num_probes` extra buckets per table by multi-probe),
     ranked by exact distance. Ids are stable: they continue across `add` calls and
     survive `remove`/`compact`; an id is never reused. Use `pstable.tune` to choose parameters.
@@ -298,6 +308,7 @@ class E2LSHIndex(_Index):
         self, dim: int, metric: Metric = "euclidean", dtype: DType = "float32", *,
         num_tables: int = 10, num_hashes: int = 8, bucket_width: float = 4.0,
         num_probes: int = 0, seed: int = 1, min_collisions: int = 1,
+        storage: Storage = "full",
     ) -> None:
         i32 = lambda v, name: _checks.integer(v, name, "int32")  # noqa: E731
         self._impl = _core.make_e2lsh(_checks.integer(dim, "dim"), metric, _dtype_name(dtype), dict(
@@ -305,7 +316,13 @@ class E2LSHIndex(_Index):
             bucket_width=bucket_width, num_probes=i32(num_probes, "num_probes"),
             seed=_checks.integer(seed, "seed", "uint64"),
             min_collisions=i32(min_collisions, "min_collisions"),
-        ))
+        ), _storage_name(storage))
+
+    @property
+    def storage(self) -> Storage:
+        """"full" (candidates scored on the full-precision rows) or "sq8" (on 8-bit codes first,
+        the survivors re-ranked on the rows)."""
+        return self._impl.storage
 
     @property
     def size(self) -> int:
@@ -420,13 +437,18 @@ class E2LSHIndex(_Index):
     @classmethod
     def load(
         cls, path: str | os.PathLike[str], metric: Metric | None = None,
-        dtype: DType | None = None,
+        dtype: DType | None = None, *, storage: Storage | None = None,
     ) -> "E2LSHIndex":
         """Reads an index written by `save`: parameters, points, removed ids, hash functions
         and tables, so that it answers exactly like the saved one. Metric and dtype come
-        from the file; passing them asserts them (pstable.FormatError on a mismatch)."""
+        from the file; passing them asserts them (pstable.FormatError on a mismatch). The
+        storage is the file's unless given: any E2LSH file loads with either storage (files
+        hold the full rows; 8-bit codes are rebuilt from them)."""
+        path, metric, dtype = _load_args(path, metric, dtype)
+        if storage is None:
+            storage = _core.file_info(path)["storage"]
         index = cls.__new__(cls)
-        index._impl = _core.load_e2lsh(*_load_args(path, metric, dtype))
+        index._impl = _core.load_e2lsh(path, metric, dtype, _storage_name(storage))
         return index
 
     # Pickling goes through the index file format (bytes of a saved file): the loaded index
@@ -437,10 +459,11 @@ class E2LSHIndex(_Index):
     def __setstate__(self, state: dict[str, Any]) -> None:
         if state.get("format") != 1:
             raise ValueError(f"unknown E2LSHIndex pickle format {state.get('format')!r}")
-        self._impl = _from_file_bytes(state["file"], _core.load_e2lsh)
+        self._impl = _from_file_bytes(state["file"], lambda path: E2LSHIndex.load(path)._impl)
 
     def _repr_extra(self) -> str:
         p = self.params
-        return "".join(f", {key}={p[key]!r}" for key in
-                       ("num_tables", "num_hashes", "bucket_width", "num_probes", "seed",
-                        "min_collisions"))
+        extra = "".join(f", {key}={p[key]!r}" for key in
+                        ("num_tables", "num_hashes", "bucket_width", "num_probes", "seed",
+                         "min_collisions"))
+        return extra + ("" if self.storage == "full" else f", storage={self.storage!r}")

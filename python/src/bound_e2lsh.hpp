@@ -9,6 +9,7 @@
 #include "any_index.hpp"
 #include "pstable/index/e2lsh.hpp"
 #include "pstable/index/tuning.hpp"
+#include "pstable/storage/sq8.hpp"
 
 namespace pstable::python {
 
@@ -28,13 +29,16 @@ class AnyLSHIndex : public AnyIndex {
   virtual bool contains(Id id) const = 0;
   virtual Eigen::Index num_removed() const = 0;
   virtual Id next_id() const = 0;
+  /// "full" or "sq8": how candidates are scored (the Storage's name).
+  virtual std::string storage() const = 0;
 };
 
-template <class T, class Metric>
-class BoundE2LSH final : public Bound<E2LSHIndex<T, Metric>, AnyLSHIndex> {
+template <class T, class Metric, class Storage>
+class BoundE2LSH final : public Bound<E2LSHIndex<T, Metric, Storage>, AnyLSHIndex> {
  public:
-  using Bound<E2LSHIndex<T, Metric>, AnyLSHIndex>::Bound;
+  using Bound<E2LSHIndex<T, Metric, Storage>, AnyLSHIndex>::Bound;
   std::string kind() const override { return "e2lsh"; }
+  std::string storage() const override { return Storage::name; }
   bool owns_data() const override { return true; }
 
   py::array rows() const override {

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -82,21 +83,34 @@ std::unique_ptr<AnyIndex> load_exact(const std::string& path, const std::string&
   });
 }
 
+/// Calls `make(storage_tag)` with a value of the storage type named: "full" (full-precision
+/// rows, detail::PointSet) or "sq8" (Sq8Storage).
+template <class T, class Metric, class Make>
+auto with_storage(const std::string& storage, Make&& make) {
+  if (storage == "full") return make(static_cast<detail::PointSet<T, Metric>*>(nullptr));
+  if (storage == "sq8") return make(static_cast<Sq8Storage<T, Metric>*>(nullptr));
+  throw InvalidArgument("storage must be 'full' or 'sq8', got '" + storage + "'");
+}
+
 std::unique_ptr<AnyLSHIndex> load_e2lsh(const std::string& path, const std::string& metric,
-                                        const std::string& dtype) {
+                                        const std::string& dtype, const std::string& storage) {
   return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyLSHIndex> {
     using T = typename decltype(types)::Scalar;
     using M = typename decltype(types)::MetricType;
     if constexpr (!has_lsh_family_v<M>) {
       throw InvalidArgument(no_lsh_family(M::name));
     } else {
-      return std::make_unique<BoundE2LSH<T, M>>(load_index<E2LSHIndex<T, M>>(path));
+      return with_storage<T, M>(storage, [&](auto* tag) -> std::unique_ptr<AnyLSHIndex> {
+        using S = std::remove_pointer_t<decltype(tag)>;
+        return std::make_unique<BoundE2LSH<T, M, S>>(load_index<E2LSHIndex<T, M, S>>(path));
+      });
     }
   });
 }
 
 std::unique_ptr<AnyLSHIndex> make_e2lsh(Eigen::Index dim, const std::string& metric,
-                                        const std::string& dtype, const E2LSHParams& params) {
+                                        const std::string& dtype, const E2LSHParams& params,
+                                        const std::string& storage) {
   return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyLSHIndex> {
     using T = typename decltype(types)::Scalar;
     using M = typename decltype(types)::MetricType;
@@ -104,7 +118,10 @@ std::unique_ptr<AnyLSHIndex> make_e2lsh(Eigen::Index dim, const std::string& met
       throw InvalidArgument(no_lsh_family(M::name));
     } else {
       params.validate();
-      return std::make_unique<BoundE2LSH<T, M>>(E2LSHIndex<T, M>(dim, params));
+      return with_storage<T, M>(storage, [&](auto* tag) -> std::unique_ptr<AnyLSHIndex> {
+        using S = std::remove_pointer_t<decltype(tag)>;
+        return std::make_unique<BoundE2LSH<T, M, S>>(E2LSHIndex<T, M, S>(dim, params));
+      });
     }
   });
 }
@@ -177,6 +194,7 @@ py::dict file_info(const std::string& path) {
   d["kind"] = to_string(info.kind);
   d["dtype"] = to_string(info.scalar);
   d["metric"] = to_string(info.metric);
+  d["storage"] = to_string(info.storage);
   d["dim"] = info.dim;
   d["count"] = info.count;
   d["file_bytes"] = info.file_bytes;
@@ -235,15 +253,18 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
       .def("contains", &AnyLSHIndex::contains, py::arg("id"))
       .def_property_readonly("num_removed", &AnyLSHIndex::num_removed)
       .def_property_readonly("next_id", &AnyLSHIndex::next_id)
+      .def_property_readonly("storage", &AnyLSHIndex::storage)
       .def("params", [](const AnyLSHIndex& self) { return params_dict(self.params()); });
-  m.def("load_e2lsh", &load_e2lsh, py::arg("path"), py::arg("metric"), py::arg("dtype"));
+  m.def("load_e2lsh", &load_e2lsh, py::arg("path"), py::arg("metric"), py::arg("dtype"),
+        py::arg("storage") = "full");
   m.def(
       "make_e2lsh",
       [](Eigen::Index dim, const std::string& metric, const std::string& dtype,
-         const py::dict& params) {
-        return make_e2lsh(dim, metric, dtype, params_from<pstable::E2LSHParams>(params));
+         const py::dict& params, const std::string& storage) {
+        return make_e2lsh(dim, metric, dtype, params_from<pstable::E2LSHParams>(params), storage);
       },
-      py::arg("dim"), py::arg("metric"), py::arg("dtype"), py::arg("params"));
+      py::arg("dim"), py::arg("metric"), py::arg("dtype"), py::arg("params"),
+      py::arg("storage") = "full");
   m.def(
       "tune",
       [](const py::array& data, const std::string& metric, const py::dict& options) {

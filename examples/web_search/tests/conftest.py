@@ -1,12 +1,8 @@
 """Shared fixtures: a small pixel feature set and a search engine over its first images.
 
 The backend is always pstable's compiled module (build/venv, scripts/install_python.sh); there is
-no stand-in. Tests marked `e2lsh` need pstable.E2LSHIndex: they are skipped, with that reason, on
-a binding built without it, unless PSTABLE_TEST_BACKEND=pstable (scripts/test_web.sh
---require-pstable, as CI runs it) demands the full module, in which case they run and fail.
+no stand-in.
 """
-import importlib
-import os
 import sys
 from pathlib import Path
 
@@ -22,30 +18,13 @@ import pixels  # noqa: E402
 SMALL = 3000  # training images indexed by the tests
 
 
-REQUIRE_FULL = os.environ.get("PSTABLE_TEST_BACKEND") == "pstable"
-
-
 def backend_name():
     return "pstable"
 
 
-def backend_has_e2lsh():
-    return hasattr(importlib.import_module(backend_name()), "E2LSHIndex")
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "e2lsh: needs pstable.E2LSHIndex")
-
-
 def pytest_report_header(config):
     import pstable
-    return (f"web tests on {pstable.__file__}: E2LSHIndex {'present' if backend_has_e2lsh() else 'MISSING'}"
-            f"{', required' if REQUIRE_FULL else ''}")
-
-
-def pytest_runtest_setup(item):
-    if item.get_closest_marker("e2lsh") and not REQUIRE_FULL and not backend_has_e2lsh():
-        pytest.skip("this pstable build has no E2LSHIndex: the app serves exact search only")
+    return f"web tests on {pstable.__file__}"
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,9 @@ from PIL import Image
 
 import images
 import pstable_adapter as adapter
-from conftest import REQUIRE_FULL, backend_has_e2lsh, exact_oracle
+from conftest import exact_oracle
 
-MODES = ["exact", pytest.param("e2lsh", marks=pytest.mark.e2lsh)]
+MODES = ["exact", "e2lsh"]
 METRICS = ["euclidean", "cosine"]
 
 
@@ -84,7 +84,6 @@ def test_api_exact_matches_numpy_oracle(client, engine, metric):
                                  "class": body["query"]["class"]}
 
 
-@pytest.mark.e2lsh
 @pytest.mark.parametrize("metric", METRICS)
 def test_api_e2lsh_returns_true_distances_of_fewer_items(client, engine, metric):
     body = client.get(f"/api/search?query=3&mode=e2lsh&metric={metric}&k=10").get_json()
@@ -108,7 +107,6 @@ def test_api_post_json_and_form_equal_get(client):
         assert body["results"] == get["results"]
 
 
-@pytest.mark.e2lsh
 def test_api_defaults(client):
     body = client.get("/api/search?query=2").get_json()
     assert (body["mode"], body["metric"], body["k"]) == ("e2lsh", "euclidean", 10)
@@ -123,7 +121,6 @@ def test_upload_of_a_test_image_finds_what_its_id_finds(client, engine):
     assert all(r["relevant"] is None for r in body["results"])
 
 
-@pytest.mark.e2lsh
 def test_upload_results_page_shows_the_upload(client, engine):
     response = client.post("/search", data={"mode": "e2lsh", "metric": "cosine", "k": "6",
                                             **upload(png_of(engine.query_images[4]))},
@@ -252,26 +249,17 @@ def test_errors_then_normal_service(client):
 
 
 # ---------------------------------------------------------------- adapter
-def test_the_app_offers_what_the_module_has(client, engine):
-    """E2LSH is offered exactly when the module has it; --require-pstable insists that it does."""
-    if REQUIRE_FULL:
-        assert backend_has_e2lsh(), "pstable was built without E2LSHIndex (python/src/bound_e2lsh.hpp)"
+def test_the_app_offers_both_kinds(client, engine):
     html = client.get("/").get_data(as_text=True)
-    assert ('id="mode-e2lsh"' in html) == backend_has_e2lsh()
-    kinds = ("exact", "e2lsh") if backend_has_e2lsh() else ("exact",)
-    assert engine.kinds == kinds and len(client.get("/api/status").get_json()["indexes"]) == 2 * len(kinds)
+    assert 'id="mode-exact"' in html and 'id="mode-e2lsh"' in html
+    assert engine.kinds == ("exact", "e2lsh")
+    assert len(client.get("/api/status").get_json()["indexes"]) == 4
 
 
-@pytest.mark.e2lsh
 def test_e2lsh_cache_round_trip(engine, tmp_path):
     module = adapter.get_backend(engine.backend_name)
     probe = adapter.build_index(module, "e2lsh", "euclidean", engine.base[:50])
-    try:
-        probe.index.save(str(tmp_path / "probe.pstable"))
-    except module.InvalidState as error:  # only this documented refusal skips; anything else fails
-        if "no index file format" not in str(error):
-            raise
-        pytest.skip("this pstable binding cannot save an E2LSH index yet: the app rebuilds it on each start")
+    probe.index.save(str(tmp_path / "probe.pstable"))
     vectors = engine.base[:500]
     first = adapter.load_or_build(module, "e2lsh", "euclidean", vectors, cache_dir=tmp_path, tag="t")
     second = adapter.load_or_build(module, "e2lsh", "euclidean", vectors, cache_dir=tmp_path, tag="t")
@@ -283,7 +271,6 @@ def test_e2lsh_cache_round_trip(engine, tmp_path):
         assert x.visited == y.visited
 
 
-@pytest.mark.e2lsh
 def test_e2lsh_cache_serves_when_saving_fails(engine, tmp_path, monkeypatch, capsys):
     module = adapter.get_backend(engine.backend_name)
 
@@ -311,24 +298,6 @@ def test_bucket_width_follows_the_data_scale(engine):
 def test_unknown_kind_is_refused(engine):
     with pytest.raises(ValueError, match="unknown index"):
         adapter.build_index(adapter.get_backend(engine.backend_name), "hnsw", "euclidean", engine.base[:10])
-
-
-def test_backend_without_e2lsh_serves_exact_only(features_dir, monkeypatch):
-    """A pstable built without E2LSH (its ExactIndex only) still gives a working, exact-only app."""
-    import sys
-    import types
-    import pstable
-    from app import SearchEngine, create_app
-    exact_only = types.ModuleType("pstable_exact_only")
-    exact_only.ExactIndex = pstable.ExactIndex
-    monkeypatch.setitem(sys.modules, "pstable_exact_only", exact_only)
-    engine = SearchEngine(features_dir, "pstable_exact_only", limit=500, log=lambda *a, **k: None)
-    client = create_app(engine).test_client()
-    html = client.get("/").get_data(as_text=True)
-    assert 'id="mode-exact"' in html and 'id="mode-e2lsh"' not in html
-    assert client.get("/api/search?query=1").get_json()["mode"] == "exact"
-    response = client.get("/api/search?query=1&mode=e2lsh")
-    assert response.status_code == 400 and 'unknown mode "e2lsh"' in response.get_json()["error"]
 
 
 def test_cnn_upload_uses_the_trained_model(tmp_path):

@@ -29,7 +29,7 @@ class PointSet {
  public:
   using Scalar = T;
   static constexpr bool kEstimates = false;
-  static constexpr const char* name = "float";
+  static constexpr const char* name = "full";
   /// No query form beyond the prepared query.
   struct QueryCode {};
 

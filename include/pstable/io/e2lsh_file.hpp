@@ -11,6 +11,7 @@
 #include "pstable/index/e2lsh_params.hpp"
 #include "pstable/index/hashing.hpp"
 #include "pstable/io/index_stream.hpp"
+#include "pstable/storage/sq8.hpp"
 
 namespace pstable {
 namespace detail {
@@ -29,12 +30,19 @@ namespace detail {
 /// one per added row), low enough that later adds cannot overflow the 64-bit ids.
 inline constexpr std::int64_t kMaxNextId = std::int64_t{1} << 62;
 
+/// The header's storage byte for an E2LSH storage type.
+template <class Storage>
+inline constexpr StorageKind storage_kind_of = StorageKind::full;
 template <class T, class Metric>
-struct IndexSerializer<E2LSHIndex<T, Metric>> {
-  using Index = E2LSHIndex<T, Metric>;
+inline constexpr StorageKind storage_kind_of<Sq8Storage<T, Metric>> = StorageKind::sq8;
+
+template <class T, class Metric, class Storage>
+struct IndexSerializer<E2LSHIndex<T, Metric, Storage>> {
+  using Index = E2LSHIndex<T, Metric, Storage>;
   using Scalar = T;
   using MetricType = Metric;
   static constexpr IndexKind kind = IndexKind::e2lsh;
+  static constexpr StorageKind storage = storage_kind_of<Storage>;
 
   static void save(const Index& index, IndexFileWriter& out) {
     const E2LSHParams& p = index.params_;

@@ -5,6 +5,7 @@
 // header (exact_file.hpp, e2lsh_file.hpp), the indexes know nothing about files.
 
 #include <string>
+#include <type_traits>
 
 #include "pstable/io/e2lsh_file.hpp"
 #include "pstable/io/exact_file.hpp"
@@ -19,6 +20,18 @@ inline IndexFileInfo read_index_file_info(const std::string& path) {
   return detail::IndexFileReader(path).info();
 }
 
+namespace detail {
+/// A serializer's `storage` (the header's candidate-storage byte), StorageKind::full if it has none.
+template <class Serializer, class = void>
+struct storage_of {
+  static constexpr StorageKind value = StorageKind::full;
+};
+template <class Serializer>
+struct storage_of<Serializer, std::void_t<decltype(Serializer::storage)>> {
+  static constexpr StorageKind value = Serializer::storage;
+};
+}  // namespace detail
+
 /// Saves `index` to `path` atomically: a temporary file in the same directory is written,
 /// flushed to disk and renamed over `path`, so an interrupted or failed save leaves the previous
 /// file as it was and no temporary behind. Throws IoError if the file cannot be written.
@@ -30,6 +43,7 @@ void save_index(const Index& index, const std::string& path) {
   header.scalar = static_cast<std::uint8_t>(detail::scalar_type_of<typename Serializer::Scalar>());
   header.metric =
       static_cast<std::uint8_t>(detail::metric_kind_of<typename Serializer::MetricType>());
+  header.storage = static_cast<std::uint8_t>(detail::storage_of<Serializer>::value);
   header.dim = static_cast<std::uint64_t>(index.dim());
   header.count = static_cast<std::uint64_t>(index.size());
   detail::AtomicFileWriter file(path);
@@ -41,7 +55,9 @@ void save_index(const Index& index, const std::string& path) {
 
 /// Loads an index saved by save_index. Throws IoError if the file cannot be read and FormatError
 /// if it is not a pstable index file, is truncated or corrupted (checksum), was written by a
-/// newer pstable, or holds another index kind, scalar type or metric than Index.
+/// newer pstable, or holds another index kind, scalar type or metric than Index. The candidate
+/// storage is not part of that match: an E2LSH file saved with either storage loads into either
+/// (the file holds full-precision rows; codes are rebuilt from them).
 template <class Index>
 Index load_index(const std::string& path) {
   using Serializer = detail::IndexSerializer<Index>;

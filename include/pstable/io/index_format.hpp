@@ -15,7 +15,8 @@ namespace pstable {
 /// (docs/file-format.md). Bumped whenever the layout changes; older versions stay readable.
 ///   1: first layout.
 ///   2: kind 2 (e2lsh) appends min_collisions (i32) to its parameters; nothing else changed.
-inline constexpr std::uint32_t kIndexFormatVersion = 2;
+///   3: header byte 27 names the candidate storage (StorageKind; 0 in older files).
+inline constexpr std::uint32_t kIndexFormatVersion = 3;
 
 /// Which index a file holds.
 enum class IndexKind : std::uint8_t { exact = 1, e2lsh = 2 };
@@ -25,6 +26,11 @@ enum class ScalarType : std::uint8_t { float32 = 1, float64 = 2 };
 
 /// Metric of the stored index: the metric's `file_code` (metric/traits.hpp lists every metric).
 enum class MetricKind : std::uint8_t {};
+
+/// How an E2LSH index scores its candidates: full-precision rows only, or 8-bit codes first
+/// (Sq8Storage). Files always hold the full-precision rows; codes are derived from them on load,
+/// so any E2LSH file loads into either storage.
+enum class StorageKind : std::uint8_t { full = 0, sq8 = 1 };
 
 /// "exact", "e2lsh" (or "unknown").
 inline const char* to_string(IndexKind kind) noexcept {
@@ -44,6 +50,15 @@ inline const char* to_string(ScalarType scalar) noexcept {
   return "unknown";
 }
 
+/// "full" (full-precision rows), "sq8" (or "unknown"): the storage's `name`.
+inline const char* to_string(StorageKind storage) noexcept {
+  switch (storage) {
+    case StorageKind::full: return "full";
+    case StorageKind::sq8: return "sq8";
+  }
+  return "unknown";
+}
+
 /// The metric's name ("euclidean", "cosine", "ip", "manhattan"), or "unknown".
 inline const char* to_string(MetricKind metric) noexcept {
   return with_metric_code(
@@ -57,14 +72,16 @@ struct IndexFileInfo {
   IndexKind kind = IndexKind::exact;
   ScalarType scalar = ScalarType::float32;
   MetricKind metric = MetricKind{Euclidean::file_code};
+  StorageKind storage = StorageKind::full;  ///< E2LSH candidate storage it was saved with
   std::int64_t dim = 0;
   std::int64_t count = 0;        ///< points in the index (index.size() when saved)
   std::uint64_t file_bytes = 0;  ///< total size of the file
 
-  /// "float64 cosine exact index".
+  /// "float64 cosine exact index", "float32 euclidean e2lsh index (sq8 storage)".
   std::string description() const {
-    return detail::concat(to_string(scalar), " ", to_string(metric), " ", to_string(kind),
-                          " index");
+    return detail::concat(
+        to_string(scalar), " ", to_string(metric), " ", to_string(kind), " index",
+        storage == StorageKind::full ? "" : detail::concat(" (", to_string(storage), " storage)"));
   }
 
   /// The C++ type that loads it: "ExactIndex<double, Cosine>".
@@ -136,7 +153,7 @@ inline const char* to_string(ElementType type) noexcept {
   return "unknown";
 }
 
-/// Layout constants of format versions 1 and 2 (docs/file-format.md).
+/// Layout constants of format versions 1 to 3 (docs/file-format.md).
 inline constexpr std::array<unsigned char, 8> kIndexMagic = {'P', 'S', 'T', 'A', 'B', 'L', 'E', 0};
 inline constexpr std::array<unsigned char, 4> kTrailerMagic = {'P', 'E', 'N', 'D'};
 inline constexpr std::size_t kHeaderBytes = 64;
@@ -156,6 +173,7 @@ struct FileHeader {
   std::uint8_t kind = 0;
   std::uint8_t scalar = 0;
   std::uint8_t metric = 0;
+  std::uint8_t storage = 0;  ///< from version 3; reserved (0) before
   std::uint32_t section_count = 0;
   std::uint64_t dim = 0;
   std::uint64_t count = 0;
@@ -170,7 +188,7 @@ struct FileHeader {
     b[24] = kind;
     b[25] = scalar;
     b[26] = metric;
-    b[27] = 0;
+    b[27] = storage;
     store_le<std::uint32_t>(&b[28], section_count);
     store_le<std::uint64_t>(&b[32], dim);
     store_le<std::uint64_t>(&b[40], count);
@@ -187,6 +205,7 @@ struct FileHeader {
     h.kind = b[24];
     h.scalar = b[25];
     h.metric = b[26];
+    h.storage = b[27];
     h.section_count = load_le<std::uint32_t>(&b[28]);
     h.dim = load_le<std::uint64_t>(&b[32]);
     h.count = load_le<std::uint64_t>(&b[40]);

@@ -332,6 +332,14 @@ class IndexFileReader {
       corrupt(concat("it declares an E2LSH index under the ", to_string(metric),
                      " metric, which has no hash family and which pstable never writes"));
     }
+    if (header_.format_version < 3) header_.storage = 0;  // reserved then: ignored
+    const auto storage = static_cast<StorageKind>(header_.storage);
+    if (std::string(to_string(storage)) == "unknown")
+      corrupt(concat("unknown candidate storage ", int(header_.storage), newer));
+    if (storage != StorageKind::full && kind != IndexKind::e2lsh) {
+      corrupt(concat("it names candidate storage ", to_string(storage), " for an ", to_string(kind),
+                     " index, which has none"));
+    }
     if (header_.dim == 0 || header_.dim > kMaxDim) corrupt(concat("dimension ", header_.dim));
     if (header_.count > kMaxCount) corrupt(concat("point count ", header_.count));
     if (header_.params_bytes > data_end() - kHeaderBytes) {
@@ -341,6 +349,7 @@ class IndexFileReader {
                           kind,
                           scalar,
                           metric,
+                          storage,
                           static_cast<std::int64_t>(header_.dim),
                           static_cast<std::int64_t>(header_.count),
                           header_.file_bytes};

@@ -94,6 +94,20 @@ def test_e2lsh_identical_to_one_index(client, metric):
     assert_same(sharded.search(queries, 10, return_counts=True, return_probed=True), want)
 
 
+def test_e2lsh_sq8_storage_identical_to_one_index(client, tmp_path):
+    rng = np.random.default_rng(12)
+    x = points(rng, 1200)
+    params = dict(E2LSH, storage="sq8")
+    single = pstable.E2LSHIndex(DIM, **params)
+    single.add(x)
+    sharded = ShardedIndex.build(da.from_array(x, chunks=(400, -1)), kind="e2lsh", client=client,
+                                 **params)
+    want = single.search(x[:30], 10, return_counts=True)
+    assert_same(sharded.search(x[:30], 10, return_counts=True), want)
+    sharded.save(tmp_path / "idx")
+    assert ShardedIndex.load(tmp_path / "idx", client).params["storage"] == "sq8"
+
+
 def test_e2lsh_min_collisions_above_one_is_a_superset(client):
     # With m > 1 a shard with fewer than k points colliding m times tops up from lower counts on
     # its own: the shards see more candidates than the single index, never fewer.

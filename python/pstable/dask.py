@@ -29,7 +29,6 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import pickle
 import shutil
 import uuid
 from concurrent.futures import CancelledError
@@ -67,13 +66,12 @@ class _Shard:
 
     `version` counts the changes applied; a change carries the version it expects, so that a
     change Dask re-runs on an already changed object (or on a later save of the shard) is not
-    applied twice. `mapped`: opened as a read-only mapping, copied privately before a change.
+    applied twice.
     """
 
     index: Any
     ids: np.ndarray  # global id of each local id; -1 once removed (E2LSH keeps local ids)
     version: int = 0
-    mapped: bool = False
 
     @property
     def size(self) -> int:
@@ -96,18 +94,12 @@ def _make_index(kind: str, dim: int, metric: str, dtype: str, params: dict) -> A
     return pstable.E2LSHIndex(dim, metric=metric, dtype=dtype, **params)
 
 
-def _open_index(path: str, mmap: bool) -> tuple[Any, bool]:
-    """pstable.load(path), mapped when asked and when this pstable can map files."""
+def _open_index(path: str, mmap: bool) -> Any:
+    """pstable.load(path), mapped when asked and when this pstable can map files. A mapped index
+    stays changeable: it copies its rows out on the first add or compact."""
     if mmap and "mmap" in inspect.signature(pstable.load).parameters:
-        return pstable.load(path, mmap=True), True  # type: ignore[call-arg]
-    return pstable.load(path), False
-
-
-def _writable(shard: _Shard) -> None:
-    """Replaces a mapped (read-only) index by a private copy before a change (through pickling,
-    which copies the index: its file may have been replaced since)."""
-    if shard.mapped:
-        shard.index, shard.mapped = pickle.loads(pickle.dumps(shard.index)), False
+        return pstable.load(path, mmap=True)  # type: ignore[call-arg]
+    return pstable.load(path)
 
 
 # ---- tasks (run on the workers; plain functions, so that Dask can re-run them) ----
@@ -145,9 +137,9 @@ def _load_shard(directory: str, n: int, mmap: bool) -> _Shard:
     makes the replayed changes it already contains no-ops."""
     s = _read_manifest(directory)["shards"][n]
     path = os.path.join(directory, s["index"])
-    index, mapped = _open_index(path, mmap)
+    index = _open_index(path, mmap)
     ids = np.load(os.path.join(directory, s["ids"]), allow_pickle=False)
-    return _Shard(index, ids, version=s["version"], mapped=mapped)
+    return _Shard(index, ids, version=s["version"])
 
 
 def _shard_info(shard: _Shard) -> dict:
@@ -162,7 +154,6 @@ def _holds(shard: _Shard, ids: np.ndarray) -> np.ndarray:
 def _add_rows(shard: _Shard, version: int, rows: np.ndarray, ids: np.ndarray) -> _Shard:
     if shard.version != version:  # already applied (Dask re-ran this task on the changed object)
         return shard
-    _writable(shard)
     order = np.argsort(ids, kind="stable")
     shard.index.add(np.ascontiguousarray(rows[order]))
     shard.ids = np.concatenate([shard.ids, ids[order]])
@@ -175,7 +166,6 @@ def _remove_ids(shard: _Shard, version: int, ids: np.ndarray) -> _Shard:
         return shard
     local = np.flatnonzero(np.isin(shard.ids, ids))
     if len(local):
-        _writable(shard)
         if isinstance(shard.index, pstable.E2LSHIndex):  # ids stay stable: mark them gone
             shard.index.remove(local)
             shard.ids = shard.ids.copy()
@@ -196,7 +186,6 @@ def _compact(shard: _Shard, version: int) -> _Shard:
     if shard.version != version:
         return shard
     if isinstance(shard.index, pstable.E2LSHIndex) and shard.index.num_removed:
-        _writable(shard)
         shard.index.compact()  # local ids are unchanged, and so is shard.ids
     shard.version += 1
     return shard
@@ -372,7 +361,7 @@ class ShardedIndex:
              mmap: bool = True) -> "ShardedIndex":
         """Opens a directory written by `save`: each worker opens its shards' files with
         `pstable.load` (as read-only mappings when `mmap` and this pstable can map files; a
-        mapped shard is copied privately before its first add or remove). The directory must be
+        mapped index copies its rows out on its first add or compact). The directory must be
         readable by every worker at the same path. If a worker dies, Dask re-opens its shards
         from their files on another worker (and replays later adds and removes)."""
         client = client or get_client()

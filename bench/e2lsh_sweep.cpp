@@ -38,7 +38,11 @@ struct Row {
   std::string name;
   E2LSHParams params;
   double build_s, recall, visited_fraction, qps, memory_mb;
+  double single_us;  ///< CPU microseconds per search call of one query (0: not measured)
 };
+
+/// How many queries are also searched one per call (--single).
+Eigen::Index g_single = 0;
 
 double recall_at(const Neighbors<float>& got, const Neighbors<float>& truth) {
   double hits = 0;
@@ -53,7 +57,7 @@ double recall_at(const Neighbors<float>& got, const Neighbors<float>& truth) {
 template <class Storage>
 Row measure_with(const std::string& name, const E2LSHParams& params, const RowMatrix<float>& base,
                  const RowMatrix<float>& queries, const Neighbors<float>& truth) {
-  Row row{name + "/" + Storage::name, params, 0, 0, 0, 0, 0};
+  Row row{name + "/" + Storage::name, params, 0, 0, 0, 0, 0, 0};
   auto t = cpu_now();
   E2LSHIndex<float, Euclidean, Storage> index(base.cols(), params);
   index.add(base);
@@ -64,6 +68,15 @@ Row measure_with(const std::string& name, const E2LSHParams& params, const RowMa
   row.recall = recall_at(got, truth);
   row.visited_fraction = got.mean_visited() / static_cast<double>(base.rows());
   row.memory_mb = static_cast<double>(index.memory_bytes()) / 1e6;
+  const Eigen::Index single = std::min(g_single, queries.rows());
+  if (single > 0) {
+    t = cpu_now();
+    for (Eigen::Index q = 0; q < single; ++q) {
+      const auto one = index.search(queries.middleRows(q, 1), truth.k(), 1);
+      if (one.ids()(0, 0) == -2) std::puts("");  // keeps the call
+    }
+    row.single_us = 1e6 * since(t) / static_cast<double>(single);
+  }
   return row;
 }
 
@@ -84,16 +97,17 @@ std::vector<Row> measure(const std::string& storage, const std::string& name,
 
 void print(const Row& r) {
   std::printf(
-      "| %-22s | %3d | %3d | %6.2f | %4d | %2d | %8.3f | %7.2f%% | %8.0f | %7.2f | %8.1f |\n",
+      "| %-22s | %3d | %3d | %6.2f | %4d | %2d | %8.3f | %7.2f%% | %8.0f | %8.0f | %7.2f | %8.1f "
+      "|\n",
       r.name.c_str(), r.params.num_tables, r.params.num_hashes, r.params.bucket_width,
       r.params.num_probes, r.params.min_collisions, r.recall, 100 * r.visited_fraction, r.qps,
-      r.build_s, r.memory_mb);
+      r.single_us, r.build_s, r.memory_mb);
   std::printf(
       "RESULT name=%s L=%d k=%d w=%.4f T=%d m=%d recall=%.4f visited=%.5f qps=%.1f build_s=%.3f "
-      "memory_mb=%.1f\n",
+      "memory_mb=%.1f single_us=%.1f\n",
       r.name.c_str(), r.params.num_tables, r.params.num_hashes, r.params.bucket_width,
       r.params.num_probes, r.params.min_collisions, r.recall, r.visited_fraction, r.qps, r.build_s,
-      r.memory_mb);
+      r.memory_mb, r.single_us);
 }
 
 /// One --params value, "L,k,w,T[,m]": four or five numbers, nothing else.
@@ -135,6 +149,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(Eigen::Index{1}, Eigen::Index{1} << 40));
   app.add_flag("!--no-tune", tune, "skip the tuner");
   app.add_flag("!--no-sweep", sweep, "skip the fixed settings");
+  app.add_option("--single", g_single,
+                 "also time this many queries searched one per call (us per call, CPU time)")
+      ->check(CLI::Range(Eigen::Index{0}, Eigen::Index{1} << 40));
   app.add_option("--storage", storage,
                  "candidate storage: full-precision rows, 8-bit codes (sq8), or both")
       ->check(CLI::IsMember({"full", "sq8", "both"}));
@@ -169,10 +186,10 @@ int main(int argc, char** argv) {
   std::printf("exact scan (GEMM batch): %.0f q/s\n", exact_qps);
   std::printf("RESULT name=exact qps=%.1f\n", exact_qps);
 
-  std::printf("\n| %-22s | %3s | %3s | %6s | %4s | %2s | %8s | %8s | %8s | %7s | %8s |\n",
-              "setting", "L", "k", "w", "T", "m", "recall10", "visited", "q/s", "build s",
-              "memory MB");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("\n| %-22s | %3s | %3s | %6s | %4s | %2s | %8s | %8s | %8s | %8s | %7s | %8s |\n",
+              "setting", "L", "k", "w", "T", "m", "recall10", "visited", "q/s", "us/call1",
+              "build s", "memory MB");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   if (tune) {
     t = cpu_now();
     const TuneResult tuned = tune_e2lsh<float, Euclidean>(base);

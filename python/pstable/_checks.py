@@ -34,6 +34,14 @@ def integer(value: Any, name: str, kind: str = "int64") -> int:
     return v
 
 
+def real(value: Any, name: str) -> float:
+    """`value` as a Python float if it is a real number (int or float, numpy scalars included;
+    not bool). NaN and infinities pass: the C++ checks decide about them."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
 def integers(values: Any, name: str, kind: str = "int64") -> list[int]:
     """A sequence of integers (list, tuple, 1-D array), each checked by `integer`."""
     return [integer(v, f"{name}[{i}]", kind) for i, v in enumerate(np.asarray(values).ravel().tolist())]

@@ -131,7 +131,7 @@ TEMPLATE_PRODUCT_TEST_CASE("exact range search includes points exactly at the ra
     const auto got = slice(result, q);
     REQUIRE(got.size() == truth.size());
     for (std::size_t j = 0; j < got.size(); ++j) {
-      CHECK(got[j].first == truth[j].id);  // ties by the smaller id
+      CHECK(got[j].first == truth[j].id);                      // ties by the smaller id
       CHECK(got[j].second == static_cast<T>(truth[j].value));  // correctly rounded
       at_boundary += truth[j].value == radius;
     }
@@ -155,8 +155,8 @@ TEMPLATE_PRODUCT_TEST_CASE("E2LSH range results are a subset of brute force, rec
   p.num_tables = 20;
   p.num_hashes = 8;  // a point at the radius: found with probability 1 - (1 - 0.8^8)^20 = 0.975
   // Cosine hashes unit vectors, whose distance is sqrt(2 - 2 cos).
-  const double r = std::is_same_v<Metric, Cosine> ? std::sqrt(2.0 - 2.0 * double(radius))
-                                                  : double(radius);
+  const double r =
+      std::is_same_v<Metric, Cosine> ? std::sqrt(2.0 - 2.0 * double(radius)) : double(radius);
   p.bucket_width = 4 * r;
   if (std::is_same_v<Metric, Manhattan>) {
     // The Cauchy family collides less at the same width: p(r) = 0.755 at w = 8 r, found with

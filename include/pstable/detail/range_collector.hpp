@@ -25,8 +25,8 @@ void check_radius(T radius) {
                               : "radius is NaN; pass a distance >= 0");
   }
   if (!Metric::is_similarity && radius < T(0)) {
-    throw InvalidArgument(concat("radius must be >= 0 for the ", Metric::name, " distance, got ",
-                                 radius));
+    throw InvalidArgument(
+        concat("radius must be >= 0 for the ", Metric::name, " distance, got ", radius));
   }
 }
 

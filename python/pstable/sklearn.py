@@ -74,17 +74,19 @@ class _NeighborsBase(BaseEstimator):  # type: ignore[misc]
             For sparse input.
         """
         X = self._validate_data(X, dtype=[np.float64, np.float32], reset=True)
+        X = np.ascontiguousarray(X)
         metric = self._pstable_metric()
         if self.index == "exact":
-            index: Any = ExactIndex(X.shape[1], metric=metric, dtype=X.dtype)
+            index: Any = ExactIndex.borrow(X, metric=metric)  # reads X in place, no copy
         elif self.index == "e2lsh":
             index = E2LSHIndex(X.shape[1], metric=metric, dtype=X.dtype, **self._lsh_params(X))
+            index.add(X)
         else:
             raise ValueError(f"index must be 'exact' or 'e2lsh', got {self.index!r}")
-        index.add(X)
         self.index_ = index
         self.n_samples_fit_ = X.shape[0]
-        # Rows E2LSH cannot fill are answered exactly: the fallback reads the same rows.
+        # The queries of kneighbors() without X; rows E2LSH cannot fill are answered exactly
+        # over them too.
         self._fit_X = X
         return self
 

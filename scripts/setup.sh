@@ -3,7 +3,8 @@
 #   build   compiler, CMake and the C++ dependencies (always)
 #   data    Fashion-MNIST
 #   bench   peers for comparisons (FAISS, hnswlib, OpenBLAS) and matplotlib
-#   python  the pybind11 module, pytest, the notebook runner and Dask (pstable.dask)
+#   python  the pybind11 module, pytest, the notebook runner, Dask (pstable.dask), scikit-learn
+#           and SciPy (pstable.sklearn)
 #   web     the Flask search example and its browser test (scripts/web.sh, scripts/test_web.sh)
 #   npm     npm, for systems whose nodejs lacks it (scripts/web.sh asks for it only then)
 #   cross   the Windows (mingw-w64) and ARM64 (cross g++, qemu-user, arm64 zlib through
@@ -18,7 +19,7 @@ declare -A groups=(
   [build]="build-essential cmake pkg-config libeigen3-dev libxsimd-dev catch2 libbenchmark-dev zlib1g-dev libcli11-dev nlohmann-json3-dev"
   [data]="dataset-fashion-mnist"
   [bench]="python3-numpy python3-faiss python3-hnswlib libopenblas0-pthread python3-matplotlib python3-sklearn python3-pil"
-  [python]="python3-dev python3-numpy python3-pytest pybind11-dev python3-pybind11 python3-venv python3-pip python3-setuptools python3-wheel python3-build python3-nbclient python3-nbformat python3-ipykernel python3-matplotlib python3-dask python3-distributed"
+  [python]="python3-dev python3-numpy python3-pytest pybind11-dev python3-pybind11 python3-venv python3-pip python3-setuptools python3-wheel python3-build python3-nbclient python3-nbformat python3-ipykernel python3-matplotlib python3-dask python3-distributed python3-sklearn python3-scipy"
   [web]="python3-numpy python3-flask python3-pil python3-pytest nodejs chromium chromium-driver python3-selenium"
   [npm]="npm"
   [cross]="g++-mingw-w64-x86-64 libz-mingw-w64-dev g++-aarch64-linux-gnu qemu-user zlib1g-dev:arm64"

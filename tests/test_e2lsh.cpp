@@ -105,8 +105,9 @@ struct Oracle {
     std::size_t visited;
   };
   // Candidates: the points in at least min_collisions of the query's L buckets; while fewer than
-  // k, those with min_collisions - 1, - 2, ... collisions join, one count at a time.
-  Answer search(const RowVector<T>& q, std::size_t k, int min_collisions = 1) const {
+  // k (and top_up), those with min_collisions - 1, - 2, ... collisions join, one count at a time.
+  Answer search(const RowVector<T>& q, std::size_t k, int min_collisions = 1,
+                bool top_up = true) const {
     std::map<Id, int> collisions;
     for (int t = 0; t < L_; ++t) {
       const auto& table = buckets_[static_cast<std::size_t>(t)];
@@ -119,7 +120,7 @@ struct Oracle {
     }
     std::set<Id> candidates;
     for (int level = min_collisions;
-         level >= 1 && (level == min_collisions || candidates.size() < k); --level) {
+         level >= 1 && (level == min_collisions || (top_up && candidates.size() < k)); --level) {
       for (const auto& [i, c] : collisions) {
         if (c == level || (level == min_collisions && c > level)) candidates.insert(i);
       }
@@ -412,6 +413,80 @@ TEST_CASE("filtered search equals search with the rejected points removed", "[e2
   CHECK(filtered.visited() == expected.visited());  // rejected points cost no distance
   const auto unfiltered = all.search(queries, 7);
   CHECK(unfiltered.mean_visited() > filtered.mean_visited());
+}
+
+TEMPLATE_PRODUCT_TEST_CASE(
+    "range search: the candidates of a straightforward implementation in range", "[e2lsh][range]",
+    E2LSHIndex, ((double, Euclidean), (double, Cosine), (double, Manhattan))) {
+  using T = typename TestType::Scalar;
+  using Metric = typename TestType::MetricType;
+  const RowMatrix<T> data = gaussian<T>(600, 8, 1);
+  const RowMatrix<T> queries = gaussian<T>(60, 8, 2);
+  E2LSHParams p = small_params();
+  p.bucket_width = 3.0;
+  p.min_collisions = GENERATE(1, 2);
+  p.num_probes = GENERATE(0, 5);
+  TestType index(8, p);
+  index.add(data.topRows(250));
+  index.add(data.bottomRows(350));
+  const Oracle<T, Metric> oracle(index, data);
+  // About a tenth of the points in range of a query.
+  const T radius = std::is_same_v<Metric, Cosine>      ? T(0.45)
+                   : std::is_same_v<Metric, Manhattan> ? T(7)
+                                                       : T(2.8);
+  const int threads = GENERATE(1, 2);
+  const auto result = index.search_radius(queries, radius, threads);
+  REQUIRE(result.num_queries() == queries.rows());
+  std::size_t found = 0;
+  for (Eigen::Index q = 0; q < queries.rows(); ++q) {
+    CAPTURE(q);
+    const auto all = oracle.search(queries.row(q), static_cast<std::size_t>(data.rows()),
+                                   p.min_collisions, false);
+    CHECK(static_cast<std::size_t>(result.visited()(q)) == all.visited);
+    std::vector<Id> ids;
+    std::vector<long double> values;
+    for (std::size_t j = 0; j < all.ids.size(); ++j) {
+      if (Metric::is_similarity ? all.values[j] >= radius : all.values[j] <= radius) {
+        ids.push_back(all.ids[j]);
+        values.push_back(all.values[j]);
+      }
+    }
+    REQUIRE(result.count(q) == static_cast<Eigen::Index>(ids.size()));
+    for (std::size_t j = 0; j < ids.size(); ++j) {
+      const Eigen::Index at = result.offsets()(q) + static_cast<Eigen::Index>(j);
+      CHECK(result.ids()(at) == ids[j]);
+      CHECK(std::abs(static_cast<long double>(result.distances()(at)) - values[j]) < 1e-9);
+    }
+    found += ids.size();
+  }
+  CHECK(found > 0);
+  CHECK(result.total() == static_cast<Eigen::Index>(found));
+}
+
+TEST_CASE("filtered range search equals range search with the rejected points removed",
+          "[e2lsh][range]") {
+  const RowMatrix<float> data = gaussian<float>(800, 10, 10);
+  const RowMatrix<float> queries = gaussian<float>(50, 10, 11);
+  E2LSHParams p;
+  p.num_tables = 5;
+  p.num_hashes = 4;
+  p.bucket_width = 2.5;
+  p.num_probes = 8;
+  E2LSHIndex<float, Euclidean> all(10, p), removed(10, p);
+  all.add(data);
+  removed.add(data);
+  const auto keep = [](Id id) { return id % 4 != 1; };
+  for (Id id = 0; id < 800; ++id) {
+    if (!keep(id)) removed.remove(id);
+  }
+  const auto filtered = all.search_radius_filtered(queries, 3.5f, keep, GENERATE(1, 2));
+  const auto expected = removed.search_radius(queries, 3.5f);
+  CHECK(filtered.offsets() == expected.offsets());
+  CHECK(filtered.ids() == expected.ids());
+  CHECK(filtered.distances() == expected.distances());
+  CHECK(filtered.visited() == expected.visited());
+  CHECK(expected.total() > 0);
+  for (Eigen::Index i = 0; i < expected.total(); ++i) CHECK(keep(expected.ids()(i)));
 }
 
 TEST_CASE("every bad parameter and argument is rejected", "[e2lsh][errors]") {

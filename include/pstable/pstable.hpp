@@ -5,6 +5,7 @@
 #include "pstable/config.hpp"
 #include "pstable/core/error.hpp"
 #include "pstable/core/neighbors.hpp"
+#include "pstable/core/range_neighbors.hpp"
 #include "pstable/core/threads.hpp"
 #include "pstable/core/types.hpp"
 #include "pstable/eval/average_precision.hpp"

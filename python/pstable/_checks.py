@@ -37,6 +37,12 @@ def integer(value: Any, name: str, kind: str = "int64") -> int:
 def threads(value: Any) -> int:
     """A num_threads argument for the core: an int32 checked by `integer`, None meaning 0."""
     return 0 if value is None else integer(value, "num_threads", "int32")
+def real(value: Any, name: str) -> float:
+    """`value` as a Python float if it is a real number (int or float, numpy scalars included;
+    not bool). NaN and infinities pass: the C++ checks decide about them."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    return float(value)
 
 
 def integers(values: Any, name: str, kind: str = "int64") -> list[int]:

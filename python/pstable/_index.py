@@ -27,6 +27,10 @@ CountedResult = Tuple[
     npt.NDArray[np.int64], npt.NDArray[np.floating[Any]], Union[npt.NDArray[np.int64], int]
 ]
 
+RangeResult = Tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]
+]
+
 _DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
 
 
@@ -192,6 +196,30 @@ class _Index:
         if return_counts:
             return ids, distances, visited
         return ids, distances
+
+    def search_radius(
+        self, queries: npt.ArrayLike, radius: float, num_threads: Optional[int] = 0,
+        return_counts: bool = False,
+    ) -> Any:
+        """Every point within `radius` of each query row: `(offsets, ids, distances)`.
+
+        FAISS's range_search layout: query i's results are `ids[offsets[i]:offsets[i + 1]]` and
+        `distances[offsets[i]:offsets[i + 1]]`, best first, ties by the smaller id; `offsets` has
+        one entry more than there are queries (a 1-D query counts as one row). For 'euclidean'
+        and 'manhattan' a point is in range when its distance is <= radius; for 'cosine' and
+        'ip' `radius` is a similarity threshold: similarity >= radius. The comparison is made in
+        the index's dtype. With `return_counts=True` also returns `visited`, the distance
+        computations per query. `num_threads` as in `search`. Raises ValueError
+        (pstable.InvalidArgument) for a NaN radius or a negative one under a distance, and as
+        `search` does for bad queries. The GIL is released during the search.
+        """
+        q, _ = _as_rows(queries, self.dtype, "queries")
+        r = _checks.real(radius, "radius")
+        num_threads = _checks.threads(num_threads)
+        offsets, ids, distances, visited = self._impl.search_radius(q, r, num_threads)
+        if return_counts:
+            return offsets, ids, distances, visited
+        return offsets, ids, distances
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes the index to `path` in pstable's versioned file format (atomically: a failed
@@ -431,6 +459,32 @@ class E2LSHIndex(_Index):
         if single:
             ids, distances, visited, probed = ids[0], distances[0], int(visited[0]), int(probed[0])
         out: tuple[Any, ...] = (ids, distances)
+        if return_counts:
+            out += (visited,)
+        if return_probed:
+            out += (probed,)
+        return out
+
+    def search_radius(  # type: ignore[override]
+        self, queries: npt.ArrayLike, radius: float, num_threads: Optional[int] = 0,
+        return_counts: bool = False, *, filter: FilterLike = None, return_probed: bool = False,
+    ) -> Any:
+        """The r-near-neighbour query E2LSH was designed for: `(offsets, ids, distances)`.
+
+        Layout and radius as ExactIndex.search_radius (a similarity threshold for 'cosine').
+        Candidates are the points in at least `min_collisions` of the probed buckets; each is
+        checked against the radius with its exact distance, so every result is truly in range,
+        but a point in range that shares too few buckets with the query is missed. Recall
+        depends on radius / bucket_width: pick bucket_width a few times the radius
+        (docs/e2lsh.md). `filter`, `return_counts` and `return_probed` work as in `search`.
+        """
+        q, _ = _as_rows(queries, self.dtype, "queries")
+        r = _checks.real(radius, "radius")
+        num_threads = _checks.threads(num_threads)
+        allowed = self._allowed_mask(filter)
+        offsets, ids, distances, visited, probed = self._impl.search_radius_lsh(
+            q, r, num_threads, allowed)
+        out: tuple[Any, ...] = (offsets, ids, distances)
         if return_counts:
             out += (visited,)
         if return_probed:

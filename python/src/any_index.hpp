@@ -35,6 +35,9 @@ class AnyIndex {
   virtual void add(const py::array& rows) = 0;
   /// (ids, distances, visited) for the rows of a C-contiguous 2-D array of the index's dtype.
   virtual py::tuple search(const py::array& queries, Eigen::Index k, int num_threads) const = 0;
+  /// (offsets, ids, distances, visited) of a range search (see RangeNeighbors).
+  virtual py::tuple search_radius(const py::array& queries, double radius,
+                                  int num_threads) const = 0;
   /// A copy of the stored rows (for pickling).
   virtual py::array rows() const = 0;
   /// Writes the index file (needs the C++ file format; raises otherwise).
@@ -81,6 +84,13 @@ class AnyIndex {
   mutable std::atomic<int> active_calls_{0};
 #endif
 };
+
+/// (offsets, ids, distances, visited) of a range search, handed to numpy without copies.
+template <class T>
+py::tuple range_tuple(RangeNeighbors<T>& result) {
+  return py::make_tuple(adopt(std::move(result.offsets())), adopt(std::move(result.ids())),
+                        adopt(std::move(result.distances())), adopt(std::move(result.visited())));
+}
 
 template <class T>
 std::string dtype_name() {
@@ -130,6 +140,19 @@ class Bound : public Interface {
     }
     return py::make_tuple(adopt(std::move(result.ids())), adopt(std::move(result.distances())),
                           adopt(std::move(result.visited())));
+  }
+
+  py::tuple search_radius(const py::array& queries, double radius, int num_threads) const override {
+    const auto view = view_rows<T>(queries, "queries");
+    RangeNeighbors<T> result;
+    {
+      py::gil_scoped_release release;
+      std::shared_lock lock(this->mutex_);
+      const MatrixRef<T> ref(view);
+      const typename AnyIndex::ActiveCall active(*this, ref.data());
+      result = index_.search_radius(ref, static_cast<T>(radius), num_threads);
+    }
+    return range_tuple(result);
   }
 
   void save(const std::string& path) const override {

@@ -20,6 +20,9 @@ class AnyLSHIndex : public AnyIndex {
   /// ids: only ids with allowed[id] true (and id < len(allowed)) are returned.
   virtual py::tuple search_lsh(const py::array& queries, Eigen::Index k, int num_threads,
                                const py::object& allowed) const = 0;
+  /// (offsets, ids, distances, visited, probed) of a range search; `allowed` as for search_lsh.
+  virtual py::tuple search_radius_lsh(const py::array& queries, double radius, int num_threads,
+                                      const py::object& allowed) const = 0;
   /// Removes every id or none: all are checked (present, not removed, no repeats) first.
   virtual void remove(const std::vector<Id>& ids) = 0;
   virtual void compact() = 0;
@@ -31,6 +34,25 @@ class AnyLSHIndex : public AnyIndex {
   virtual Id next_id() const = 0;
   /// "full" or "sq8": how candidates are scored (the Storage's name).
   virtual std::string storage() const = 0;
+};
+
+/// The `allowed` argument of the filtered searches: None, or a 1-D C-contiguous bool array over
+/// ids; as a keep predicate, only ids with allowed[id] true (and id < len(allowed)) pass. It
+/// only reads the array, so the worker threads may call it concurrently.
+struct Mask {
+  const bool* data = nullptr;
+  Id size = 0;
+
+  explicit Mask(const py::object& allowed) {
+    if (allowed.is_none()) return;
+    const auto a = py::reinterpret_borrow<py::array>(allowed);
+    if (!py::isinstance<py::array_t<bool, py::array::c_style>>(a) || a.ndim() != 1) {
+      throw py::type_error("allowed must be a 1-D C-contiguous bool array over ids");
+    }
+    data = static_cast<const bool*>(a.data());
+    size = static_cast<Id>(a.shape(0));
+  }
+  bool operator()(Id id) const noexcept { return id < size && data[id]; }
 };
 
 template <class T, class Metric, class Storage>
@@ -49,32 +71,43 @@ class BoundE2LSH final : public Bound<E2LSHIndex<T, Metric, Storage>, AnyLSHInde
   py::tuple search_lsh(const py::array& queries, Eigen::Index k, int num_threads,
                        const py::object& allowed) const override {
     const auto view = view_rows<T>(queries, "queries");
-    const bool* mask = nullptr;
-    Id mask_size = 0;
-    if (!allowed.is_none()) {
-      const auto a = py::reinterpret_borrow<py::array>(allowed);
-      if (!py::isinstance<py::array_t<bool, py::array::c_style>>(a) || a.ndim() != 1) {
-        throw py::type_error("allowed must be a 1-D C-contiguous bool array over ids");
-      }
-      mask = static_cast<const bool*>(a.data());
-      mask_size = static_cast<Id>(a.shape(0));
-    }
+    const Mask mask(allowed);
     Neighbors<T> result;
     {
       py::gil_scoped_release release;
       std::shared_lock lock(this->mutex_);
       const MatrixRef<T> ref(view);
       const typename AnyIndex::ActiveCall active(*this, ref.data());
-      if (mask == nullptr) {
+      if (mask.data == nullptr) {
         result = this->index_.search(ref, k, num_threads);
       } else {
-        // Reads only: safe from the worker threads.
-        const auto keep = [mask, mask_size](Id id) { return id < mask_size && mask[id]; };
-        result = this->index_.search_filtered(ref, k, keep, num_threads);
+        result = this->index_.search_filtered(ref, k, mask, num_threads);
       }
     }
     return py::make_tuple(adopt(std::move(result.ids())), adopt(std::move(result.distances())),
                           adopt(std::move(result.visited())), adopt(std::move(result.probed())));
+  }
+
+  py::tuple search_radius_lsh(const py::array& queries, double radius, int num_threads,
+                              const py::object& allowed) const override {
+    const auto view = view_rows<T>(queries, "queries");
+    const Mask mask(allowed);
+    RangeNeighbors<T> result;
+    {
+      py::gil_scoped_release release;
+      std::shared_lock lock(this->mutex_);
+      const MatrixRef<T> ref(view);
+      const typename AnyIndex::ActiveCall active(*this, ref.data());
+      const auto r = static_cast<T>(radius);
+      if (mask.data == nullptr) {
+        result = this->index_.search_radius(ref, r, num_threads);
+      } else {
+        result = this->index_.search_radius_filtered(ref, r, mask, num_threads);
+      }
+    }
+    return py::make_tuple(adopt(std::move(result.offsets())), adopt(std::move(result.ids())),
+                          adopt(std::move(result.distances())), adopt(std::move(result.visited())),
+                          adopt(std::move(result.probed())));
   }
 
   void remove(const std::vector<Id>& ids) override {
@@ -177,8 +210,7 @@ py::list params_docs() {
 }
 
 template <class T, class Metric>
-py::dict tune_typed(const py::array& data, const py::object& queries,
-                    const TuneOptions& options) {
+py::dict tune_typed(const py::array& data, const py::object& queries, const TuneOptions& options) {
   const auto view = view_rows<T>(data, "data");
   TuneResult r;
   if (queries.is_none()) {

@@ -216,6 +216,8 @@ void bind_common(Class& c) {
       .def("add", &AnyIndex::add, py::arg("rows"))
       .def("search", &AnyIndex::search, py::arg("queries"), py::arg("k"),
            py::arg("num_threads") = 0)
+      .def("search_radius", &AnyIndex::search_radius, py::arg("queries"), py::arg("radius"),
+           py::arg("num_threads") = 0)
       .def("rows", &AnyIndex::rows)
       .def("save", &AnyIndex::save, py::arg("path"))
       .def("data_address", &AnyIndex::data_address);
@@ -249,6 +251,8 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   py::class_<AnyLSHIndex, AnyIndex>(m, "LSHIndex", py::module_local())
       .def("search_lsh", &AnyLSHIndex::search_lsh, py::arg("queries"), py::arg("k"),
            py::arg("num_threads"), py::arg("allowed"))
+      .def("search_radius_lsh", &AnyLSHIndex::search_radius_lsh, py::arg("queries"),
+           py::arg("radius"), py::arg("num_threads"), py::arg("allowed"))
       .def("remove", &AnyLSHIndex::remove, py::arg("ids"))
       .def("compact", &AnyLSHIndex::compact)
       .def("set_num_probes", &AnyLSHIndex::set_num_probes, py::arg("probes"))

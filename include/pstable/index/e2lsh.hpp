@@ -10,12 +10,14 @@
 
 #include "pstable/core/error.hpp"
 #include "pstable/core/neighbors.hpp"
+#include "pstable/core/range_neighbors.hpp"
 #include "pstable/core/topk.hpp"
 #include "pstable/core/types.hpp"
 #include "pstable/detail/huge_page_allocator.hpp"
 #include "pstable/detail/index_serializer.hpp"
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
+#include "pstable/detail/range_collector.hpp"
 #include "pstable/detail/thread_scratch.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/index/bucket_table.hpp"
@@ -61,12 +63,12 @@ namespace pstable {
 /// next ids.
 ///
 /// Thread safety: `add`, `remove`, `compact`, `set_num_probes` and `set_min_collisions` need
-/// exclusive access. `search`, `search_filtered` and saving are const and may run from many
-/// threads at once; each search call itself splits its queries over `num_threads` threads of the
-/// shared pool (0, the default, = pstable::get_num_threads(): all allowed CPUs unless set; one
-/// query block runs on the calling thread). Search scratch is kept per thread, the pool's
-/// workers included, and reused across calls (about 24 bytes per indexed row of the largest
-/// index searched, per searching thread, held while the thread lives).
+/// exclusive access. `search`, `search_filtered`, `search_radius` and saving are const and may
+/// run from many threads at once; each search call itself splits its queries over `num_threads`
+/// threads of the shared pool (0, the default, = pstable::get_num_threads(): all allowed CPUs
+/// unless set; one query block runs on the calling thread). Search scratch is kept per thread,
+/// the pool's workers included, and reused across calls (about 24 bytes per indexed row of the
+/// largest index searched, per searching thread, held while the thread lives).
 template <class T, class Metric, class Storage = detail::PointSet<T, Metric>>
 class E2LSHIndex {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
@@ -246,6 +248,27 @@ class E2LSHIndex {
     return search_impl(queries, k, keep, num_threads);
   }
 
+  /// The r-near-neighbour query E2LSH was designed for (Datar et al. 2004): for each query row,
+  /// the candidates from the probed buckets (points in at least min_collisions of them; no
+  /// top-up from fewer collisions) whose exact distance is <= radius, or for Cosine whose
+  /// similarity is >= radius (a threshold). See RangeNeighbors. Every returned point is truly in
+  /// range with its exact distance; a point in range is missed when it shares too few buckets
+  /// with the query (recall depends on radius / bucket_width, docs/e2lsh.md). Throws if radius is
+  /// NaN (or negative for a distance), queries have the wrong width or hold NaN/inf (or zero
+  /// rows under cosine). An empty index returns no results.
+  RangeNeighbors<T> search_radius(const MatrixRef<T>& queries, T radius,
+                                  int num_threads = 0) const {
+    return search_radius_impl(
+        queries, radius, [](Id) { return true; }, num_threads);
+  }
+
+  /// As search_radius, returning only ids with keep(id) true (called as by search_filtered).
+  template <class Keep>
+  RangeNeighbors<T> search_radius_filtered(const MatrixRef<T>& queries, T radius, Keep&& keep,
+                                           int num_threads = 0) const {
+    return search_radius_impl(queries, radius, keep, num_threads);
+  }
+
   /// The hash functions (for tests and serializers).
   const HashFunctions& hash_family() const noexcept { return hashes_; }
   /// The tables; rows in them are internal row numbers (see id_of).
@@ -290,13 +313,48 @@ class E2LSHIndex {
         const Eigen::Index nb = std::min(kQueryBlock, end - q0);
         hash_block(queries, q0, nb, scratch);
         scratch.gathered.clear();
-        for (Eigen::Index i = 0; i < nb; ++i)
-          gather_query(queries, q0, i, k, keep, scratch, result);
+        for (Eigen::Index i = 0; i < nb; ++i) {
+          gather_query(queries, q0, i, static_cast<std::size_t>(k), keep, scratch, result.visited(),
+                       result.probed());
+        }
         scratch.first[static_cast<std::size_t>(nb)] = scratch.gathered.size();
         verify_block(q0, nb, scratch, result);
       }
     });
     return result;
+  }
+
+  // Range search: the same hash, probe and gather steps without top-up (k = 0), then every
+  // candidate is scored exactly (storages with estimates read the full rows too) and kept when
+  // in range.
+  template <class Keep>
+  RangeNeighbors<T> search_radius_impl(const MatrixRef<T>& queries, T radius, Keep&& keep,
+                                       int num_threads) const {
+    points_.validate_rows(queries, "queries");
+    detail::check_radius<Metric>(radius);
+    detail::check_threads(num_threads);
+    detail::RangeCollector<T, Metric> found(queries.rows(), radius);
+    if (size() == 0) return found.finish(num_threads);
+    detail::parallel_for(queries.rows(), num_threads, kQueryBlock, [&](auto begin, auto end, int) {
+      const auto& kernels = simd::kernels<T>();
+      detail::ScratchLease<Scratch> lease;
+      Scratch& scratch = lease.get();
+      scratch.reserve(static_cast<std::size_t>(points_.size()), dim());
+      for (Eigen::Index q0 = begin; q0 < end; q0 += kQueryBlock) {
+        const Eigen::Index nb = std::min(kQueryBlock, end - q0);
+        hash_block(queries, q0, nb, scratch);
+        scratch.gathered.clear();
+        for (Eigen::Index i = 0; i < nb; ++i) {
+          gather_query(queries, q0, i, 0, keep, scratch, found.visited(), found.probed());
+        }
+        scratch.first[static_cast<std::size_t>(nb)] = scratch.gathered.size();
+        visit_pairs(nb, scratch, [&](std::uint32_t row, std::uint32_t qi) {
+          const T key = points_.key(kernels, scratch.prepared[qi], static_cast<Id>(row));
+          found.offer(q0 + qi, key, id_of(row));
+        });
+      }
+    });
+    return found.finish(num_threads);
   }
 
   // A candidate's key interval from a storage with estimates (Storage::bounds).
@@ -352,10 +410,12 @@ class E2LSHIndex {
   }
 
   // Steps "probe" and "gather" for query q0 + i: its distinct live candidates are appended to
-  // s.gathered (detail::CandidateWalk, the walk the tuner runs too).
+  // s.gathered (detail::CandidateWalk, the walk the tuner runs too), topped up from fewer
+  // collisions until there are `top_up` (0: none).
   template <class Keep>
-  void gather_query(const MatrixRef<T>& queries, Eigen::Index q0, Eigen::Index i, Eigen::Index k,
-                    Keep& keep, Scratch& s, Neighbors<T>& out) const {
+  void gather_query(const MatrixRef<T>& queries, Eigen::Index q0, Eigen::Index i,
+                    std::size_t top_up, Keep& keep, Scratch& s, CountVector& visited,
+                    CountVector& probed) const {
     const auto qi = static_cast<std::size_t>(i);
     const T* query = queries.row(q0 + i).data();
     const T* p = points_.prepare_query(query, s.buffer);
@@ -369,14 +429,13 @@ class E2LSHIndex {
     s.walk.begin_query();
     s.walk.probe(s.f.row(i).data(), 0, params_.num_tables, params_.num_hashes, params_.num_probes);
     s.walk.gather(tables_, min_hits, [](std::uint32_t, std::uint32_t) {});
-    const std::size_t accepted =
-        s.walk.select_candidates(min_hits, static_cast<std::size_t>(k), [&](std::uint32_t row) {
-          if (removed_[row] || !keep(id_of(row))) return false;
-          s.gathered.push_back(row);
-          return true;
-        });
-    out.probed()(q0 + i) = static_cast<std::int64_t>(s.walk.probed());
-    out.visited()(q0 + i) = static_cast<std::int64_t>(accepted);
+    const std::size_t accepted = s.walk.select_candidates(min_hits, top_up, [&](std::uint32_t row) {
+      if (removed_[row] || !keep(id_of(row))) return false;
+      s.gathered.push_back(row);
+      return true;
+    });
+    probed(q0 + i) = static_cast<std::int64_t>(s.walk.probed());
+    visited(q0 + i) = static_cast<std::int64_t>(accepted);
   }
 
   // Step "verify": scores the block's (row, query) pairs and keeps each query's k best. With a

@@ -10,10 +10,12 @@
 
 #include "pstable/core/error.hpp"
 #include "pstable/core/neighbors.hpp"
+#include "pstable/core/range_neighbors.hpp"
 #include "pstable/core/topk.hpp"
 #include "pstable/core/types.hpp"
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
+#include "pstable/detail/range_collector.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/metric/traits.hpp"
 #include "pstable/simd/dispatch.hpp"
@@ -112,11 +114,30 @@ class ExactIndex {
         if constexpr (Metric::has_product_form) {
           search_blocks(queries, begin, end, result);
         } else {
-          search_tiles(queries, begin, end, result);
+          TopKHandler handler(*this, result);
+          scan_tiles(queries, begin, end, handler);
         }
       });
     }
     return result;
+  }
+
+  /// Every point within `radius` of each query row (see RangeNeighbors): distance <= radius for
+  /// Euclidean and Manhattan, similarity >= radius (a threshold) for Cosine and InnerProduct.
+  /// Every point is compared through the SIMD kernels (as brute force does), so the result is
+  /// exact. Throws if radius is NaN (or negative for a distance), queries have the wrong width or
+  /// hold NaN/inf (or zero rows under cosine). An empty index returns no results.
+  RangeNeighbors<T> search_radius(const MatrixRef<T>& queries, T radius,
+                                  int num_threads = 0) const {
+    points_.validate_rows(queries, "queries");
+    detail::check_radius<Metric>(radius);
+    detail::check_threads(num_threads);
+    detail::RangeCollector<T, Metric> found(queries.rows(), radius);
+    detail::parallel_for(queries.rows(), num_threads, 1, [&](auto begin, auto end, int) {
+      RangeHandler handler{*this, found};
+      scan_tiles(queries, begin, end, handler);
+    });
+    return found.finish(num_threads);
   }
 
  private:
@@ -127,6 +148,7 @@ class ExactIndex {
   static constexpr Eigen::Index kQueryBlock = 512;
   static constexpr Eigen::Index kPointBlock = 1024;
   static constexpr Eigen::Index kRescoreExtra = 16;
+  static constexpr Eigen::Index kTileQueries = 64;  // queries compared with each tile of points
 
   void write_row(detail::TopK<T>& top, Neighbors<T>& out, Eigen::Index q) const {
     const auto best = top.take_sorted();
@@ -181,40 +203,75 @@ class ExactIndex {
   }
 
   // Kernel path for queries [begin, end): each tile of kTileRows points (a few hundred KB) is
-  // compared with every query of a block while it stays in cache.
-  void search_tiles(const MatrixRef<T>& queries, Eigen::Index begin, Eigen::Index end,
-                    Neighbors<T>& out) const {
-    constexpr Eigen::Index kTileQueries = 64;
+  // compared with every query of a block while it stays in cache. The handler collects
+  // (FAISS's BlockResultHandler): begin(q0, nq) starts a block of queries, add(i, key, id) offers
+  // point id to query q0 + i, end(q0, nq) finishes the block.
+  template <class Handler>
+  void scan_tiles(const MatrixRef<T>& queries, Eigen::Index begin, Eigen::Index end,
+                  Handler& handler) const {
     const auto& kernels = simd::kernels<T>();
-    const auto k = static_cast<std::size_t>(out.k());
     const Eigen::Index tile =
         std::max<Eigen::Index>(16, (Eigen::Index{1} << 18) / (dim() * Eigen::Index{sizeof(T)}));
-    std::vector<detail::TopK<T>> tops(static_cast<std::size_t>(kTileQueries), detail::TopK<T>(k));
     std::vector<std::vector<T>> buffers(static_cast<std::size_t>(kTileQueries));
     std::vector<const T*> prepared(static_cast<std::size_t>(kTileQueries));
     for (Eigen::Index q0 = begin; q0 < end; q0 += kTileQueries) {
       const Eigen::Index nq = std::min(kTileQueries, end - q0);
+      handler.begin(q0, nq);
       for (Eigen::Index i = 0; i < nq; ++i) {
         const auto qi = static_cast<std::size_t>(i);
-        tops[qi].reset(k);
         prepared[qi] = points_.prepare_query(queries.row(q0 + i).data(), buffers[qi]);
       }
       for (Id p0 = 0; p0 < size(); p0 += tile) {
         const Id p1 = std::min<Id>(size(), p0 + tile);
         for (Eigen::Index i = 0; i < nq; ++i) {
-          auto& top = tops[static_cast<std::size_t>(i)];
-          for (Id p = p0; p < p1; ++p) {
-            const T s = points_.key(kernels, prepared[static_cast<std::size_t>(i)], p);
-            if (s <= top.threshold()) top.push(s, p);
-          }
+          const T* qp = prepared[static_cast<std::size_t>(i)];
+          for (Id p = p0; p < p1; ++p) handler.add(i, points_.key(kernels, qp, p), p);
         }
       }
-      for (Eigen::Index i = 0; i < nq; ++i) {
-        out.visited()(q0 + i) = size();
-        write_row(tops[static_cast<std::size_t>(i)], out, q0 + i);
-      }
+      handler.end(q0, nq);
     }
   }
+
+  // scan_tiles handler of search: the k best per query.
+  struct TopKHandler {
+    const ExactIndex& index;
+    Neighbors<T>& out;
+    std::vector<detail::TopK<T>> tops;
+
+    TopKHandler(const ExactIndex& owner, Neighbors<T>& result)
+        : index(owner),
+          out(result),
+          tops(static_cast<std::size_t>(kTileQueries),
+               detail::TopK<T>(static_cast<std::size_t>(result.k()))) {}
+    void begin(Eigen::Index, Eigen::Index nq) {
+      for (Eigen::Index i = 0; i < nq; ++i) {
+        tops[static_cast<std::size_t>(i)].reset(static_cast<std::size_t>(out.k()));
+      }
+    }
+    void add(Eigen::Index i, T key, Id id) {
+      auto& top = tops[static_cast<std::size_t>(i)];
+      if (key <= top.threshold()) top.push(key, id);
+    }
+    void end(Eigen::Index q0, Eigen::Index nq) {
+      for (Eigen::Index i = 0; i < nq; ++i) {
+        out.visited()(q0 + i) = index.size();
+        index.write_row(tops[static_cast<std::size_t>(i)], out, q0 + i);
+      }
+    }
+  };
+
+  // scan_tiles handler of search_radius: every point within the radius.
+  struct RangeHandler {
+    const ExactIndex& index;
+    detail::RangeCollector<T, Metric>& found;
+    Eigen::Index q0 = 0;
+
+    void begin(Eigen::Index first, Eigen::Index) { q0 = first; }
+    void add(Eigen::Index i, T key, Id id) { found.offer(q0 + i, key, id); }
+    void end(Eigen::Index first, Eigen::Index nq) {
+      for (Eigen::Index i = 0; i < nq; ++i) found.visited()(first + i) = index.size();
+    }
+  };
 
   // Top-k over one row of products q.x for points [p0, p0 + np).
   void select_block(const T* products, Id p0, Eigen::Index np, detail::TopK<T>& top) const {

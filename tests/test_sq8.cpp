@@ -1,6 +1,7 @@
 #include "catch_compat.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <random>
@@ -56,6 +57,24 @@ void check_same_results(const RowMatrix<T>& data, const RowMatrix<T>& queries,
     const auto one = coded.search(queries.middleRows(q, 1), k);
     CHECK(one.ids().row(0) == a.ids().row(q));
     CHECK(one.distances().row(0) == a.distances().row(q));
+  }
+  // Range search scores every candidate on the full-precision rows: the same as flat storage.
+  // The radius: the median of the queries' (k/2)-th values that exist (some queries of these
+  // data sets find no candidate at all).
+  std::vector<T> reached;
+  for (Eigen::Index q = 0; q < queries.rows(); ++q) {
+    if (std::isfinite(a.distances()(q, k / 2))) reached.push_back(a.distances()(q, k / 2));
+  }
+  if (!reached.empty()) {
+    std::sort(reached.begin(), reached.end());
+    const T radius = reached[reached.size() / 2];
+    const auto ra = flat.search_radius(queries, radius);
+    const auto rb = coded.search_radius(queries, radius);
+    CHECK(ra.total() > 0);
+    CHECK(ra.offsets() == rb.offsets());
+    CHECK(ra.ids() == rb.ids());
+    CHECK(ra.distances() == rb.distances());
+    CHECK(ra.visited() == rb.visited());
   }
   CHECK(coded.memory_bytes() > flat.memory_bytes());
 }

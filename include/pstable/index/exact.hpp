@@ -37,7 +37,8 @@ namespace pstable {
 /// Metrics without one (Manhattan) compare blocks of queries with cache-sized tiles of points
 /// through the SIMD kernels. Fewer queries are answered by a streaming scan with the
 /// SIMD kernels and a bounded heap. Both give brute-force results with ties broken by the smaller
-/// id (up to floating-point rounding between nearly equal distances).
+/// id (up to floating-point rounding between nearly equal distances). Range search
+/// (`search_radius`) compares every query with every point through the SIMD kernels, in tiles.
 ///
 /// Files: `save_index(index, path)` (include pstable/io/index_file.hpp) writes the rows to a
 /// versioned, checksummed index file (docs/file-format.md) through a temporary renamed over

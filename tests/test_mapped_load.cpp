@@ -4,6 +4,7 @@
 #include "catch_compat.hpp"
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -40,7 +41,7 @@ template <class Index>
 void check_same_answers(const Index& a, const Index& b, const RowMatrix<typename Index::Scalar>& q,
                         Eigen::Index k) {
   REQUIRE(a.size() == b.size());
-  check_same(a.search(q, k), b.search(q, k));               // all queries (batched paths)
+  check_same(a.search(q, k), b.search(q, k));                        // all queries (batched paths)
   check_same(a.search(q.topRows(3), k), b.search(q.topRows(3), k));  // a few (scan paths)
 }
 
@@ -300,4 +301,35 @@ TEST_CASE("mapping something that is not a regular file raises IoError", "[file]
   CHECK_THROWS_AS(load_index<Exact>(dir.path().string(), LoadMode::map), IoError);
   CHECK_THROWS_AS(load_index<Exact>(dir.file("missing.pst"), LoadMode::map), IoError);
   CHECK_THROWS_AS(load_index<Exact>(std::string("a\0b", 3), LoadMode::map), InvalidArgument);
+}
+
+TEST_CASE("the checksum of a mapping, sliced over threads, equals zlib's one pass",
+          "[file][mmap]") {
+  // The oracle: zlib's crc32 in one call. Sizes below, at and around slice boundaries.
+  Bytes bytes(3 * detail::kCrcSlice + 12345);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    bytes[i] = static_cast<unsigned char>((i * 2654435761u) >> 13);
+  }
+  for (const std::uint64_t n : {std::uint64_t{64}, detail::kCrcSlice - 1, detail::kCrcSlice,
+                                2 * detail::kCrcSlice + 1, std::uint64_t{bytes.size()}}) {
+    CAPTURE(n);
+    const auto expected =
+        static_cast<std::uint32_t>(::crc32(0, bytes.data(), static_cast<uInt>(n)));
+    CHECK(detail::parallel_crc32(bytes.data(), n) == expected);
+  }
+
+  // A file of several slices loads mapped, and a flipped bit in a later slice is caught.
+  testing::TempDir dir;
+  const auto path = dir.file("big.pst");
+  const auto data = gaussian<float>(3500, 1024, 14);  // 14.3 MB: 3 slices
+  ExactIndex<float, Euclidean> index(1024);
+  index.add(data);
+  save_index(index, path);
+  CHECK(RowMatrix<float>(load_index<ExactIndex<float, Euclidean>>(path, LoadMode::map).data()) ==
+        data);
+  Bytes b = testing::read_bytes(path);
+  b[b.size() - 100000] ^= 0x02;
+  testing::write_bytes(path, b);
+  using Exact = ExactIndex<float, Euclidean>;
+  CHECK_THAT(map_error<Exact>(path), Catch::Contains("checksum mismatch"));
 }

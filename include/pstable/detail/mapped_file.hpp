@@ -123,8 +123,8 @@ class MappedFile {
 
   template <class Code>
   [[noreturn]] void fail(Code code) const {
-    throw IoError(concat("cannot map '", path_, "' into memory: ",
-                         std::system_category().message(static_cast<int>(code)),
+    throw IoError(concat("cannot map '", path_,
+                         "' into memory: ", std::system_category().message(static_cast<int>(code)),
                          "; load it without mapping (LoadMode::copy, mmap=False)"));
   }
 

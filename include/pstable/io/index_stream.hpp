@@ -272,6 +272,9 @@ class IndexFileReader {
   template <class E>
   std::vector<E> section(const char (&tag)[5]) {
     const auto count = begin_section<E>(tag);
+    if (const E* in_place = values_in_place<E>(count)) {  // copied once, not zeroed first
+      return std::vector<E>(in_place, in_place + count);
+    }
     std::vector<E> values(static_cast<std::size_t>(count));
     read_values(values.data(), count);
     return values;

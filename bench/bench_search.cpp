@@ -17,18 +17,8 @@
 
 namespace pstable_bench {
 
-namespace {
-
-constexpr Eigen::Index kNumQueries = 2000;
-constexpr Eigen::Index kK = 10;
-
-struct FashionMnist {
-  pstable::RowMatrix<float> train;
-  pstable::RowMatrix<float> queries;
-  std::string error;  // non-empty when the files could not be read
-};
-
 const FashionMnist& fashion_mnist() {
+  constexpr Eigen::Index kNumQueries = 2000;
   static const FashionMnist data = [] {
     FashionMnist d;
     const char* env = std::getenv("PSTABLE_FASHION_MNIST");
@@ -45,6 +35,10 @@ const FashionMnist& fashion_mnist() {
   }();
   return data;
 }
+
+namespace {
+
+constexpr Eigen::Index kK = 10;
 
 template <class Metric>
 void exact_scan(benchmark::State& state) {

@@ -6,6 +6,7 @@
 int main(int argc, char** argv) {
   pstable_bench::register_kernel_benchmarks();
   pstable_bench::register_search_benchmarks();
+  pstable_bench::register_load_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

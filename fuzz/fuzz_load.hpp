@@ -3,7 +3,8 @@
 // Loads an index file of the kind `Kind` with the type its header names, then searches it, so
 // that a crafted file which loads must also be safe to use. With `repair`, the harness first
 // sets the header's file size and recomputes the CRC-32 trailer (like the tests' fix_checksum),
-// so the fuzzer reaches the checks behind the checksum.
+// so the fuzzer reaches the checks behind the checksum. A file that loads is also loaded through a
+// mapping, which must answer the same.
 
 #include <cstring>
 #include <vector>
@@ -27,11 +28,17 @@ inline void repair_checksum(std::vector<std::uint8_t>& b) {
 template <class Index>
 void load_and_search(const std::string& path) {
   const Index index = load_index<Index>(path);
+  // A file that loads by copy loads the same through a mapping (LoadMode::map).
+  const Index mapped = load_index<Index>(path, LoadMode::map);
   if (index.dim() > 4096) return;
   using T = typename Index::Scalar;
   RowMatrix<T> queries = RowMatrix<T>::Ones(2, index.dim());
   queries(1, 0) = T(-3);
   const auto found = index.search(queries, 3);
+  if (mapped.search(queries, 3).ids() != found.ids()) {
+    std::fprintf(stderr, "the mapped load answers differently from the copied load\n");
+    std::abort();
+  }
   for (Eigen::Index i = 0; i < found.ids().size(); ++i) {
     const Id id = found.ids().data()[i];
     bool held = id < index.size();  // ExactIndex: ids are row numbers

@@ -10,7 +10,6 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _checks, _simd
-from ._errors import InvalidState
 
 if TYPE_CHECKING:
     from ._core import Index as _CoreIndex
@@ -74,16 +73,19 @@ def _as_rows(x: Any, dtype: np.dtype[Any], what: str) -> tuple[np.ndarray[Any, A
     return np.ascontiguousarray(a, dtype=dtype), single
 
 
-def _load_args(
-    path: str | os.PathLike[str], metric: Metric | None, dtype: DType | None
-) -> tuple[str, str, str]:
-    """(path, metric, dtype) for the core's load functions: the file's own unless given."""
-    path = os.fspath(path)
-    if metric is None or dtype is None:
-        info = _core.file_info(path)
-        metric = info["metric"] if metric is None else metric
-        dtype = info["dtype"] if dtype is None else dtype
-    return path, metric, _dtype_name(dtype)
+def _load_impl(
+    path: str | os.PathLike[str], kind: str | None = None, metric: Metric | None = None,
+    dtype: DType | None = None, mmap: bool = False, storage: Storage | None = None,
+) -> Any:
+    """The core's index in the file at `path`, read once; kind, metric and dtype are the file's
+    own unless given (then a file holding others raises FormatError); an E2LSH index gets the
+    file's storage unless `storage` is given."""
+    if not isinstance(mmap, bool):
+        raise TypeError(f"mmap must be True or False, got {mmap!r}")
+    return _core.load_file(
+        os.fspath(path), kind, metric, None if dtype is None else _dtype_name(dtype), mmap,
+        None if storage is None else _storage_name(storage),
+    )
 
 
 def _file_bytes(impl: Any) -> bytes:
@@ -95,28 +97,29 @@ def _file_bytes(impl: Any) -> bytes:
             return f.read()
 
 
-def _from_file_bytes(data: bytes, load: Callable[[str], Any]) -> Any:
-    """`load(path)` on `data` written to a private temporary file."""
+def _from_file_bytes(data: bytes, kind: str) -> Any:
+    """The core's index of `kind` in `data`, written to a private temporary file and loaded."""
     with tempfile.TemporaryDirectory(prefix="pstable-") as d:
         path = os.path.join(d, "index.pst")
         with open(path, "wb") as f:
             f.write(data)
-        return load(path)
+        return _load_impl(path, kind)
 
 
-def load(path: str | os.PathLike[str]) -> "_Index":
+def load(path: str | os.PathLike[str], *, mmap: bool = False) -> "_Index":
     """Loads any index file written by `save`: the class, metric and dtype come from its header.
 
-    Returns an ExactIndex or an E2LSHIndex. Raises OSError (pstable.IoError) if the file cannot
-    be read and pstable.FormatError if it is not a valid pstable index file.
+    Returns an ExactIndex or an E2LSHIndex. With `mmap=True` the file is mapped read-only and
+    the index reads its rows in place: opening costs a checksum pass instead of a copy, and
+    processes mapping one file share its memory (see `ExactIndex.load`). Raises OSError
+    (pstable.IoError) if the file cannot be read or mapped and pstable.FormatError if it is not
+    a valid pstable index file (truncated, corrupted, foreign or too new).
     """
-    info = _core.file_info(os.fspath(path))
-    if info["kind"] == "exact":
-        return ExactIndex.load(path, info["metric"], info["dtype"])
-    if info["kind"] == "e2lsh":
-        return E2LSHIndex.load(path, info["metric"], info["dtype"], storage=info["storage"])
-    raise InvalidState(f"{os.fspath(path)!r} holds a {info['kind']} index, which this build of "
-                       "pstable cannot load")
+    impl = _load_impl(path, mmap=mmap)
+    cls: type[_Index] = ExactIndex if impl.kind == "exact" else E2LSHIndex
+    index = cls.__new__(cls)
+    index._impl = impl
+    return index
 
 
 class _Index:
@@ -146,8 +149,14 @@ class _Index:
 
     @property
     def memory_bytes(self) -> int:
-        """Bytes the index holds (borrowed rows not counted)."""
+        """Bytes the index holds (borrowed or mapped rows not counted)."""
         return self._impl.memory_bytes
+
+    @property
+    def owns_data(self) -> bool:
+        """False while the index reads a borrowed array or a mapped file (`load(mmap=True)`);
+        the first `add` (or E2LSH `compact`) copies the rows into the index."""
+        return self._impl.owns_data
 
     def __len__(self) -> int:
         return self._impl.size
@@ -275,28 +284,30 @@ class ExactIndex(_Index):
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike[str], metric: Metric | None = None, dtype: DType | None = None
+        cls, path: str | os.PathLike[str], metric: Metric | None = None,
+        dtype: DType | None = None, *, mmap: bool = False,
     ) -> "ExactIndex":
         """Reads an index written by `save`; metric and dtype come from the file.
 
         Passing `metric` or `dtype` asserts them: a file holding another one raises
         pstable.FormatError naming what it holds. See also `pstable.load`.
+
+        `mmap=True` maps the file read-only and searches the rows where they lie (no copy; only
+        the norms are computed): the pages are shared with every process mapping the file. The
+        index keeps the mapping; the file may be deleted or replaced by `save` meanwhile (POSIX),
+        but must not be truncated or rewritten in place. `add` first copies the rows out: the
+        file is never written. Corrupt files are rejected as without mmap.
         """
         index = cls.__new__(cls)
-        index._impl = _core.load_exact(*_load_args(path, metric, dtype))
+        index._impl = _load_impl(path, "exact", metric, dtype, mmap)
         return index
-
-    @property
-    def owns_data(self) -> bool:
-        """False while the index reads a borrowed array."""
-        return self._impl.owns_data
 
     def rows(self) -> np.ndarray[Any, Any]:
         """A copy of the stored points (size x dim), in id order."""
         return self._impl.rows()
 
     def _repr_extra(self) -> str:
-        return "" if self._impl.owns_data else ", borrowed=True"
+        return "" if self._impl.owns_data else ", borrowed=True"  # an array or a mapped file
 
     # Pickling goes through the raw rows: portable across machines and SIMD cores.
     def __getstate__(self) -> dict[str, Any]:
@@ -494,18 +505,22 @@ class E2LSHIndex(_Index):
     @classmethod
     def load(
         cls, path: str | os.PathLike[str], metric: Metric | None = None,
-        dtype: DType | None = None, *, storage: Storage | None = None,
+        dtype: DType | None = None, *, mmap: bool = False, storage: Storage | None = None,
     ) -> "E2LSHIndex":
         """Reads an index written by `save`: parameters, points, removed ids, hash functions
         and tables, so that it answers exactly like the saved one. Metric and dtype come
-        from the file; passing them asserts them (pstable.FormatError on a mismatch). The
-        storage is the file's unless given: any E2LSH file loads with either storage (files
-        hold the full rows; 8-bit codes are rebuilt from them)."""
-        path, metric, dtype = _load_args(path, metric, dtype)
-        if storage is None:
-            storage = _core.file_info(path)["storage"]
+        from the file; passing them asserts them (pstable.FormatError on a mismatch).
+
+        `mmap=True` maps the file read-only and reads the rows in place (the tables and the
+        rest, about 4 bytes per point per table, are copied); see `ExactIndex.load`. `remove`
+        only marks points in memory; the first `add` or `compact` copies the rows out of the
+        mapping (copy on first write): the file is never written.
+
+        The storage ("full" or "sq8") is the file's unless given: any E2LSH file loads with
+        either (files hold the full rows; 8-bit codes are rebuilt from them, and a mapped load
+        into "sq8" copies the rows)."""
         index = cls.__new__(cls)
-        index._impl = _core.load_e2lsh(path, metric, dtype, _storage_name(storage))
+        index._impl = _load_impl(path, "e2lsh", metric, dtype, mmap, storage)
         return index
 
     # Pickling goes through the index file format (bytes of a saved file): the loaded index
@@ -516,7 +531,7 @@ class E2LSHIndex(_Index):
     def __setstate__(self, state: dict[str, Any]) -> None:
         if state.get("format") != 1:
             raise ValueError(f"unknown E2LSHIndex pickle format {state.get('format')!r}")
-        self._impl = _from_file_bytes(state["file"], lambda path: E2LSHIndex.load(path)._impl)
+        self._impl = _from_file_bytes(state["file"], "e2lsh")
 
     def _repr_extra(self) -> str:
         p = self.params

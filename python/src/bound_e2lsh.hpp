@@ -61,7 +61,10 @@ class BoundE2LSH final : public Bound<E2LSHIndex<T, Metric, Storage>, AnyLSHInde
   using Bound<E2LSHIndex<T, Metric, Storage>, AnyLSHIndex>::Bound;
   std::string kind() const override { return "e2lsh"; }
   std::string storage() const override { return Storage::name; }
-  bool owns_data() const override { return true; }
+  bool owns_data() const override {
+    std::shared_lock lock(this->mutex_);
+    return this->index_.owns_data();
+  }
 
   py::array rows() const override {
     throw InvalidState("E2LSHIndex keeps no row matrix to pickle yet; use save()/load()");

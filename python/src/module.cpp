@@ -6,6 +6,7 @@
 // the different modules never mixes.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -33,6 +34,11 @@ template <class T, class Metric>
 struct Types {
   using Scalar = T;
   using MetricType = Metric;
+};
+
+template <class T>
+struct TypeTag {
+  using type = T;
 };
 
 template <class T, class Make>
@@ -75,15 +81,6 @@ std::unique_ptr<AnyIndex> borrow_exact(const py::array& data, const std::string&
   });
 }
 
-std::unique_ptr<AnyIndex> load_exact(const std::string& path, const std::string& metric,
-                                     const std::string& dtype) {
-  return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyIndex> {
-    using T = typename decltype(types)::Scalar;
-    using M = typename decltype(types)::MetricType;
-    return std::make_unique<BoundExact<T, M>>(load_index<ExactIndex<T, M>>(path));
-  });
-}
-
 /// Calls `make(storage_tag)` with a value of the storage type named: "full" (full-precision
 /// rows, detail::PointSet) or "sq8" (Sq8Storage).
 template <class T, class Metric, class Make>
@@ -93,20 +90,51 @@ auto with_storage(const std::string& storage, Make&& make) {
   throw InvalidArgument("storage must be 'full' or 'sq8', got '" + storage + "'");
 }
 
-std::unique_ptr<AnyLSHIndex> load_e2lsh(const std::string& path, const std::string& metric,
-                                        const std::string& dtype, const std::string& storage) {
-  return with_types(dtype, metric, [&](auto types) -> std::unique_ptr<AnyLSHIndex> {
-    using T = typename decltype(types)::Scalar;
-    using M = typename decltype(types)::MetricType;
-    if constexpr (!has_lsh_family_v<M>) {
-      throw InvalidArgument(no_lsh_family(M::name));
-    } else {
-      return with_storage<T, M>(storage, [&](auto* tag) -> std::unique_ptr<AnyLSHIndex> {
-        using S = std::remove_pointer_t<decltype(tag)>;
-        return std::make_unique<BoundE2LSH<T, M, S>>(load_index<E2LSHIndex<T, M, S>>(path));
+/// The index in an index file, read once (header, checksum and data through one reader, the GIL
+/// released): kind, metric and dtype come from the file unless given, and a file holding others
+/// than those given raises FormatError. `mmap` maps the file (LoadMode::map) instead of copying.
+/// An E2LSH index gets `storage` ("full" or "sq8"), the file's own unless given.
+/// Returns an Index, or an LSHIndex for kind "e2lsh".
+py::object load_file(const std::string& path, const std::optional<std::string>& kind,
+                     const std::optional<std::string>& metric,
+                     const std::optional<std::string>& dtype, bool mmap,
+                     const std::optional<std::string>& storage) {
+  std::optional<detail::IndexFileReader> reader;
+  {
+    py::gil_scoped_release release;
+    reader.emplace(path, mmap ? LoadMode::map : LoadMode::copy);
+  }
+  const IndexFileInfo& info = reader->info();
+  const std::string k = kind.value_or(to_string(info.kind));
+  const auto read = [&](auto type_tag) {
+    using Index = typename decltype(type_tag)::type;
+    py::gil_scoped_release release;
+    return detail::load_index_from<Index>(*reader);
+  };
+  return with_types(
+      dtype.value_or(to_string(info.scalar)), metric.value_or(to_string(info.metric)),
+      [&](auto types) -> py::object {
+        using T = typename decltype(types)::Scalar;
+        using M = typename decltype(types)::MetricType;
+        if (k == "exact") {
+          std::unique_ptr<AnyIndex> index =
+              std::make_unique<BoundExact<T, M>>(read(TypeTag<ExactIndex<T, M>>{}));
+          return py::cast(std::move(index));
+        }
+        if (k != "e2lsh") {
+          throw InvalidArgument("kind must be 'exact' or 'e2lsh', got '" + k + "'");
+        }
+        if constexpr (!has_lsh_family_v<M>) {
+          throw InvalidArgument(no_lsh_family(M::name));
+        } else {
+          return with_storage<T, M>(storage.value_or(to_string(info.storage)), [&](auto* tag) {
+            using S = std::remove_pointer_t<decltype(tag)>;
+            std::unique_ptr<AnyLSHIndex> index =
+                std::make_unique<BoundE2LSH<T, M, S>>(read(TypeTag<E2LSHIndex<T, M, S>>{}));
+            return py::cast(std::move(index));
+          });
+        }
       });
-    }
-  });
 }
 
 std::unique_ptr<AnyLSHIndex> make_e2lsh(Eigen::Index dim, const std::string& metric,
@@ -245,7 +273,6 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   bind_common(index);
   m.def("make_exact", &make_exact, py::arg("dim"), py::arg("metric"), py::arg("dtype"));
   m.def("borrow_exact", &borrow_exact, py::arg("data"), py::arg("metric"));
-  m.def("load_exact", &load_exact, py::arg("path"), py::arg("metric"), py::arg("dtype"));
   m.def("file_info", &file_info, py::arg("path"));
 
   py::class_<AnyLSHIndex, AnyIndex>(m, "LSHIndex", py::module_local())
@@ -262,8 +289,9 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
       .def_property_readonly("next_id", &AnyLSHIndex::next_id)
       .def_property_readonly("storage", &AnyLSHIndex::storage)
       .def("params", [](const AnyLSHIndex& self) { return params_dict(self.params()); });
-  m.def("load_e2lsh", &load_e2lsh, py::arg("path"), py::arg("metric"), py::arg("dtype"),
-        py::arg("storage") = "full");
+  m.def("load_file", &load_file, py::arg("path"), py::arg("kind") = py::none(),
+        py::arg("metric") = py::none(), py::arg("dtype") = py::none(), py::arg("mmap") = false,
+        py::arg("storage") = py::none());
   m.def(
       "make_e2lsh",
       [](Eigen::Index dim, const std::string& metric, const std::string& dtype,

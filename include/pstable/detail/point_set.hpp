@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "pstable/core/types.hpp"
@@ -67,9 +69,10 @@ class PointSet {
     append_values(first, rows.rows());
   }
 
-  /// Points at validated caller-owned rows; the set must be empty.
-  void borrow(const T* data, Eigen::Index count) {
-    store_.borrow(data, count);
+  /// Points at validated rows the caller keeps alive (or `owner` does, see PointStore); the set
+  /// must be empty.
+  void borrow(const T* data, Eigen::Index count, std::shared_ptr<const void> owner = {}) {
+    store_.borrow(data, count, std::move(owner));
     append_values(0, count);
   }
 

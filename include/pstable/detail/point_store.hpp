@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "pstable/config.hpp"
@@ -9,9 +11,10 @@
 
 namespace pstable::detail {
 
-/// Rows of points, either owned (copied in, growing geometrically) or borrowed from the caller
-/// (a pointer the caller keeps alive and unchanged). Appending to borrowed rows first copies them,
-/// so the store owns everything from then on.
+/// Rows of points, either owned (copied in, growing geometrically) or borrowed: a pointer the
+/// caller keeps alive and unchanged, or that `owner` (e.g. a mapped file) keeps alive for as long
+/// as the store borrows; copies of the store share the owner. Appending to borrowed rows first
+/// copies them, so the store owns everything from then on (and releases the owner).
 template <class T>
 class PointStore {
  public:
@@ -30,10 +33,11 @@ class PointStore {
     return {row(begin), count, dim_};
   }
 
-  /// Points at the caller's rows; the store must be empty.
-  void borrow(const T* rows, Eigen::Index count) {
+  /// Points at the caller's rows, kept alive by `owner` if given; the store must be empty.
+  void borrow(const T* rows, Eigen::Index count, std::shared_ptr<const void> owner = {}) {
     PSTABLE_ASSERT(size_ == 0);
     borrowed_ = rows;
+    owner_ = std::move(owner);
     size_ = count;
   }
 
@@ -46,6 +50,7 @@ class PointStore {
       copy.assign(borrowed_, borrowed_ + size_ * dim_);
       owned_.swap(copy);
       borrowed_ = nullptr;
+      owner_.reset();
     } else if (need > owned_.capacity()) {
       owned_.reserve(std::max(need, 2 * owned_.capacity()));
     }
@@ -70,6 +75,7 @@ class PointStore {
 
   Buffer owned_;
   const T* borrowed_ = nullptr;
+  std::shared_ptr<const void> owner_;  // keeps borrowed_ alive, when the store was given one
 };
 
 }  // namespace pstable::detail

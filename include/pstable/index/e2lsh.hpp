@@ -60,7 +60,11 @@ namespace pstable {
 /// (docs/file-format.md) through a temporary renamed over `path`; `load_index<E2LSHIndex<T,
 /// Metric>>(path)` reads it back without rehashing, and the loaded index returns the same results,
 /// visited and probed counts bit for bit, keeps the removed points removed and hands out the same
-/// next ids.
+/// next ids. `load_index<...>(path, LoadMode::map)` maps the file read-only instead and reads the
+/// rows in place (shared with other processes mapping it; the tables and the rest are copied);
+/// such an index is fully usable: `remove` only marks tombstones in memory, and the first `add`
+/// or `compact` copies the rows out of the mapping (copy on first write; the file is never
+/// written).
 ///
 /// Thread safety: `add`, `remove`, `compact`, `set_num_probes` and `set_min_collisions` need
 /// exclusive access. `search`, `search_filtered`, `search_radius` and saving are const and may
@@ -103,6 +107,9 @@ class E2LSHIndex {
   Eigen::Index num_removed() const noexcept { return num_removed_; }
   /// The id the next added row receives.
   Id next_id() const noexcept { return next_id_; }
+  /// False while the rows are read in place from a mapped file (load_index with LoadMode::map);
+  /// the first `add` or `compact` copies them into the index.
+  bool owns_data() const noexcept { return points_.owns_data(); }
 
   /// True when `id` was added and not removed.
   bool contains(Id id) const noexcept {

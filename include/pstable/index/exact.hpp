@@ -4,8 +4,10 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "pstable/core/error.hpp"
@@ -25,7 +27,9 @@ namespace pstable {
 /// Exact (sequential) k-nearest-neighbour search: every query is compared with every point.
 ///
 /// Data: `add` copies rows into the index, which owns them; `ExactIndex::borrow` keeps a pointer
-/// to rows the caller owns and must keep alive and unchanged while the index is used (no copy).
+/// to rows the caller owns and must keep alive and unchanged while the index is used (no copy);
+/// an index loaded with LoadMode::map reads its rows from the mapped file, which it keeps alive.
+/// An `add` to a borrowing index first copies the borrowed rows (owns_data() becomes true).
 /// Cosine never modifies the rows: it keeps their inverse norms beside them.
 ///
 /// Search: for metrics with a product form (Euclidean, cosine, inner product) a batch of at least
@@ -43,7 +47,8 @@ namespace pstable {
 /// Files: `save_index(index, path)` (include pstable/io/index_file.hpp) writes the rows to a
 /// versioned, checksummed index file (docs/file-format.md) through a temporary renamed over
 /// `path`; `load_index<ExactIndex<T, Metric>>(path)` reads it back as an owning index that returns
-/// the same search results bit for bit.
+/// the same search results bit for bit; `load_index<...>(path, LoadMode::map)` as an index that
+/// reads the rows in place from a read-only mapping of the file (only the norms are computed).
 ///
 /// Thread safety: `add` needs exclusive access; `search` and `save` are const and may run from
 /// many threads at once. A batch `search` splits its queries over `num_threads` threads of the
@@ -63,15 +68,18 @@ class ExactIndex {
   /// An empty index for points with `dim` coordinates.
   explicit ExactIndex(Eigen::Index dim) : points_(dim) {}
 
-  /// An index over `rows` x `dim` values at `data`, which the caller owns and keeps alive and
-  /// unchanged while the index exists. Nothing is copied (until a later `add`).
-  static ExactIndex borrow(const T* data, Eigen::Index rows, Eigen::Index dim) {
+  /// An index over `rows` x `dim` values at `data`, which the caller keeps alive and unchanged
+  /// while the index exists, or which `owner` keeps alive: the index (and its copies) hold
+  /// `owner` for as long as they read `data` (load_index with LoadMode::map passes the mapped
+  /// file). Nothing is copied (until a later `add`).
+  static ExactIndex borrow(const T* data, Eigen::Index rows, Eigen::Index dim,
+                           std::shared_ptr<const void> owner = {}) {
     ExactIndex index(dim);
     if (rows < 0) throw InvalidArgument(detail::concat("rows must be >= 0, got ", rows));
     if (rows > 0 && data == nullptr) throw InvalidArgument("data is null");
     const Eigen::Map<const RowMatrix<T>> view(data, rows, dim);
     index.points_.validate_rows(view, "data");
-    index.points_.borrow(data, rows);
+    index.points_.borrow(data, rows, std::move(owner));
     return index;
   }
 

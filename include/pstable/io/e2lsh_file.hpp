@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -23,7 +24,9 @@ namespace detail {
 /// row; empty unless compacted), PROJ (a_j / w, dim x L*k column-major) and OFFS (u_j, L*k),
 /// then TKEY (u64), TOFF (u32) and TROW (u32) for each table. The hash family and tables are
 /// stored, not rebuilt, so a loaded index answers bit for bit like the saved one whatever the
-/// libm. Load checks every array's size, range and order before the index uses it; what it
+/// libm. From a mapped file (LoadMode::map) the index reads ROWS in place and keeps the mapping
+/// alive; the other arrays (tables: 4 bytes per row per table; tombstones; ids) are copied, the
+/// tables' checks read them anyway. Load checks every array's size, range and order before the index uses it; what it
 /// cannot check cheaply is that a table's keys are the hashes of its rows (a crafted file with
 /// wrong keys gives poor recall, never an out-of-bounds access).
 /// The largest next id a loaded E2LSH index may carry: far beyond any real index (ids grow by
@@ -110,8 +113,16 @@ struct IndexSerializer<E2LSHIndex<T, Metric, Storage>> {
     if (n > static_cast<std::uint64_t>(Index::kMaxRows)) {
       in.corrupt(concat(n, " rows exceed the ", Index::kMaxRows, " an E2LSH index holds"));
     }
-    RowMatrix<T> rows(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(dim));
-    in.read_values(rows.data(), values);
+    // From a mapping the rows stay where they lie; otherwise they are staged here.
+    RowMatrix<T> staged;
+    const T* row_data = in.values_in_place<T>(values);
+    if (row_data == nullptr) {
+      staged.resize(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(dim));
+      in.read_values(staged.data(), values);
+      row_data = staged.data();
+    }
+    const Eigen::Map<const RowMatrix<T>> rows(row_data, static_cast<Eigen::Index>(n),
+                                              static_cast<Eigen::Index>(dim));
 
     std::vector<std::uint8_t> removed(static_cast<std::size_t>(n));
     in.section("DELS", removed.data(), n);
@@ -183,7 +194,15 @@ struct IndexSerializer<E2LSHIndex<T, Metric, Storage>> {
     index.points_.validate_rows(rows, "stored rows");  // InvalidArgument -> FormatError
     index.hashes_ =
         Index::HashFunctions::from_stored(p.bucket_width, std::move(scaled), std::move(offsets));
-    if (n > 0) index.points_.append(rows);
+    // Rows read in place are borrowed by the full-precision storage; Sq8Storage codes them and
+    // keeps its own copy.
+    constexpr bool borrows = std::is_same_v<Storage, PointSet<T, Metric>>;
+    if (n > 0 && borrows && row_data != staged.data()) {
+      if constexpr (borrows)
+        index.points_.borrow(row_data, static_cast<Eigen::Index>(n), in.mapping());
+    } else if (n > 0) {
+      index.points_.append(rows);
+    }
     index.tables_.swap(tables);
     index.removed_.swap(removed);
     index.ids_.swap(ids);

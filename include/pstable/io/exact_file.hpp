@@ -11,7 +11,8 @@ namespace detail {
 
 /// ExactIndex files: no parameters, one section "ROWS" with size() x dim() values in id order.
 /// Norms are recomputed on load (the same kernels give the same values, so searches are
-/// bit-identical). A borrowed index saves its rows and loads as an owning one.
+/// bit-identical). A borrowed index saves its rows and loads as an owning one; from a mapped
+/// file (LoadMode::map) the loaded index borrows the rows where they lie in the mapping.
 template <class T, class Metric>
 struct IndexSerializer<ExactIndex<T, Metric>> {
   using Scalar = T;
@@ -32,6 +33,10 @@ struct IndexSerializer<ExactIndex<T, Metric>> {
                         " points x ", h.dim, " dimensions need ", values));
     }
     const auto dim = static_cast<Eigen::Index>(h.dim);
+    if (const T* in_place = in.values_in_place<T>(found)) {
+      return ExactIndex<T, Metric>::borrow(in_place, static_cast<Eigen::Index>(h.count), dim,
+                                           in.mapping());
+    }
     RowMatrix<T> rows(static_cast<Eigen::Index>(h.count), dim);
     in.read_values(rows.data(), found);
     ExactIndex<T, Metric> index(dim);

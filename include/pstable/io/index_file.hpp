@@ -53,31 +53,48 @@ void save_index(const Index& index, const std::string& path) {
   file.commit();
 }
 
-/// Loads an index saved by save_index. Throws IoError if the file cannot be read and FormatError
-/// if it is not a pstable index file, is truncated or corrupted (checksum), was written by a
-/// newer pstable, or holds another index kind, scalar type or metric than Index. The candidate
-/// storage is not part of that match: an E2LSH file saved with either storage loads into either
-/// (the file holds full-precision rows; codes are rebuilt from them).
+namespace detail {
+
+/// load_index on an opened reader (whose info() a caller may first read to pick Index).
 template <class Index>
-Index load_index(const std::string& path) {
-  using Serializer = detail::IndexSerializer<Index>;
-  detail::IndexFileReader reader(path);
+Index load_index_from(IndexFileReader& reader) {
+  using Serializer = IndexSerializer<Index>;
+  const std::string& path = reader.path();
   IndexFileInfo wanted = reader.info();
   wanted.kind = Serializer::kind;
   wanted.scalar = detail::scalar_type_of<typename Serializer::Scalar>();
   wanted.metric = detail::metric_kind_of<typename Serializer::MetricType>();
   const IndexFileInfo& found = reader.info();
   if (found.kind != wanted.kind || found.scalar != wanted.scalar || found.metric != wanted.metric) {
-    throw FormatError(detail::concat("'", path, "' holds a ", found.description(), "; load it as ",
-                                     found.type_name(), ", not as ", wanted.type_name()));
+    throw FormatError(concat("'", path, "' holds a ", found.description(), "; load it as ",
+                             found.type_name(), ", not as ", wanted.type_name()));
   }
   try {
     Index index = Serializer::load(reader);
     reader.finish();
     return index;
   } catch (const InvalidArgument& e) {
-    throw FormatError(detail::concat("'", path, "' holds an index pstable rejects: ", e.what()));
+    throw FormatError(concat("'", path, "' holds an index pstable rejects: ", e.what()));
   }
+}
+
+}  // namespace detail
+
+/// Loads an index saved by save_index. Throws IoError if the file cannot be read (or mapped)
+/// and FormatError if it is not a pstable index file, is truncated or corrupted (checksum), was
+/// written by a newer pstable, or holds another index kind, scalar type or metric than Index.
+/// The candidate storage is not part of that match: an E2LSH file saved with either storage
+/// loads into either (the file holds full-precision rows; codes are rebuilt from them).
+///
+/// `LoadMode::map` maps the file read-only and lets the index read its rows in place instead of
+/// copying them (see LoadMode): opening costs one checksum pass over the mapping plus the
+/// index's own checks, and processes mapping one file share its pages. The index keeps the
+/// mapping alive (its copies share it); on POSIX the file may be unlinked or replaced by
+/// save_index meanwhile, but must not be truncated or rewritten in place.
+template <class Index>
+Index load_index(const std::string& path, LoadMode mode = LoadMode::copy) {
+  detail::IndexFileReader reader(path, mode);
+  return detail::load_index_from<Index>(reader);
 }
 
 }  // namespace pstable

@@ -18,6 +18,14 @@ namespace pstable {
 ///   3: header byte 27 names the candidate storage (StorageKind; 0 in older files).
 inline constexpr std::uint32_t kIndexFormatVersion = 3;
 
+/// How load_index reads an index file.
+///   copy: the file is read into memory the index owns; the file may change afterwards.
+///   map:  the file is mapped read-only and the index reads its large arrays (the rows) in place,
+///         sharing the pages with every process that maps the same file; the index keeps the
+///         mapping alive. The first add (or compact) copies the rows out: the file is never
+///         written. Falls back to copying arrays a big-endian host cannot read in place.
+enum class LoadMode : std::uint8_t { copy, map };
+
 /// Which index a file holds.
 enum class IndexKind : std::uint8_t { exact = 1, e2lsh = 2 };
 

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,8 @@
 #include "pstable/detail/endian.hpp"
 #include "pstable/detail/index_serializer.hpp"
 #include "pstable/detail/input_file.hpp"
+#include "pstable/detail/mapped_file.hpp"
+#include "pstable/detail/parallel.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/index/families.hpp"
 #include "pstable/io/index_format.hpp"
@@ -37,6 +41,29 @@ inline std::uint32_t crc32_update(std::uint32_t crc, const unsigned char* bytes,
     n -= chunk;
   }
   return static_cast<std::uint32_t>(c);
+}
+
+/// CRC-32 of n bytes in memory (a mapped file): slices of kCrcSlice bytes checksummed on every
+/// hardware thread and joined with crc32_combine, which gives the value of one pass.
+inline constexpr std::uint64_t kCrcSlice = std::uint64_t(4) << 20;
+inline std::uint32_t parallel_crc32(const unsigned char* bytes, std::uint64_t n) {
+  const std::uint64_t slices = std::max<std::uint64_t>(1, n / kCrcSlice);
+  const std::uint64_t step = n / slices;  // the last slice also takes the remainder
+  const auto begin_of = [&](std::uint64_t s) { return s * step; };
+  const auto end_of = [&](std::uint64_t s) { return s + 1 == slices ? n : (s + 1) * step; };
+  std::vector<std::uint32_t> crcs(static_cast<std::size_t>(slices));
+  parallel_for(static_cast<std::ptrdiff_t>(slices), 0, 1, [&](auto first, auto last, int) {
+    for (auto s = static_cast<std::uint64_t>(first); s < static_cast<std::uint64_t>(last); ++s) {
+      crcs[static_cast<std::size_t>(s)] =
+          crc32_update(0, bytes + begin_of(s), static_cast<std::size_t>(end_of(s) - begin_of(s)));
+    }
+  });
+  uLong crc = crcs[0];
+  for (std::uint64_t s = 1; s < slices; ++s) {
+    crc = ::crc32_combine(crc, crcs[static_cast<std::size_t>(s)],
+                          static_cast<z_off_t>(end_of(s) - begin_of(s)));
+  }
+  return static_cast<std::uint32_t>(crc);
 }
 
 /// Streams one index file: the header (patched at the end), the parameters block, then sections.
@@ -129,22 +156,29 @@ class IndexFileWriter {
   std::uint32_t body_crc_ = 0;
 };
 
-/// Reads one index file. The constructor checks everything that does not depend on the index
+/// Reads one index file, through buffered reads (LoadMode::copy) or a read-only mapping
+/// (LoadMode::map). The constructor checks everything that does not depend on the index
 /// type: magic, format version, file size, checksum and header fields. Serializers then read
 /// `param`s and `section`s in the order they were written; every length is checked against the
-/// bytes left before anything is allocated.
+/// bytes left before anything is allocated. From a mapping, `values_in_place` hands out a
+/// section's values where they lie, and `mapping()` is what keeps them alive.
 class IndexFileReader {
  public:
-  explicit IndexFileReader(const std::string& path) : file_(path) {
+  explicit IndexFileReader(const std::string& path, LoadMode mode = LoadMode::copy) : path_(path) {
+    if (mode == LoadMode::map) {
+      map_ = MappedFile::open(path);
+    } else {
+      file_.emplace(path);
+    }
     read_header();
     verify_checksum();
-    file_.seek(kHeaderBytes);
+    seek(kHeaderBytes);
     params_.resize(static_cast<std::size_t>(header_.params_bytes));
-    file_.read(params_.data(), params_.size(), "the parameters block");
+    read_raw(params_.data(), params_.size(), "the parameters block");
     skip_padding(header_.params_bytes);
   }
 
-  const std::string& path() const noexcept { return file_.path(); }
+  const std::string& path() const noexcept { return path_; }
   const FileHeader& header() const noexcept { return header_; }
   const IndexFileInfo& info() const noexcept { return info_; }
 
@@ -210,10 +244,37 @@ class IndexFileReader {
     skip_padding(bytes);
   }
 
+  /// The `count` values of the section just begun (count as begin_section returned), where they
+  /// lie in the mapped file, valid while mapping() is held; or nullptr, having read nothing, when
+  /// the reader copies: LoadMode::copy, or values a big-endian host must convert (then call
+  /// read_values).
+  template <class E>
+  const E* values_in_place(std::uint64_t count) {
+    if (!map_ || !(kHostLittleEndian || sizeof(E) == 1)) return nullptr;
+    const std::uint64_t bytes = count * sizeof(E);  // begin_section bounded count
+    if (bytes > data_left()) {
+      corrupt(concat("section data needs ", bytes, " bytes at offset ", position(), ", only ",
+                     data_left(), " are left"));
+    }
+    const unsigned char* at = map_->data() + position();
+    // Sections start at multiples of 8 in the file and the mapping at a page: always aligned.
+    PSTABLE_ASSERT(reinterpret_cast<std::uintptr_t>(at) % alignof(E) == 0);
+    map_position_ += bytes;
+    skip_padding(bytes);
+    return reinterpret_cast<const E*>(at);
+  }
+
+  /// The mapping that values_in_place points into (null for LoadMode::copy): an index reading
+  /// values in place holds it.
+  std::shared_ptr<const void> mapping() const noexcept { return map_; }
+
   /// Reads a whole section of any length into a vector.
   template <class E>
   std::vector<E> section(const char (&tag)[5]) {
     const auto count = begin_section<E>(tag);
+    if (const E* in_place = values_in_place<E>(count)) {  // copied once, not zeroed first
+      return std::vector<E>(in_place, in_place + count);
+    }
     std::vector<E> values(static_cast<std::size_t>(count));
     read_values(values.data(), count);
     return values;
@@ -244,14 +305,37 @@ class IndexFileReader {
   static constexpr std::size_t kChunk = 1 << 16;
 
   std::uint64_t data_end() const noexcept { return header_.file_bytes - kTrailerBytes; }
-  std::uint64_t data_left() const noexcept { return data_end() - file_.position(); }
+  std::uint64_t data_left() const noexcept { return data_end() - position(); }
+
+  // The byte source: the buffered file or the mapping.
+  std::uint64_t file_size() const noexcept { return map_ ? map_->size() : file_->size(); }
+  std::uint64_t position() const noexcept { return map_ ? map_position_ : file_->position(); }
+
+  void seek(std::uint64_t offset) {
+    if (!map_) return file_->seek(offset);
+    PSTABLE_ASSERT(offset <= map_->size());
+    map_position_ = offset;
+  }
+
+  // Exactly n bytes from the current position (FormatError "truncated" if the file ends first).
+  void read_raw(void* out, std::size_t n, const char* what) {
+    if (!map_) return file_->read(out, n, what);
+    if (n > map_->size() - map_position_) {
+      throw FormatError(concat("'", path_, "' is truncated: ", what, " needs ", n,
+                               " bytes at offset ", map_position_, " but the file ends after ",
+                               map_->size(),
+                               " bytes; the file was cut short (interrupted copy or download?)"));
+    }
+    if (n > 0) std::memcpy(out, map_->data() + map_position_, n);
+    map_position_ += n;
+  }
 
   void read_bytes(unsigned char* out, std::size_t n, const char* what) {
     if (n > data_left()) {
-      corrupt(concat(what, " needs ", n, " bytes at offset ", file_.position(), ", only ",
-                     data_left(), " are left"));
+      corrupt(concat(what, " needs ", n, " bytes at offset ", position(), ", only ", data_left(),
+                     " are left"));
     }
-    file_.read(out, n, what);
+    read_raw(out, n, what);
   }
 
   void skip_padding(std::uint64_t n) {
@@ -262,8 +346,8 @@ class IndexFileReader {
   void read_header() {
     const std::string& p = path();
     unsigned char b[kHeaderBytes] = {};
-    const auto have = static_cast<std::size_t>(std::min<std::uint64_t>(file_.size(), kHeaderBytes));
-    file_.read(b, have, "the header");
+    const auto have = static_cast<std::size_t>(std::min<std::uint64_t>(file_size(), kHeaderBytes));
+    read_raw(b, have, "the header");
     if (have == 0) {
       throw FormatError(concat("'", p, "' is empty (0 bytes), not a pstable index file"));
     }
@@ -285,10 +369,10 @@ class IndexFileReader {
       corrupt(concat("header size ", load_le<std::uint32_t>(b + 12), ", format ", version, " has ",
                      kHeaderBytes));
     }
-    if (header_.file_bytes > file_.size()) truncated(header_.file_bytes, "the index");
-    if (header_.file_bytes < file_.size()) {
+    if (header_.file_bytes > file_size()) truncated(header_.file_bytes, "the index");
+    if (header_.file_bytes < file_size()) {
       corrupt(concat("the header says the file has ", header_.file_bytes, " bytes but it has ",
-                     file_.size(), "; something was appended to it or the header is damaged"));
+                     file_size(), "; something was appended to it or the header is damaged"));
     }
     if (header_.file_bytes < kHeaderBytes + kTrailerBytes) {
       corrupt(concat("the header gives a file size of ", header_.file_bytes, " bytes"));
@@ -297,19 +381,24 @@ class IndexFileReader {
 
   // CRC-32 of everything before the trailer against the trailer; then the header's fields.
   void verify_checksum() {
-    file_.seek(0);
-    // At most 1 MiB, and no more than the file holds (small files need no big buffer).
-    std::vector<unsigned char> chunk(
-        static_cast<std::size_t>(std::min<std::uint64_t>(data_end(), std::uint64_t(1) << 20)));
+    seek(0);
     std::uint32_t crc = 0;
-    for (std::uint64_t left = data_end(); left > 0;) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
-      file_.read(chunk.data(), n, "the index");
-      crc = crc32_update(crc, chunk.data(), n);
-      left -= n;
+    if (map_) {
+      crc = parallel_crc32(map_->data(), data_end());
+      seek(data_end());
+    } else {
+      // At most 1 MiB, and no more than the file holds (small files need no big buffer).
+      std::vector<unsigned char> chunk(
+          static_cast<std::size_t>(std::min<std::uint64_t>(data_end(), std::uint64_t(1) << 20)));
+      for (std::uint64_t left = data_end(); left > 0;) {
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
+        read_raw(chunk.data(), n, "the index");
+        crc = crc32_update(crc, chunk.data(), n);
+        left -= n;
+      }
     }
     unsigned char trailer[kTrailerBytes];
-    file_.read(trailer, sizeof trailer, "the checksum");
+    read_raw(trailer, sizeof trailer, "the checksum");
     const auto stored = load_le<std::uint32_t>(trailer);
     if (stored != crc || std::memcmp(trailer + 4, kTrailerMagic.data(), 4) != 0) {
       throw FormatError(concat("'", path(), "' is corrupted: checksum mismatch (stored ", stored,
@@ -357,7 +446,7 @@ class IndexFileReader {
 
   [[noreturn]] void truncated(std::uint64_t expected, const char* what) const {
     throw FormatError(concat("'", path(), "' is truncated: ", what, " needs ", expected,
-                             " bytes but the file has ", file_.size(),
+                             " bytes but the file has ", file_size(),
                              "; the file was cut short (interrupted copy or download?)"));
   }
 
@@ -377,7 +466,10 @@ class IndexFileReader {
   static constexpr std::uint64_t kMaxDim = std::uint64_t(1) << 31;
   static constexpr std::uint64_t kMaxCount = std::uint64_t(1) << 62;
 
-  InputFile file_;
+  std::string path_;
+  std::optional<InputFile> file_;          // LoadMode::copy
+  std::shared_ptr<const MappedFile> map_;  // LoadMode::map
+  std::uint64_t map_position_ = 0;
   FileHeader header_;
   IndexFileInfo info_;
   std::vector<unsigned char> params_;

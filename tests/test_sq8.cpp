@@ -224,6 +224,12 @@ TEST_CASE("Sq8Storage: index files round-trip; either storage loads either file"
   CHECK(b.ids() == before.ids());
   CHECK(b.distances() == before.distances());
   CHECK(again.memory_bytes() == coded.memory_bytes());
+  // A mapped load codes the mapped rows into a copy of its own (only the full-precision storage
+  // reads rows in place).
+  const Coded mapped = load_index<Coded>(dir.file("sq8.pst"), LoadMode::map);
+  CHECK(mapped.owns_data());
+  CHECK(mapped.search(queries, 8).ids() == before.ids());
+  CHECK_FALSE(load_index<Flat>(dir.file("sq8.pst"), LoadMode::map).owns_data());
 
   // A float-storage file loads into SQ8 too, and its header says "full".
   save_index(flat, dir.file("flat.pst"));

@@ -129,28 +129,6 @@ class Sq8Storage {
     quantizer_ = std::move(q);
   }
 
-  /// Restores saved codes for the rows already appended (index files). The per-row coding error
-  /// is recomputed from the rows and these codes, so whatever the codes hold, the bounds hold
-  /// the true keys. Throws FormatError on a size mismatch.
-  void restore_codes(detail::ScalarQuantizer8<T> q, const std::uint8_t* codes, std::size_t bytes) {
-    const auto n = static_cast<std::size_t>(size());
-    const auto d = static_cast<std::size_t>(dim());
-    if (q.dim() != dim() || bytes != n * d) {
-      throw FormatError(detail::concat("stored codes hold ", bytes, " bytes for ", n, " rows of ",
-                                       d, " and a quantiser of ", q.dim(), " columns"));
-    }
-    Codes restored(n * stride_, 0);
-    for (std::size_t i = 0; i < n; ++i)
-      std::copy_n(codes + i * d, d, restored.data() + i * stride_);
-    std::vector<T> decoded(d);
-    for (std::size_t i = 0; i < n; ++i) {
-      measure_row(q, rows_.row(static_cast<Id>(i)), restored.data() + i * stride_, decoded,
-                  error_[i], norm_[i], code_sum_[i]);
-    }
-    codes_.swap(restored);
-    quantizer_ = std::move(q);
-  }
-
   const T* prepare_query(const T* q, std::vector<T>& buffer) const {
     return rows_.prepare_query(q, buffer);
   }

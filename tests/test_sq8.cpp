@@ -253,3 +253,16 @@ TEST_CASE("Sq8Storage: index files round-trip; either storage loads either file"
   CHECK_THROWS_WITH((load_index<ExactIndex<float, Cosine>>(dir.file("exact.pst"))),
                     Catch::Contains("candidate storage sq8 for an exact index"));
 }
+
+TEST_CASE("Sq8Storage: a column whose range is subnormal codes as constant", "[sq8]") {
+  // (1e-44 - 0) / 255 rounds to 0 in float: the scale must not become 0 (x / 0 is NaN, and
+  // casting NaN to a code is undefined behaviour).
+  RowMatrix<float> data = clustered<float>(200, 6, 21);
+  for (Eigen::Index i = 0; i < data.rows(); ++i) data(i, 2) = (i % 2) ? 1e-44f : 0.0f;
+  const auto queries = clustered<float>(10, 6, 22);
+  E2LSHParams p;
+  p.num_tables = 4;
+  p.num_hashes = 3;
+  p.bucket_width = 4.0;
+  check_same_results<float, Euclidean>(data, queries, p, 5);
+}

@@ -335,8 +335,8 @@ class E2LSHIndex(_Index):
 
     `E2LSHIndex(dim, metric="euclidean"|"cosine"|"manhattan", dtype="float32"|"float64", *, num_tables=10,
     num_hashes=8, bucket_width=4.0, num_probes=0, seed=1, min_collisions=1, storage="full")` starts
-    empty; `add` copies rows in. `storage="sq8"` also keeps 8-bit codes of the rows (d bytes per
-    point more) and scores candidates on them first, reading full rows only for those that may
+    empty; `add` copies rows in. `storage="sq8"` also keeps 8-bit codes of the rows (d bytes,
+    padded to a multiple of 64, per point more) and scores candidates on them first, reading full rows only for those that may
     still be among the k best: the same results, fewer bytes read per query. Candidates are the points in at least `min_collisions` of the query's buckets
     (its own bucket in each table plus `num_probes` extra buckets per table by multi-probe),
     ranked by exact distance. Ids are stable: they continue across `add` calls and

@@ -26,7 +26,7 @@ class TuneResult:
     visited_fraction: float    #: mean_visited / indexed_points
     queries_per_second: float  #: one thread, same run
     exact_queries_per_second: float  #: the exact scan over the same sample, one thread
-    scan_is_faster: bool       #: True: an ExactIndex beats every E2LSH setting tried here
+    scan_is_faster: bool       #: True: the exact scan was at least as fast as the chosen setting
     typical_distance: float    #: median distance to the k-th neighbour
     reached_target: bool       #: False: params is the best recall found
     indexed_points: int

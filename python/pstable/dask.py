@@ -131,11 +131,16 @@ def _read_manifest(directory: str) -> dict:
     return m
 
 
-def _load_shard(directory: str, n: int, mmap: bool) -> _Shard:
+def _load_shard(directory: str, n: int, mmap: bool, uid: Optional[str] = None) -> _Shard:
     """Shard n of the index saved in `directory`, as its files are NOW: when Dask re-runs this
     after a worker died, the directory may hold a later save of the same index, whose version
-    makes the replayed changes it already contains no-ops."""
-    s = _read_manifest(directory)["shards"][n]
+    makes the replayed changes it already contains no-ops. A save of ANOTHER index there (its
+    manifest's uid differs from `uid`) raises ShardLostError rather than serve foreign points."""
+    m = _read_manifest(directory)
+    if uid is not None and m.get("uid") != uid:
+        raise ShardLostError(f"shard {n}: {directory} now holds another sharded index (uid "
+                             f"{m.get('uid')!r}, not {uid!r}); the lost shard cannot be re-opened")
+    s = m["shards"][n]
     path = os.path.join(directory, s["index"])
     index = _open_index(path, mmap)
     ids = np.load(os.path.join(directory, s["ids"]), allow_pickle=False)
@@ -300,10 +305,14 @@ class ShardedIndex:
     """
 
     def __init__(self, *, client: Client, shards: list, kind: str, dim: int, metric: str,
-                 dtype: str, params: dict, next_id: Optional[int], info: list) -> None:
+                 dtype: str, params: dict, next_id: Optional[int], info: list,
+                 uid: Optional[str] = None) -> None:
         self._client, self._shards, self.kind, self.dim = client, shards, kind, dim
         self.metric, self.dtype, self._params = metric, dtype, dict(params)
         self._next_id, self._info = next_id, info
+        # Names this index in saved manifests, so that a shard re-opened after a worker died
+        # never comes from another index saved to the same directory.
+        self._uid = uid or uuid.uuid4().hex
         self._versions = [0] * len(shards)
 
     # -- construction --
@@ -372,9 +381,11 @@ class ShardedIndex:
         for n, s in enumerate(m["shards"]):
             where = {"workers": [workers[n % len(workers)]], "allow_other_workers": True} \
                 if workers else {}
-            shards.append(client.submit(_load_shard, directory, n, mmap, pure=False, **where))
+            shards.append(client.submit(_load_shard, directory, n, mmap, m.get("uid"), pure=False,
+                                        **where))
         index = cls(client=client, shards=shards, kind=m["kind"], dim=m["dim"], metric=m["metric"],
-                    dtype=m["dtype"], params=m["params"], next_id=m["next_id"], info=[])
+                    dtype=m["dtype"], params=m["params"], next_id=m["next_id"], info=[],
+                    uid=m.get("uid"))
         index._versions = [s["version"] for s in m["shards"]]
         index._check(shards, "load")
         index._refresh()
@@ -587,7 +598,7 @@ class ShardedIndex:
                 if not (os.path.exists(os.path.join(tmp, a)) and os.path.exists(os.path.join(tmp, b))):
                     raise pstable.IoError(f"the workers wrote {a} where the client cannot see it: "
                                           f"{directory} must be on a file system shared by all")
-            manifest = {"format": _FORMAT, "kind": self.kind, "dim": self.dim,
+            manifest = {"format": _FORMAT, "uid": self._uid, "kind": self.kind, "dim": self.dim,
                         "metric": self.metric, "dtype": self.dtype, "params": self._params,
                         "next_id": self._next_id,
                         "shards": [{"index": a, "ids": b, "size": s, "version": v}

@@ -29,7 +29,19 @@ except ImportError as e:  # pragma: no cover - depends on the installation
         "(or pip install 'pstable[sklearn]')"
     ) from e
 
+try:  # scikit-learn >= 1.6: a function (the estimator method was removed in 1.7)
+    from sklearn.utils.validation import validate_data as _sk_validate_data
+except ImportError:  # scikit-learn < 1.6
+    _sk_validate_data = None
+
 from ._index import E2LSHIndex, ExactIndex
+
+
+def _validate(estimator: Any, X: Any, reset: bool) -> np.ndarray:
+    """scikit-learn's input validation (feature count and names recorded on fit), float32 kept."""
+    if _sk_validate_data is not None:
+        return _sk_validate_data(estimator, X, dtype=[np.float64, np.float32], reset=reset)
+    return estimator._validate_data(X, dtype=[np.float64, np.float32], reset=reset)
 from ._tune import tune
 
 __all__ = ["NearestNeighbors", "KNeighborsTransformer"]
@@ -73,7 +85,7 @@ class _NeighborsBase(BaseEstimator):  # type: ignore[misc]
         TypeError
             For sparse input.
         """
-        X = self._validate_data(X, dtype=[np.float64, np.float32], reset=True)
+        X = _validate(self, X, reset=True)
         X = np.ascontiguousarray(X)
         metric = self._pstable_metric()
         if self.index == "exact":
@@ -127,7 +139,7 @@ class _NeighborsBase(BaseEstimator):  # type: ignore[misc]
         check_is_fitted(self, "index_")
         if X is None:
             return self._fit_X, True
-        return self._validate_data(X, dtype=[np.float64, np.float32], reset=False), False
+        return _validate(self, X, reset=False), False
 
     def _to_distance(self, values: np.ndarray) -> np.ndarray:
         """pstable's values as scikit-learn distances (cosine: 1 - similarity, at least 0)."""

@@ -210,6 +210,12 @@ def test_remove_add_save_load(client, kind, tmp_path):
     assert reopened.version == version  # the count the client's next change will expect
     replayed = _remove_ids(reopened, version - 1, np.array([5]))  # the recorded removal
     assert replayed.version == version and 5 not in replayed.ids
+    # Another index saved to the same directory: a shard of `loaded` is never re-opened from it.
+    other = ShardedIndex.build([x[:30], x[30:60]], kind, client=client, **params)
+    other.save(path)
+    with pytest.raises(pstable.dask.ShardLostError, match="holds another sharded index"):
+        _load_shard(str(path), 0, False, loaded._uid)
+    assert _load_shard(str(path), 0, False, other._uid).size == 30
     loaded.add(extra[:1])
     ids, _ = loaded.search(extra[0], 2)
     assert ids.tolist() == [1200, 1250]  # the same point twice: ties by id

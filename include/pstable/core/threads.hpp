@@ -50,7 +50,9 @@ inline void set_num_threads(int n) {
 /// process may run on (its affinity mask, e.g. `taskset`, lowered to its cgroup CPU quota
 /// rounded up; std::thread::hardware_concurrency() outside Linux). The environment variable
 /// and the CPUs are read once, at the first call of a thread function; an invalid
-/// PSTABLE_NUM_THREADS (not a decimal integer >= 0) is ignored, 0 means all allowed CPUs.
+/// PSTABLE_NUM_THREADS (not a decimal integer >= 0) is ignored, 0 means all allowed CPUs. Any
+/// set_num_threads call replaces the variable's value: set_num_threads(0) means all allowed
+/// CPUs, not PSTABLE_NUM_THREADS again.
 inline int get_num_threads() {
   const auto& value = detail::thread_default();
   const int requested = value.requested.load(std::memory_order_relaxed);

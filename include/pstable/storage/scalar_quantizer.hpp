@@ -107,6 +107,9 @@ class ScalarQuantizer8 {
       const T range = hi_[j] - lo_[j];
       offset_[j] = lo_[j];
       scale_[j] = (range == T(0) || (integral_[j] && range <= T(255))) ? T(1) : range / T(255);
+      // A subnormal range divides to 0: code such a column as constant (its coding error is
+      // measured per row like any other, so the bounds still hold).
+      if (!(scale_[j] > T(0))) scale_[j] = T(1);
     }
   }
 

@@ -44,8 +44,8 @@ struct KeyBounds {
 /// error ||x - decode(code(x))|| (kept per row), the query's rounding to int16, and a margin for
 /// float rounding. The index re-ranks exactly every candidate whose lower end is at most the k-th
 /// smallest upper end, so its results (ids and distances) are those of full-precision scoring;
-/// the codes only decide how few rows are read in full. Memory: d bytes of codes plus 12 (float)
-/// or 20 (double) bytes per row beside the rows themselves.
+/// the codes only decide how few rows are read in full. Memory: d bytes of codes (padded to a
+/// multiple of 64) plus 12 (float) or 20 (double) bytes per row beside the rows themselves.
 template <class T, class Metric>
 class Sq8Storage {
   static_assert(Metric::has_product_form || Metric::key_is_distance,

@@ -311,7 +311,7 @@ class E2LSHIndex {
     points_.validate_rows(queries, "queries");
     detail::check_k(k, size());
     detail::check_threads(num_threads);
-    Neighbors<T> result(queries.rows(), k);
+    Neighbors<T> result(queries.rows(), k, Metric::name);
     detail::parallel_for(queries.rows(), num_threads, kQueryBlock, [&](auto begin, auto end, int) {
       detail::ScratchLease<Scratch> lease;
       Scratch& scratch = lease.get();

@@ -107,7 +107,7 @@ class ExactIndex {
     detail::check_k(k, size());
     detail::check_threads(num_threads);
 
-    Neighbors<T> result(queries.rows(), k);
+    Neighbors<T> result(queries.rows(), k, Metric::name);
     if (queries.rows() < kBatchThreshold) {
       detail::parallel_for(queries.rows(), num_threads, 1, [&](auto begin, auto end, int) {
         std::vector<T> buffer(static_cast<std::size_t>(dim()));

@@ -192,7 +192,8 @@ class _Index:
         `(ids, distances)`, each (n x k), best first, and records the metric.
 
         distances are Euclidean distances, or similarities for 'cosine' and 'ip' (larger is
-        better); ties order by the smaller id. A 1-D query gives 1-D results. With
+        better); ties order by the smaller id. k may exceed `size`: the rows are then padded with
+        id -1 and inf (-inf for similarities). A 1-D query gives 1-D results. With
         `return_counts=True` the tuple also holds `visited`, the distance computations per query
         (always available as `result.visited`).
         A C-contiguous array of the index's dtype is read in place (no copy); other inputs are

@@ -11,9 +11,9 @@ namespace pstable {
 
 /// The result of a search: for each query (one row each), the ids of the k best points and their
 /// distances (Euclidean: the distance; Cosine: the cosine similarity; InnerProduct: the inner
-/// product), best first, ties broken by the smaller id. Where fewer than k points were found (an
-/// LSH index whose buckets held too few candidates), the row is padded with id -1 and distance
-/// +infinity (or -infinity for similarities).
+/// product), best first, ties broken by the smaller id. Where fewer than k points were found (k
+/// above the index size, or an LSH index whose buckets held too few candidates), the row is padded
+/// with id -1 and distance +infinity (or -infinity for similarities).
 ///
 /// `metric()` names the metric that produced the distances ("euclidean", "cosine", ...; the
 /// metric's `name`), so that the evaluator can read them without being told again and refuse to

@@ -11,6 +11,7 @@
 
 #include "test_data.hpp"
 #include "pstable/index/e2lsh.hpp"
+#include "pstable/index/exact.hpp"
 
 using namespace pstable;
 using testing::gaussian;
@@ -534,7 +535,7 @@ TEST_CASE("every bad parameter and argument is rejected", "[e2lsh][errors]") {
   CHECK_THROWS_AS(index.set_min_collisions(11), InvalidArgument);  // L = 10
   CHECK(index.params().min_collisions == 1);
   CHECK_THROWS_AS(index.search(data, 0), InvalidArgument);
-  CHECK_THROWS_AS(index.search(data, 21), InvalidArgument);
+  CHECK(index.search(data, 21).ids()(0, 20) == -1);  // k above size() pads (tested above)
   CHECK_THROWS_AS(index.search(data, 1, -1), InvalidArgument);
   CHECK_THROWS_AS(index.search(RowMatrix<float>::Ones(2, 5), 1), DimensionMismatch);
   RowMatrix<float> bad = data.topRows(3);
@@ -565,4 +566,54 @@ TEST_CASE("collision counts start at zero for every query, across the epoch wrap
   counts.clear();
   CHECK(counts.count(0) == 0);
   CHECK(counts.hit(0) == 1);
+}
+
+TEMPLATE_PRODUCT_TEST_CASE("k above the index size pads like ExactIndex", "[e2lsh]", E2LSHIndex,
+                           ((float, Euclidean), (double, Cosine), (float, Manhattan))) {
+  using T = typename TestType::Scalar;
+  using Metric = typename TestType::MetricType;
+  // Buckets far wider than the data: every point is a candidate, so the result is exact.
+  E2LSHParams p;
+  p.num_tables = 2;
+  p.num_hashes = 2;
+  p.bucket_width = 1e6;
+  const RowMatrix<T> data = gaussian<T>(12, 5, 31);
+  const RowMatrix<T> queries = gaussian<T>(4, 5, 32);
+  TestType lsh(5, p);
+  lsh.add(data);
+  ExactIndex<T, Metric> exact(5);
+  exact.add(data);
+  const auto check = [&](const Neighbors<T>& got, const Neighbors<T>& want, Eigen::Index found) {
+    REQUIRE(got.k() == want.k());
+    const T worst = Metric::is_similarity ? -std::numeric_limits<T>::infinity()
+                                          : std::numeric_limits<T>::infinity();
+    for (Eigen::Index q = 0; q < queries.rows(); ++q) {
+      for (Eigen::Index j = 0; j < got.k(); ++j) {
+        CAPTURE(q, j);
+        CHECK(got.ids()(q, j) == want.ids()(q, j));
+        CHECK(static_cast<double>(got.distances()(q, j)) ==
+              Approx(static_cast<double>(want.distances()(q, j))).epsilon(1e-5));
+        if (j >= found) {
+          CHECK(got.ids()(q, j) == -1);
+          CHECK(got.distances()(q, j) == worst);
+        }
+      }
+    }
+  };
+  check(lsh.search(queries, 20), exact.search(queries, 20), 12);
+  // After removals the live points are fewer: ExactIndex over the same 10 rows agrees.
+  lsh.remove(0);
+  lsh.remove(5);
+  const auto got = lsh.search(queries, 11);
+  ExactIndex<T, Metric> rest(5);
+  rest.add(data.middleRows(1, 4));
+  rest.add(data.bottomRows(6));
+  const auto want = rest.search(queries, 11);
+  for (Eigen::Index q = 0; q < queries.rows(); ++q) {
+    for (Eigen::Index j = 0; j < 11; ++j) {
+      const Id id = want.ids()(q, j);
+      CHECK(got.ids()(q, j) == (id < 0 ? -1 : id < 4 ? id + 1 : id + 2));  // ids of `rest`
+    }
+    CHECK(got.ids()(q, 10) == -1);
+  }
 }

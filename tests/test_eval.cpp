@@ -11,8 +11,11 @@
 #include "pstable/eval/precision.hpp"
 #include "pstable/eval/recall.hpp"
 #include "pstable/eval/statistics.hpp"
+#include "pstable/index/e2lsh.hpp"
+#include "test_data.hpp"
 
 using namespace pstable;
+using testing::gaussian;
 
 namespace {
 
@@ -144,6 +147,73 @@ TEST_CASE("evaluate gathers every measure", "[eval]") {
   CHECK(e.average_precision_per_class[0].mean == Approx(5.0 / 9));
 }
 
+TEST_CASE("results carry their metric and the evaluator refuses to mix metrics", "[eval]") {
+  // The notebook: a cosine E2LSH index. Evaluated as Euclidean distances, its
+  // similarities gave a different recall without any sign of the mistake.
+  const RowMatrix<float> data = gaussian<float>(2000, 16, 11);
+  const RowMatrix<float> queries = gaussian<float>(50, 16, 12);
+  E2LSHParams p;
+  p.num_tables = 4;
+  p.num_hashes = 4;
+  p.bucket_width = 1.0;
+  E2LSHIndex<float, Cosine> index(16, p);
+  index.add(data);
+  const auto result = index.search(queries, 10);
+  const auto truth = ground_truth<float, Cosine>(data, queries, 10);
+  CHECK(result.metric() == "cosine");
+  CHECK(truth.metric() == "cosine");
+  CHECK(ExactIndex<float, Euclidean>::borrow(data.data(), 2000, 16).search(queries, 1).metric() ==
+        "euclidean");
+
+  // Without a metric argument the evaluator reads the result's: the same figures as naming it.
+  const double recall = recall_at_k(result, truth, 10);
+  CHECK(recall == recall_at_k<Cosine>(result, truth, 10));
+  CHECK(recall > 0.0);
+  CHECK(recall < 1.0);  // a real approximate result, so a wrong bound would show
+  CHECK(recall_per_query(result, truth, 10) == recall_per_query<Cosine>(result, truth, 10));
+  const std::vector<Label> query_labels(50, 0);
+  const std::vector<Label> base_labels(2000, 0);
+  const auto e = evaluate(result, truth, query_labels, base_labels, 10, 1.0);
+  CHECK(e.recall == recall);
+  CHECK(e.mean_value ==
+        evaluate<Cosine>(result, truth, query_labels, base_labels, 10, 1.0).mean_value);
+
+  // Asking for another metric, or comparing with truth of another metric, is an error that names
+  // both metrics (this was the silently wrong 0.473 against 0.719).
+  CHECK_THROWS_AS(recall_at_k<Euclidean>(result, truth, 10), InvalidArgument);
+  CHECK_THROWS_WITH(recall_at_k<Euclidean>(result, truth, 10),
+                    Catch::Contains("cosine") && Catch::Contains("euclidean"));
+  CHECK_THROWS_WITH((evaluate<Euclidean>(result, truth, query_labels, base_labels, 10, 1.0)),
+                    Catch::Contains("cosine") && Catch::Contains("euclidean"));
+  const auto l2_truth = ground_truth<float, Euclidean>(data, queries, 10);
+  CHECK_THROWS_AS(recall_at_k(result, l2_truth, 10), InvalidArgument);
+  CHECK_THROWS_WITH(recall_at_k(result, l2_truth, 10),
+                    Catch::Contains("cosine") && Catch::Contains("euclidean"));
+  CHECK_THROWS_WITH(recall_at_k<Cosine>(result, l2_truth, 10),
+                    Catch::Contains("cosine") && Catch::Contains("euclidean"));
+  CHECK_THROWS_WITH(evaluate(result, l2_truth, query_labels, base_labels, 10, 1.0),
+                    Catch::Contains("cosine") && Catch::Contains("euclidean"));
+}
+
+TEST_CASE("results built by hand take the metric of the truth or a named one", "[eval]") {
+  const auto truth = make_result({{0, 1, 2}, {0, 1, 2}}, {{1, 2, 3}, {1, 2, 3}});
+  const auto result = make_result({{0, 5, 7}, {0, 1, -1}}, {{1, 2.5, 3.0029}, {1, 3.01, kInf}});
+  // Neither knows its metric: the caller must name it.
+  CHECK_THROWS_AS(recall_at_k(result, truth, 3), InvalidArgument);
+  CHECK_THROWS_WITH(recall_at_k(result, truth, 3), Catch::Contains("recall_at_k<Euclidean>"));
+  CHECK_THROWS_AS(evaluate(result, truth, kQueries, kBase, 3, 1.0), InvalidArgument);
+  // One side records it (under an alias here): that metric is used.
+  auto named = truth;
+  named.set_metric("l2");
+  CHECK(recall_at_k(result, named, 3) == recall_at_k<Euclidean>(result, truth, 3));
+  CHECK(recall_at_k<Euclidean>(result, named, 3) == recall_at_k<Euclidean>(result, truth, 3));
+  CHECK_THROWS_WITH(recall_at_k<InnerProduct>(result, named, 3),
+                    Catch::Contains("'l2'") && Catch::Contains("'ip'"));
+  auto unknown = truth;
+  unknown.set_metric("hamming");
+  CHECK_THROWS_WITH(recall_at_k(result, unknown, 3), Catch::Contains("hamming"));
+}
+
 TEST_CASE("label checks reject bad input with a clear error", "[eval]") {
   const auto r = sample();
   CHECK_THROWS_AS(precision_at_k(r, {0}, kBase, 3), DimensionMismatch);
@@ -181,6 +251,7 @@ TEMPLATE_TEST_CASE("ground truth matches a brute-force oracle", "[eval]", float,
   check(ground_truth<T, Cosine>(data, queries, 5, 1), Cosine{});
   // Rows with a stride (a block of a wider matrix) give the same answer.
   check(ground_truth<T, Euclidean>(wide.leftCols(9), queries, 5, 2), Euclidean{});
-  CHECK_THROWS_AS((ground_truth<T, Euclidean>(data, queries, 301)), InvalidArgument);
+  CHECK((ground_truth<T, Euclidean>(data, queries, 301)).ids()(0, 300) == -1);  // padded
+  CHECK_THROWS_AS((ground_truth<T, Euclidean>(data, queries, 0)), InvalidArgument);
   CHECK_THROWS_AS((ground_truth<T, Euclidean>(data, wide, 5)), DimensionMismatch);
 }

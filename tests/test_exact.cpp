@@ -157,7 +157,7 @@ TEST_CASE("bad input throws a clear error and leaves the index as it was", "[exa
 
   CHECK_THROWS_AS(index.search(q, 0), InvalidArgument);
   CHECK_THROWS_AS(index.search(q, -3), InvalidArgument);
-  CHECK_THROWS_WITH(index.search(q, 11), Catch::Contains("exceeds"));
+  CHECK(index.search(q, 11).ids()(0, 10) == -1);  // k above size() pads (tested below)
   CHECK_THROWS_AS(index.search(q, 1, -1), InvalidArgument);
   CHECK_THROWS_AS(index.search(wide, 1), DimensionMismatch);
   RowMatrix<float> qnan = q;
@@ -185,4 +185,37 @@ TEST_CASE("concurrent const searches agree", "[exact][threads]") {
   }
   for (auto& th : threads) th.join();
   for (int v : ok) CHECK(v == 1);
+}
+
+TEMPLATE_PRODUCT_TEST_CASE("k above the index size returns every point, then padding", "[exact]",
+                           ExactIndex,
+                           ((float, Euclidean), (float, Cosine), (double, InnerProduct),
+                            (double, Manhattan))) {
+  using T = typename TestType::Scalar;
+  using Metric = typename TestType::MetricType;
+  // Scan path (< 16 queries) and block path (GEMM, or tiles for Manhattan).
+  const Eigen::Index num_queries = GENERATE(3, 40);
+  const RowMatrix<T> data = gaussian<T>(12, 5, 21);
+  const RowMatrix<T> queries = gaussian<T>(num_queries, 5, 22);
+  TestType index(5);
+  index.add(data);
+  const auto result = index.search(queries, 20, 2);
+  REQUIRE(result.k() == 20);
+  // The worst value of the metric: +inf for distances, -inf for similarities.
+  const T worst = Metric::is_similarity ? -std::numeric_limits<T>::infinity()
+                                        : std::numeric_limits<T>::infinity();
+  for (Eigen::Index q = 0; q < num_queries; ++q) {
+    const auto truth = testing::brute_force<Metric>(data, RowVector<T>(queries.row(q)), 12);
+    CHECK(result.visited()(q) == 12);
+    for (Eigen::Index j = 0; j < 12; ++j) {
+      CAPTURE(q, j);
+      CHECK(result.ids()(q, j) == truth[static_cast<std::size_t>(j)].id);
+      CHECK(static_cast<double>(result.distances()(q, j)) ==
+            Approx(static_cast<double>(truth[static_cast<std::size_t>(j)].value)).epsilon(1e-4));
+    }
+    for (Eigen::Index j = 12; j < 20; ++j) {
+      CHECK(result.ids()(q, j) == -1);
+      CHECK(result.distances()(q, j) == worst);
+    }
+  }
 }

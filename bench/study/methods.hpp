@@ -76,6 +76,7 @@ pstable::Neighbors<float> search_in_chunks(const Matrix& queries, Eigen::Index k
     all.distances().middleRows(q0, n) = part.distances();
     all.visited().segment(q0, n) = part.visited();
     all.probed().segment(q0, n) = part.probed();
+    all.set_metric(part.metric());
     progress.advance(static_cast<double>(n));
   }
   return all;

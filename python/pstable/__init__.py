@@ -4,6 +4,7 @@
 >>> index = pstable.ExactIndex(784, metric="cosine")
 >>> index.add(train)                          # float32 rows; other dtypes are converted
 >>> ids, sims = index.search(queries, k=10)   # (n x 10) each, best first
+>>> res = index.search(queries, k=10)         # a pstable.Result: also res.ids, res.metric
 
 The compiled core is chosen at import for this CPU (see `simd_arch()`); set PSTABLE_SIMD to
 "avx512", "avx2" or "sse2" to override.
@@ -22,6 +23,7 @@ from ._errors import (
 )
 from . import _simd
 from ._index import E2LSHIndex, ExactIndex, _core, load
+from ._result import Result
 from ._threads import get_num_threads, set_num_threads
 from ._tune import TuneResult, tune
 from ._eval import (
@@ -42,6 +44,7 @@ from ._eval import (
 __all__ = [
     "ExactIndex",
     "load",
+    "Result",
     "E2LSHIndex",
     "tune",
     "set_num_threads",

@@ -92,11 +92,11 @@ def read_npy_labels(path: str) -> npt.NDArray[np.int32]: ...
 def ground_truth(
     data: np.ndarray[Any, Any], queries: np.ndarray[Any, Any], k: int, metric: str,
     num_threads: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]: ...
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any], str]: ...
 def recall_per_query(
     ids: npt.NDArray[np.int64], distances: npt.NDArray[np.float64],
     true_ids: npt.NDArray[np.int64], true_distances: npt.NDArray[np.float64], k: int,
-    metric: str, epsilon: float,
+    metric: str, epsilon: float, result_metric: str, truth_metric: str,
 ) -> npt.NDArray[np.float64]: ...
 def precision_per_query(
     ids: npt.NDArray[np.int64], query_labels: list[int], base_labels: list[int], k: int
@@ -108,5 +108,5 @@ def evaluate(
     ids: npt.NDArray[np.int64], distances: npt.NDArray[np.float64],
     visited: npt.NDArray[np.int64] | None, true_ids: npt.NDArray[np.int64],
     true_distances: npt.NDArray[np.float64], query_labels: list[int], base_labels: list[int],
-    k: int, seconds: float, metric: str, epsilon: float,
+    k: int, seconds: float, metric: str, epsilon: float, result_metric: str, truth_metric: str,
 ) -> dict[str, Any]: ...

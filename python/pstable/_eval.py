@@ -1,6 +1,7 @@
 """Readers (pstable io/) and the evaluator (pstable eval/): thin bindings, numpy in and out.
 
-A search result is the tuple `search` returns: `(ids, distances)` or `(ids, distances, visited)`.
+A search result is the `pstable.Result` that `search` and `ground_truth` return (it records its
+metric), or a plain tuple `(ids, distances[, visited])`, whose metric is unknown.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import numpy.typing as npt
 
 from . import _checks
 from ._index import DType, Metric, _as_rows, _core, _dtype_name
+from ._result import Result
 
 PathLike = Union[str, "os.PathLike[str]"]
-Result = Sequence[Any]
+ResultLike = Union[Result, Sequence[Any]]
 
 
 # -- readers ---------------------------------------------------------------------------------
@@ -76,6 +78,17 @@ def _distances(result: Any, what: str) -> npt.NDArray[np.float64]:
     return np.ascontiguousarray(d.reshape(1, -1) if d.ndim == 1 else d)
 
 
+def _metric(result: Any) -> str:
+    """The metric `result` records, "" when unknown (a plain tuple)."""
+    return (getattr(result, "metric", None) or "") if isinstance(result, Result) else ""
+
+
+def _metric_arg(metric: Optional[str]) -> str:
+    if metric is not None and not isinstance(metric, str):
+        raise TypeError(f"metric must be a metric name or None, got {type(metric).__name__}")
+    return metric or ""
+
+
 def _k(ids: np.ndarray[Any, Any], k: Optional[int]) -> int:
     return int(ids.shape[1]) if k is None else int(k)
 
@@ -90,25 +103,33 @@ def _labels(x: npt.ArrayLike) -> list[int]:
 def ground_truth(
     data: npt.ArrayLike, queries: npt.ArrayLike, k: int, metric: Metric = "euclidean",
     num_threads: Optional[int] = 0, dtype: DType = "float32",
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
-    """The exact (ids, distances) of every query among the rows of `data` (ExactIndex)."""
+) -> Result:
+    """The exact neighbours of every query among the rows of `data` (ExactIndex): a
+    `pstable.Result` (unpacks as `(ids, distances)`) that records `metric`."""
     d = np.dtype(_dtype_name(dtype))
     x, _ = _as_rows(data, d, "data")
     q, _ = _as_rows(queries, d, "queries")
     k, num_threads = _checks.integer(k, "k"), _checks.threads(num_threads)
-    return _core.ground_truth(x, q, k, metric, num_threads)
+    ids, distances, name = _core.ground_truth(x, q, k, metric, num_threads)
+    return Result(ids, distances, name)
 
 
 def recall_at_k(
-    result: Result, truth: Result, k: Optional[int] = None, metric: Metric = "euclidean",
-    epsilon: float = 1e-3, per_query: bool = False,
+    result: ResultLike, truth: ResultLike, k: Optional[int] = None,
+    metric: Optional[Metric] = None, epsilon: float = 1e-3, per_query: bool = False,
 ) -> Any:
-    """Mean recall@k of `result` against the exact `truth` (both (ids, distances) tuples): the
-    fraction of the first k results as close as the true k-th neighbour, up to a relative
-    `epsilon` (ann-benchmarks' distance-threshold recall). `per_query=True` gives the array."""
+    """Mean recall@k of `result` against the exact `truth`: the fraction of the first k results
+    as close as the true k-th neighbour, up to a relative `epsilon` (ann-benchmarks'
+    distance-threshold recall). `per_query=True` gives the array.
+
+    The distances are read in the metric the results record (`Result.metric`); `metric=None`
+    takes it from them. A `metric` that differs from theirs, or a result and a truth of different
+    metrics, raise ValueError (pstable.InvalidArgument) naming both. Plain `(ids, distances)`
+    tuples record none: then pass `metric`."""
     ids = _ids(result)
     r = _core.recall_per_query(ids, _distances(result, "result"), _ids(truth),
-                               _distances(truth, "truth"), _k(ids, k), metric, epsilon)
+                               _distances(truth, "truth"), _k(ids, k), _metric_arg(metric),
+                               epsilon, _metric(result), _metric(truth))
     return r if per_query else float(r.mean()) if r.size else 0.0
 
 
@@ -137,20 +158,24 @@ def mean_average_precision(
 
 
 def evaluate(
-    result: Result, truth: Result, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
-    seconds: float, k: Optional[int] = None, metric: Metric = "euclidean",
-    epsilon: float = 1e-3,
+    result: ResultLike, truth: ResultLike, query_labels: npt.ArrayLike,
+    base_labels: npt.ArrayLike, seconds: float, k: Optional[int] = None,
+    metric: Optional[Metric] = None, epsilon: float = 1e-3,
 ) -> dict[str, Any]:
     """Every measure of one search run, as the report tabulated them: a dict with k, precision
     (the report's "mAP"), recall, average_precision, mean_value (mean distance or similarity),
     mean_visited, visited_fraction, queries_per_second (from `seconds`, the search's wall time)
     and {label: mean} dicts precision_per_class, recall_per_class, average_precision_per_class.
-    `result` = (ids, distances, visited) from `search(..., return_counts=True)`; without visited
-    the visited figures are 0."""
+    `result` is a `pstable.Result` from `search` (its `visited` is used) or a plain tuple
+    (ids, distances, visited); without visited the visited figures are 0. `metric` as for
+    `recall_at_k`: None takes the one the results record, a mismatch raises ValueError."""
     ids = _ids(result)
-    visited = None
-    if isinstance(result, tuple) and len(result) >= 3:
-        visited = np.ascontiguousarray(np.atleast_1d(result[2]), dtype=np.int64)
+    visited = getattr(result, "visited", None) if isinstance(result, Result) else None
+    if visited is None and isinstance(result, tuple) and len(result) >= 3:
+        visited = result[2]
+    if visited is not None:
+        visited = np.ascontiguousarray(np.atleast_1d(visited), dtype=np.int64)
     return _core.evaluate(ids, _distances(result, "result"), visited, _ids(truth),
                           _distances(truth, "truth"), _labels(query_labels),
-                          _labels(base_labels), _k(ids, k), seconds, metric, epsilon)
+                          _labels(base_labels), _k(ids, k), seconds, _metric_arg(metric),
+                          epsilon, _metric(result), _metric(truth))

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _checks, _simd
+from ._result import Result
 
 if TYPE_CHECKING:
     from ._core import Index as _CoreIndex
@@ -21,7 +22,7 @@ Metric = Literal["euclidean", "l2", "cosine", "ip", "inner_product", "manhattan"
 DType = Union[Literal["float32", "float64"], "np.dtype[Any]", type]
 #: How an E2LSHIndex scores candidates: full-precision rows, or 8-bit codes first.
 Storage = Literal["full", "sq8"]
-SearchResult = Tuple[npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]]
+SearchResult = Result
 CountedResult = Tuple[
     npt.NDArray[np.int64], npt.NDArray[np.floating[Any]], Union[npt.NDArray[np.int64], int]
 ]
@@ -187,11 +188,14 @@ class _Index:
         self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = 0,
         return_counts: bool = False,
     ) -> SearchResult | CountedResult:
-        """The k best points for each query row: `(ids, distances)`, each (n x k), best first.
+        """The k best points for each query row: a `pstable.Result` that unpacks as
+        `(ids, distances)`, each (n x k), best first, and records the metric.
 
         distances are Euclidean distances, or similarities for 'cosine' and 'ip' (larger is
-        better); ties order by the smaller id. A 1-D query gives 1-D results. With
-        `return_counts=True` also returns `visited`, the distance computations per query.
+        better); ties order by the smaller id. k may exceed `size`: the rows are then padded with
+        id -1 and inf (-inf for similarities). A 1-D query gives 1-D results. With
+        `return_counts=True` the tuple also holds `visited`, the distance computations per query
+        (always available as `result.visited`).
         A C-contiguous array of the index's dtype is read in place (no copy); other inputs are
         converted first. `num_threads=0` or None (the default) uses `pstable.get_num_threads()`
         threads, all allowed CPUs unless set; one query runs on the calling thread. Releases the
@@ -202,9 +206,8 @@ class _Index:
         ids, distances, visited = self._impl.search(q, k, num_threads)
         if single:
             ids, distances, visited = ids[0], distances[0], int(visited[0])
-        if return_counts:
-            return ids, distances, visited
-        return ids, distances
+        items = (ids, distances, visited) if return_counts else (ids, distances)
+        return Result._of(items, self.metric, visited)
 
     def search_radius(
         self, queries: npt.ArrayLike, radius: float, num_threads: Optional[int] = 0,
@@ -450,7 +453,8 @@ class E2LSHIndex(_Index):
         self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = 0,
         return_counts: bool = False, *, filter: FilterLike = None, return_probed: bool = False,
     ) -> Any:
-        """The k best points for each query row: `(ids, distances)`, each (n x k), best first.
+        """The k best points for each query row: a `pstable.Result` that unpacks as
+        `(ids, distances)`, each (n x k), best first, and records the metric.
 
         Rows are padded with id -1 (distance inf, or -inf similarity) when the probed buckets hold
         fewer than k live points. With `return_counts=True` also returns `visited` (distance
@@ -474,7 +478,7 @@ class E2LSHIndex(_Index):
             out += (visited,)
         if return_probed:
             out += (probed,)
-        return out
+        return Result._of(out, self.metric, visited, probed)
 
     def search_radius(  # type: ignore[override]
         self, queries: npt.ArrayLike, radius: float, num_threads: Optional[int] = 0,

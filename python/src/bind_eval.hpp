@@ -12,11 +12,12 @@
 namespace pstable::python {
 
 /// Neighbors<double> from (ids, distances[, visited]) numpy arrays (already int64 / float64,
-/// C-contiguous, checked by the Python layer).
+/// C-contiguous, checked by the Python layer) and the metric the result records ("" = unknown).
 inline Neighbors<double> to_neighbors(const py::array_t<Id, py::array::c_style>& ids,
-                                      const py::object& distances, const py::object& visited) {
+                                      const py::object& distances, const py::object& visited,
+                                      const std::string& metric = {}) {
   if (ids.ndim() != 2) throw InvalidArgument("ids must be 2-D (one row per query)");
-  Neighbors<double> n(ids.shape(0), ids.shape(1));
+  Neighbors<double> n(ids.shape(0), ids.shape(1), metric);
   std::copy(ids.data(), ids.data() + ids.size(), n.ids().data());
   if (!distances.is_none()) {
     const auto d = distances.cast<py::array_t<double, py::array::c_style>>();
@@ -120,7 +121,8 @@ inline void bind_eval(py::module_& m) {
             py::gil_scoped_release release;
             r = ground_truth<T, M>(MatrixRef<T>(d), MatrixRef<T>(q), k, num_threads);
           }
-          return py::make_tuple(adopt(std::move(r.ids())), adopt(std::move(r.distances())));
+          return py::make_tuple(adopt(std::move(r.ids())), adopt(std::move(r.distances())),
+                                r.metric());
         };
         return by_metric_name(metric, [&](auto mt) -> py::tuple {
           if (py::isinstance<py::array_t<double>>(data)) return run(double{}, mt);
@@ -129,19 +131,24 @@ inline void bind_eval(py::module_& m) {
       },
       py::arg("data"), py::arg("queries"), py::arg("k"), py::arg("metric"), py::arg("num_threads"));
 
+  // metric "" = the one the result (or the truth) records; result_metric and truth_metric are
+  // what the Python results record ("" = a plain tuple, unknown).
   m.def(
       "recall_per_query",
       [](const py::array_t<Id, py::array::c_style>& ids, const py::object& distances,
          const py::array_t<Id, py::array::c_style>& true_ids, const py::object& true_distances,
-         Eigen::Index k, const std::string& metric, double epsilon) {
-        const auto r = to_neighbors(ids, distances, py::none());
-        const auto t = to_neighbors(true_ids, true_distances, py::none());
+         Eigen::Index k, const std::string& metric, double epsilon,
+         const std::string& result_metric, const std::string& truth_metric) {
+        const auto r = to_neighbors(ids, distances, py::none(), result_metric);
+        const auto t = to_neighbors(true_ids, true_distances, py::none(), truth_metric);
+        if (metric.empty()) return to_numpy(recall_per_query(r, t, k, epsilon));
         return by_metric_name(metric, [&](auto mt) {
           return to_numpy(recall_per_query<decltype(mt)>(r, t, k, epsilon));
         });
       },
       py::arg("ids"), py::arg("distances"), py::arg("true_ids"), py::arg("true_distances"),
-      py::arg("k"), py::arg("metric"), py::arg("epsilon"));
+      py::arg("k"), py::arg("metric"), py::arg("epsilon"), py::arg("result_metric"),
+      py::arg("truth_metric"));
   m.def(
       "precision_per_query",
       [](const py::array_t<Id, py::array::c_style>& ids, const std::vector<Label>& query_labels,
@@ -164,12 +171,16 @@ inline void bind_eval(py::module_& m) {
          const py::object& visited, const py::array_t<Id, py::array::c_style>& true_ids,
          const py::object& true_distances, const std::vector<Label>& query_labels,
          const std::vector<Label>& base_labels, Eigen::Index k, double seconds,
-         const std::string& metric, double epsilon) {
-        const auto r = to_neighbors(ids, distances, visited);
-        const auto t = to_neighbors(true_ids, true_distances, py::none());
-        const Evaluation e = by_metric_name(metric, [&](auto mt) {
-          return evaluate<decltype(mt)>(r, t, query_labels, base_labels, k, seconds, epsilon);
-        });
+         const std::string& metric, double epsilon, const std::string& result_metric,
+         const std::string& truth_metric) {
+        const auto r = to_neighbors(ids, distances, visited, result_metric);
+        const auto t = to_neighbors(true_ids, true_distances, py::none(), truth_metric);
+        const Evaluation e = metric.empty()
+                                 ? evaluate(r, t, query_labels, base_labels, k, seconds, epsilon)
+                                 : by_metric_name(metric, [&](auto mt) {
+                                     return evaluate<decltype(mt)>(r, t, query_labels, base_labels,
+                                                                   k, seconds, epsilon);
+                                   });
         py::dict d;
         d["k"] = e.k;
         d["precision"] = e.precision;
@@ -186,7 +197,8 @@ inline void bind_eval(py::module_& m) {
       },
       py::arg("ids"), py::arg("distances"), py::arg("visited"), py::arg("true_ids"),
       py::arg("true_distances"), py::arg("query_labels"), py::arg("base_labels"), py::arg("k"),
-      py::arg("seconds"), py::arg("metric"), py::arg("epsilon"));
+      py::arg("seconds"), py::arg("metric"), py::arg("epsilon"), py::arg("result_metric"),
+      py::arg("truth_metric"));
 }
 
 }  // namespace pstable::python

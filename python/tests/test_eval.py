@@ -106,3 +106,73 @@ def test_recall_ground_truth_and_evaluate(rng):
     assert np.all(cos[1][:, 0] > 0.99)  # similarities, best first
     with pytest.raises(TypeError):
         pstable.recall_at_k(worse[0], truth)  # recall needs distances
+
+
+def test_results_know_their_metric(rng):
+    # The notebook: recall of a cosine E2LSH index with the default metric gave 0.473
+    # (similarities read as Euclidean distances) where metric="cosine" gave 0.719.
+    data = rng.standard_normal((2000, 16)).astype(np.float32)
+    queries = rng.standard_normal((50, 16)).astype(np.float32)
+    index = pstable.E2LSHIndex(16, metric="cosine", num_tables=4, num_hashes=4, bucket_width=1.0)
+    index.add(data)
+    res = index.search(queries, 10)
+    truth = pstable.ground_truth(data, queries, 10, metric="cosine")
+    assert isinstance(res, pstable.Result) and isinstance(res, tuple)
+    assert res.metric == "cosine" and truth.metric == "cosine"
+    ids, sims = res  # still unpacks as (ids, distances)
+    assert ids is res.ids and sims is res.distances and len(res) == 2
+    assert res.visited.shape == (50,) and res.probed.shape == (50,)
+
+    recall = pstable.recall_at_k(res, truth)
+    assert recall == pstable.recall_at_k(res, truth, metric="cosine")
+    assert recall == pstable.recall_at_k(res, truth, metric="cos")  # an alias of cosine
+    assert 0.0 < recall < 1.0  # approximate: reading the values wrongly would change it
+    # The oracle: cosine recall computed here from the definition.
+    kth = truth.distances[:, 9:10]
+    hits = (res.ids >= 0) & (res.distances >= kth - 1e-3 * np.abs(kth))
+    assert recall == pytest.approx(hits.mean())
+
+    labels = np.zeros(2000, dtype=np.int32)
+    e = pstable.evaluate(res, truth, labels[:50], labels, seconds=1.0)
+    assert e["recall"] == pytest.approx(recall)
+    assert e["mean_visited"] == pytest.approx(res.visited.mean())  # from res.visited
+
+    # A wrong metric, or truth of another metric, is refused with both names.
+    both = r"(?s)(cosine.*euclidean|euclidean.*cosine)"
+    with pytest.raises(ValueError, match=both):
+        pstable.recall_at_k(res, truth, metric="euclidean")
+    with pytest.raises(pstable.InvalidArgument, match=both):
+        pstable.evaluate(res, truth, labels[:50], labels, seconds=1.0, metric="euclidean")
+    l2_truth = pstable.ground_truth(data, queries, 10)  # no metric: Euclidean
+    assert l2_truth.metric == "euclidean"
+    with pytest.raises(ValueError, match=both):
+        pstable.recall_at_k(res, l2_truth)
+    with pytest.raises(ValueError, match=both):
+        pstable.evaluate(res, l2_truth, labels[:50], labels, seconds=1.0)
+
+    # Plain tuples record no metric: one side's metric is used, or it must be named.
+    plain = (res.ids, res.distances)
+    assert pstable.recall_at_k(plain, truth) == recall
+    with pytest.raises(ValueError, match="metric"):
+        pstable.recall_at_k(plain, (truth[0], truth[1]))
+    assert pstable.recall_at_k(plain, (truth[0], truth[1]), metric="cosine") == recall
+
+
+def test_result_type_counts_and_pickle(rng):
+    import pickle
+
+    data = rng.standard_normal((100, 4))
+    index = pstable.ExactIndex(4, metric="ip", dtype="float64")
+    index.add(data)
+    res = index.search(data[:3], 2, return_counts=True)
+    ids, values, visited = res  # return_counts keeps its three items
+    assert res.metric == "ip" and visited is res.visited and list(visited) == [100] * 3
+    one = index.search(data[0], 2)
+    assert one.ids.shape == (2,) and one.metric == "ip"
+    back = pickle.loads(pickle.dumps(res))
+    assert isinstance(back, pstable.Result) and back.metric == "ip" and len(back) == 3
+    np.testing.assert_array_equal(back.ids, res.ids)
+    made = pstable.Result(ids, values, metric="ip")
+    assert len(made) == 2 and made.metric == "ip" and made.visited is None
+    with pytest.raises(TypeError):
+        pstable.Result(ids, values, metric=3)

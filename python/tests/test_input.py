@@ -52,8 +52,6 @@ def test_nan_and_zero_rows(index):
 def test_bad_parameters(index):
     with pytest.raises(pstable.InvalidArgument, match="k must be at least 1"):
         index.search(np.ones(6, np.float32), 0)
-    with pytest.raises(ValueError, match="exceeds the 40 points"):
-        index.search(np.ones(6, np.float32), 41)
     with pytest.raises(ValueError, match="num_threads"):
         index.search(np.ones(6, np.float32), 1, num_threads=-1)
     with pytest.raises(pstable.InvalidState, match="empty"):

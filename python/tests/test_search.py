@@ -103,3 +103,32 @@ def test_cosine_reports_similarity(rng):
     ids, sims = index.search(np.array([2.0, 0.0], dtype=np.float32), 3)
     np.testing.assert_array_equal(ids, [0, 1, 2])
     np.testing.assert_allclose(sims, to_value(np.array([-1.0, 0.0, 1.0]), "cosine"), atol=1e-6)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine", "ip", "manhattan"])
+@pytest.mark.parametrize("batch", [3, 40])  # scan path and block path
+def test_k_above_size_pads_on_both_indexes(metric, batch, rng):
+    data = rng.standard_normal((12, 5)).astype(np.float32)
+    queries = rng.standard_normal((batch, 5)).astype(np.float32)
+    exact = pstable.ExactIndex(5, metric=metric)
+    exact.add(data)
+    ids, values = exact.search(queries, 20)
+    assert ids.shape == values.shape == (batch, 20)
+    # The 12 points in brute-force order, then id -1 and the metric's worst value.
+    if metric == "manhattan":
+        score = np.abs(queries[:, None, :].astype(np.float64) - data[None]).sum(-1)
+    else:
+        score = brute_force(data, queries, metric)
+    np.testing.assert_array_equal(ids[:, :12], np.argsort(score, axis=1, kind="stable"))
+    np.testing.assert_array_equal(ids[:, 12:], -1)
+    worst = -np.inf if metric in ("cosine", "ip") else np.inf
+    assert np.all(values[:, 12:] == worst)
+    if metric == "ip":
+        return  # E2LSH has no hash family for inner product
+    # E2LSH with buckets far wider than the data finds every point: the same answer.
+    lsh = pstable.E2LSHIndex(5, metric=metric, num_tables=2, num_hashes=2, bucket_width=1e6)
+    lsh.add(data)
+    lids, lvalues = lsh.search(queries, 20)
+    np.testing.assert_array_equal(lids, ids)
+    np.testing.assert_allclose(lvalues[:, :12], values[:, :12], rtol=1e-5)
+    assert np.all(lvalues[:, 12:] == worst)

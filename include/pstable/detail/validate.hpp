@@ -129,13 +129,10 @@ void check_nonzero_rows(const MatrixRef<T>& rows, const char* what) {
   }
 }
 
+/// k may exceed the index size: the slots past the points found are padded (detail::write_row).
 inline void check_k(Eigen::Index k, Eigen::Index size) {
   if (k <= 0) throw InvalidArgument(concat("k must be at least 1, got ", k));
   if (size == 0) throw InvalidState("the index is empty; add points before searching");
-  if (k > size) {
-    throw InvalidArgument(
-        concat("k = ", k, " exceeds the ", size, " points in the index; pass k <= size()"));
-  }
 }
 
 /// Most bucket lookups one query may make, num_tables * (num_probes + 1): about 4 million, a few

@@ -29,7 +29,8 @@ struct Evaluation {
 
 /// Evaluates `result` (an approximate or exact search of the queries labelled `query_labels`
 /// over the items labelled `base_labels`) against `truth` (the exact search of the same queries),
-/// at cut-off k, for a search that took `seconds`. Throws on mismatched sizes or bad labels.
+/// at cut-off k, for a search that took `seconds`. Throws on mismatched sizes or bad labels, and
+/// InvalidArgument when `result` or `truth` records a metric other than `Metric`.
 template <class Metric, class T>
 Evaluation evaluate(const Neighbors<T>& result, const Neighbors<T>& truth,
                     const std::vector<Label>& query_labels, const std::vector<Label>& base_labels,
@@ -50,6 +51,18 @@ Evaluation evaluate(const Neighbors<T>& result, const Neighbors<T>& truth,
   e.recall_per_class = per_class_mean(recall, query_labels);
   e.average_precision_per_class = per_class_mean(ap, query_labels);
   return e;
+}
+
+/// As above, under the metric `result` records (or, for a result built by hand, `truth`).
+/// Throws InvalidArgument when neither records one or when they record different ones.
+template <class T>
+Evaluation evaluate(const Neighbors<T>& result, const Neighbors<T>& truth,
+                    const std::vector<Label>& query_labels, const std::vector<Label>& base_labels,
+                    Eigen::Index k, double seconds, double epsilon = kRecallTolerance) {
+  return detail::with_result_metric(result, truth, [&](auto metric) {
+    return evaluate<decltype(metric)>(result, truth, query_labels, base_labels, k, seconds,
+                                      epsilon);
+  });
 }
 
 }  // namespace pstable

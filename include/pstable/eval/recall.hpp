@@ -6,6 +6,7 @@
 #include "pstable/core/neighbors.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/eval/labels.hpp"
+#include "pstable/detail/result_metric.hpp"
 #include "pstable/metric/traits.hpp"
 
 namespace pstable {
@@ -19,11 +20,13 @@ inline constexpr double kRecallTolerance = 1e-3;
 /// d <= d_k * (1 + epsilon); with s_k the true k-th similarity (Cosine, InnerProduct), when
 /// s >= s_k - epsilon * |s_k|. This is ann-benchmarks' distance-threshold recall: ties at the
 /// k-th distance and rounding do not count as misses. Padded results (id -1) never count. The
-/// reported distances are trusted, so `result` must come from the same metric as `truth`.
+/// reported distances are trusted, so `result` must come from the same metric as `truth`: a metric
+/// either records (Neighbors::metric) that is not `Metric` throws InvalidArgument.
 template <class Metric, class T>
 std::vector<double> recall_per_query(const Neighbors<T>& result, const Neighbors<T>& truth,
                                      Eigen::Index k, double epsilon = kRecallTolerance) {
-  static_assert(is_metric_v<Metric>, "Metric must be Euclidean, Cosine or InnerProduct");
+  static_assert(is_metric_v<Metric>, "Metric must be one of pstable::Metrics");
+  detail::check_result_metric<Metric>(result, truth);
   detail::check_eval_k(k, result.k());
   detail::check_eval_k(k, truth.k());
   if (result.num_queries() != truth.num_queries()) {
@@ -56,6 +59,24 @@ double recall_at_k(const Neighbors<T>& result, const Neighbors<T>& truth, Eigen:
                    double epsilon = kRecallTolerance) {
   const auto recall = recall_per_query<Metric>(result, truth, k, epsilon);
   return detail::mean_of(recall);
+}
+
+/// Recall@k of each query under the metric the result records (or, for a result built by hand,
+/// the truth): `recall_per_query(index.search(q, k), ground_truth<T, Metric>(x, q, k), k)`.
+/// Throws InvalidArgument when neither records a metric or when they record different ones.
+template <class T>
+std::vector<double> recall_per_query(const Neighbors<T>& result, const Neighbors<T>& truth,
+                                     Eigen::Index k, double epsilon = kRecallTolerance) {
+  return detail::with_result_metric(result, truth, [&](auto metric) {
+    return recall_per_query<decltype(metric)>(result, truth, k, epsilon);
+  });
+}
+
+/// Mean recall@k under the metric the result records (see the overload above).
+template <class T>
+double recall_at_k(const Neighbors<T>& result, const Neighbors<T>& truth, Eigen::Index k,
+                   double epsilon = kRecallTolerance) {
+  return detail::mean_of(recall_per_query(result, truth, k, epsilon));
 }
 
 }  // namespace pstable

@@ -18,6 +18,7 @@
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
 #include "pstable/detail/range_collector.hpp"
+#include "pstable/detail/result_row.hpp"
 #include "pstable/detail/thread_scratch.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/index/bucket_table.hpp"
@@ -237,9 +238,10 @@ class E2LSHIndex {
     num_removed_ = 0;
   }
 
-  /// The k best points for each query row (see Neighbors; padded with id -1 when the probed
-  /// buckets held fewer than k live points). Throws if k < 1, k > size(), the index is empty,
-  /// queries have the wrong width or hold NaN/inf (or zero rows under cosine).
+  /// The k best points for each query row (see Neighbors; padded with id -1 and distance +inf,
+  /// or similarity -inf, when the probed buckets held fewer than k live points, as always when
+  /// k > size()). Throws if k < 1, the index is empty, queries have the wrong width or hold
+  /// NaN/inf (or zero rows under cosine).
   Neighbors<T> search(const MatrixRef<T>& queries, Eigen::Index k, int num_threads = 0) const {
     return search_impl(
         queries, k, [](Id) { return true; }, num_threads);
@@ -311,7 +313,7 @@ class E2LSHIndex {
     points_.validate_rows(queries, "queries");
     detail::check_k(k, size());
     detail::check_threads(num_threads);
-    Neighbors<T> result(queries.rows(), k);
+    Neighbors<T> result(queries.rows(), k, Metric::name);
     detail::parallel_for(queries.rows(), num_threads, kQueryBlock, [&](auto begin, auto end, int) {
       detail::ScratchLease<Scratch> lease;
       Scratch& scratch = lease.get();
@@ -451,7 +453,7 @@ class E2LSHIndex {
   // scored exactly: the same results as scoring all, reading few full rows.
   void verify_block(Eigen::Index q0, Eigen::Index nb, Scratch& s, Neighbors<T>& out) const {
     const auto& kernels = simd::kernels<T>();
-    const auto k = static_cast<std::size_t>(out.k());
+    const auto k = static_cast<std::size_t>(std::min(out.k(), size()));
     for (Eigen::Index i = 0; i < nb; ++i) s.tops[static_cast<std::size_t>(i)].reset(k);
     if constexpr (Storage::kEstimates) {
       for (Eigen::Index i = 0; i < nb; ++i) {
@@ -472,7 +474,7 @@ class E2LSHIndex {
       });
     }
     for (Eigen::Index i = 0; i < nb; ++i)
-      write_row(s.tops[static_cast<std::size_t>(i)], out, q0 + i);
+      detail::write_row<Metric>(s.tops[static_cast<std::size_t>(i)], out, q0 + i);
   }
 
   // Calls score(row, query) for every gathered pair of the block. A few queries are scored in
@@ -564,17 +566,6 @@ class E2LSHIndex {
       const std::uint32_t row = s.rerank[c];
       const T key = points_.key(kernels, s.prepared[qi], static_cast<Id>(row));
       if (key <= top.threshold()) top.push(key, id_of(row));
-    }
-  }
-
-  static void write_row(detail::TopK<T>& top, Neighbors<T>& out, Eigen::Index q) {
-    const auto best = top.take_sorted();
-    const T pad = Metric::is_similarity ? -std::numeric_limits<T>::infinity()
-                                        : std::numeric_limits<T>::infinity();
-    for (Eigen::Index j = 0; j < out.k(); ++j) {
-      const auto s = static_cast<std::size_t>(j);
-      out.ids()(q, j) = s < best.size() ? best[s].id : Id{-1};
-      out.distances()(q, j) = s < best.size() ? Metric::key_to_value(best[s].key) : pad;
     }
   }
 

@@ -18,6 +18,7 @@
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
 #include "pstable/detail/range_collector.hpp"
+#include "pstable/detail/result_row.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/metric/traits.hpp"
 #include "pstable/simd/dispatch.hpp"
@@ -100,18 +101,19 @@ class ExactIndex {
     points_.append(rows);
   }
 
-  /// The k best points for each query row (see Neighbors). Throws if k < 1, k > size(), the
+  /// The k best points for each query row (see Neighbors). With k > size() every row holds all
+  /// size() points, then padding (id -1, distance +inf or similarity -inf). Throws if k < 1, the
   /// index is empty, queries have the wrong width or hold NaN/inf (or zero rows under cosine).
   Neighbors<T> search(const MatrixRef<T>& queries, Eigen::Index k, int num_threads = 0) const {
     points_.validate_rows(queries, "queries");
     detail::check_k(k, size());
     detail::check_threads(num_threads);
 
-    Neighbors<T> result(queries.rows(), k);
+    Neighbors<T> result(queries.rows(), k, Metric::name);
     if (queries.rows() < kBatchThreshold) {
       detail::parallel_for(queries.rows(), num_threads, 1, [&](auto begin, auto end, int) {
         std::vector<T> buffer(static_cast<std::size_t>(dim()));
-        detail::TopK<T> top(static_cast<std::size_t>(k));
+        detail::TopK<T> top(static_cast<std::size_t>(std::min(k, size())));
         for (auto q = begin; q < end; ++q) scan_one(queries.row(q), top, buffer, result, q);
       });
     } else {
@@ -159,14 +161,6 @@ class ExactIndex {
   static constexpr Eigen::Index kRescoreExtra = 16;
   static constexpr Eigen::Index kTileQueries = 64;  // queries compared with each tile of points
 
-  void write_row(detail::TopK<T>& top, Neighbors<T>& out, Eigen::Index q) const {
-    const auto best = top.take_sorted();
-    for (std::size_t j = 0; j < best.size(); ++j) {
-      out.ids()(q, static_cast<Eigen::Index>(j)) = best[j].id;
-      out.distances()(q, static_cast<Eigen::Index>(j)) = Metric::key_to_value(best[j].key);
-    }
-  }
-
   void scan_one(const Eigen::Ref<const RowVector<T>>& query, detail::TopK<T>& top,
                 std::vector<T>& buffer, Neighbors<T>& out, Eigen::Index q) const {
     const auto& kernels = simd::kernels<T>();
@@ -177,14 +171,14 @@ class ExactIndex {
       if (s <= top.threshold()) top.push(s, i);
     }
     out.visited()(q) = size();
-    write_row(top, out, q);
+    detail::write_row<Metric>(top, out, q);
   }
 
   // GEMM path for queries [begin, end): blocks of queries x blocks of points.
   void search_blocks(const MatrixRef<T>& queries, Eigen::Index begin, Eigen::Index end,
                      Neighbors<T>& out) const {
     const auto& kernels = simd::kernels<T>();
-    const auto k = static_cast<std::size_t>(out.k());
+    const auto k = static_cast<std::size_t>(std::min(size(), out.k()));
     const auto kept = static_cast<std::size_t>(std::min(size(), out.k() + kRescoreExtra));
     RowMatrix<T> qblock;
     RowMatrix<T> products;
@@ -206,7 +200,7 @@ class ExactIndex {
       for (Eigen::Index i = 0; i < nq; ++i) {
         rescore(kernels, queries.row(q0 + i), k, tops[static_cast<std::size_t>(i)], buffer);
         out.visited()(q0 + i) = size();
-        write_row(tops[static_cast<std::size_t>(i)], out, q0 + i);
+        detail::write_row<Metric>(tops[static_cast<std::size_t>(i)], out, q0 + i);
       }
     }
   }
@@ -241,21 +235,20 @@ class ExactIndex {
     }
   }
 
-  // scan_tiles handler of search: the k best per query.
+  // scan_tiles handler of search: the k best per query (at most size() of them; write_row pads).
   struct TopKHandler {
     const ExactIndex& index;
     Neighbors<T>& out;
+    std::size_t k;
     std::vector<detail::TopK<T>> tops;
 
     TopKHandler(const ExactIndex& owner, Neighbors<T>& result)
         : index(owner),
           out(result),
-          tops(static_cast<std::size_t>(kTileQueries),
-               detail::TopK<T>(static_cast<std::size_t>(result.k()))) {}
+          k(static_cast<std::size_t>(std::min(result.k(), owner.size()))),
+          tops(static_cast<std::size_t>(kTileQueries), detail::TopK<T>(k)) {}
     void begin(Eigen::Index, Eigen::Index nq) {
-      for (Eigen::Index i = 0; i < nq; ++i) {
-        tops[static_cast<std::size_t>(i)].reset(static_cast<std::size_t>(out.k()));
-      }
+      for (Eigen::Index i = 0; i < nq; ++i) tops[static_cast<std::size_t>(i)].reset(k);
     }
     void add(Eigen::Index i, T key, Id id) {
       auto& top = tops[static_cast<std::size_t>(i)];
@@ -264,7 +257,7 @@ class ExactIndex {
     void end(Eigen::Index q0, Eigen::Index nq) {
       for (Eigen::Index i = 0; i < nq; ++i) {
         out.visited()(q0 + i) = index.size();
-        index.write_row(tops[static_cast<std::size_t>(i)], out, q0 + i);
+        detail::write_row<Metric>(tops[static_cast<std::size_t>(i)], out, q0 + i);
       }
     }
   };

@@ -40,8 +40,11 @@ for target in "${targets[@]}"; do
         -DCMAKE_BUILD_TYPE=Release -DPSTABLE_BUILD_BENCH=OFF -DPSTABLE_BUILD_EXAMPLES=OFF \
         -DCMAKE_CXX_FLAGS=-ffp-contract=off >/dev/null
       cmake --build build/aarch64 -j "$(nproc)" --target pstable_tests
-      # The consumer checks configure and run native projects: not for a cross build.
-      ctest --test-dir build/aarch64 -j "$(nproc)" --output-on-failure -E '^consumer_'
+      # The consumer checks configure and run native projects: not for a cross build. qemu-user
+      # cannot run threads in the forked child of a threaded process (qemu asserts in its own
+      # vCPU setup), so the fork test of the thread pool runs in the native builds only.
+      ctest --test-dir build/aarch64 -j "$(nproc)" --output-on-failure \
+        -E '^consumer_|^a forked child gets a pool of its own$'
       ;;
     *) echo "check_cross.sh: unknown target '$target' (windows, arm64)" >&2; exit 2 ;;
   esac

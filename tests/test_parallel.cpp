@@ -23,6 +23,7 @@
 #include "pstable/index/e2lsh.hpp"
 #include "pstable/index/exact.hpp"
 #include "file_util.hpp"
+#include "sanitizers.hpp"
 #include "pstable/io/index_file.hpp"
 #include "test_data.hpp"
 
@@ -55,20 +56,6 @@ struct Coverage {
     return true;
   }
 };
-
-bool sanitized() {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  return true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-  return true;
-#else
-  return false;
-#endif
-#else
-  return false;
-#endif
-}
 
 }  // namespace
 
@@ -139,7 +126,7 @@ TEST_CASE("a search asking for more threads than the address space allows surviv
   // The real failure, not the seam: a child process whose address space cannot hold the stacks
   // of 256 threads (8 MiB each) searches with num_threads = 1000. Before the fix it died in
   // std::terminate (SIGABRT). Sanitizers reserve terabytes of shadow memory: skipped there.
-  if (sanitized()) return;
+  if (testing::kAddressSanitizer || testing::kThreadSanitizer) return;
   const RowMatrix<float> data = gaussian<float>(2000, 8, 31);
   const RowMatrix<float> queries = gaussian<float>(600, 8, 32);
   ExactIndex<float, Euclidean> index(8);

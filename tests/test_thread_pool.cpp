@@ -27,6 +27,7 @@
 #endif
 
 #include "file_util.hpp"
+#include "sanitizers.hpp"
 #include "pstable/core/threads.hpp"
 #include "pstable/detail/parallel.hpp"
 
@@ -87,34 +88,6 @@ struct EnvVar {
     }
   }
 };
-
-bool address_sanitized() {
-#if defined(__SANITIZE_ADDRESS__)
-  return true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  return true;
-#else
-  return false;
-#endif
-#else
-  return false;
-#endif
-}
-
-bool thread_sanitized() {
-#if defined(__SANITIZE_THREAD__)
-  return true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-  return true;
-#else
-  return false;
-#endif
-#else
-  return false;
-#endif
-}
 
 void write_file(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::create_directories(path.parent_path());
@@ -340,7 +313,7 @@ TEST_CASE("a forked child gets a pool of its own", "[pool]") {
   // them. ThreadSanitizer does not support threads after a fork of a threaded process, and
   // AddressSanitizer's allocator can deadlock in such a child (POSIX allows only
   // async-signal-safe calls there; glibc's malloc makes the rest work): the Release build runs it.
-  if (thread_sanitized() || address_sanitized()) return;
+  if (testing::kThreadSanitizer || testing::kAddressSanitizer) return;
   detail::ThreadPool* parent = &detail::ThreadPool::global();
   detail::parallel_for(100, 2, 1, [](auto, auto, int) {});
   std::fflush(nullptr);

@@ -130,35 +130,54 @@ PSTABLE_DOT_U8_I16_AVX512(dot_u8_i16_avx512vnni, "avx512f,avx512bw,avx512vnni", 
 
 #endif  // PSTABLE_X86_CODE_KERNELS
 
-/// Every variant this CPU can run, best first (the last is the scalar loop).
-inline std::vector<CodeKernels> supported_code_kernels() {
-  std::vector<CodeKernels> out;
+/// Calls f(CodeKernels) for every variant this CPU can run, best first (the last is the scalar
+/// loop), until f returns true. Allocates nothing.
+template <class F>
+void for_each_supported_code_kernels(F&& f) {
 #if defined(PSTABLE_X86_CODE_KERNELS)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
-    out.push_back({&dot_u8_i16_avx512vnni, "avx512vnni"});
-  if (__builtin_cpu_supports("avx512bw")) out.push_back({&dot_u8_i16_avx512bw, "avx512bw"});
-  if (__builtin_cpu_supports("avx2")) out.push_back({&dot_u8_i16_avx2, "avx2"});
-  if (__builtin_cpu_supports("sse4.1")) out.push_back({&dot_u8_i16_sse41, "sse4.1"});
+  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+      f(CodeKernels{&dot_u8_i16_avx512vnni, "avx512vnni"}))
+    return;
+  if (__builtin_cpu_supports("avx512bw") && f(CodeKernels{&dot_u8_i16_avx512bw, "avx512bw"}))
+    return;
+  if (__builtin_cpu_supports("avx2") && f(CodeKernels{&dot_u8_i16_avx2, "avx2"})) return;
+  if (__builtin_cpu_supports("sse4.1") && f(CodeKernels{&dot_u8_i16_sse41, "sse4.1"})) return;
 #endif
-  out.push_back({&scalar::dot_u8_i16, "scalar"});
+  f(CodeKernels{&scalar::dot_u8_i16, "scalar"});
+}
+
+/// Every variant this CPU can run, best first (for the tests).
+inline std::vector<CodeKernels> supported_code_kernels() {
+  std::vector<CodeKernels> out;
+  for_each_supported_code_kernels([&](const CodeKernels& k) {
+    out.push_back(k);
+    return false;
+  });
   return out;
 }
 
-inline CodeKernels pick_code_kernels() {
-  const auto all = supported_code_kernels();
+// The best variant, or with PSTABLE_CODE_KERNELS set to a variant's name the best at or below
+// it ("avx2": AVX2, SSE4.1 or scalar); an unknown name is ignored.
+inline CodeKernels pick_code_kernels() noexcept {
+  static const char* const order[] = {"avx512vnni", "avx512bw", "avx2", "sse4.1", "scalar"};
+  const auto rank_of = [](const char* name) {
+    std::size_t r = 0;
+    while (r < 5 && std::strcmp(order[r], name) != 0) ++r;
+    return r;
+  };
   const char* cap = std::getenv("PSTABLE_CODE_KERNELS");
-  if (cap != nullptr && *cap != '\0') {
-    static const char* const order[] = {"avx512vnni", "avx512bw", "avx2", "sse4.1", "scalar"};
-    std::size_t rank = 0;
-    while (rank < 5 && std::strcmp(order[rank], cap) != 0) ++rank;
-    for (const auto& k : all) {
-      std::size_t r = 0;
-      while (r < 5 && std::strcmp(order[r], k.arch) != 0) ++r;
-      if (rank < 5 && r >= rank) return k;  // an unknown cap is ignored
+  const std::size_t limit = (cap != nullptr && *cap != '\0') ? rank_of(cap) : 5;
+  CodeKernels best{};
+  for_each_supported_code_kernels([&](const CodeKernels& k) {
+    if (best.arch == nullptr) best = k;  // the CPU's best: kept when the cap is unknown
+    if (limit < 5 && rank_of(k.arch) >= limit) {
+      best = k;
+      return true;
     }
-  }
-  return all.front();
+    return limit >= 5;
+  });
+  return best;
 }
 
 }  // namespace detail

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -20,7 +21,7 @@
 #include "pstable/index/exact.hpp"
 #include "pstable/index/tuning.hpp"
 #include "pstable/io/idx.hpp"
-#include "pstable/storage/sq8.hpp"
+#include "pstable/storage/traits.hpp"
 
 using namespace pstable;
 
@@ -80,18 +81,22 @@ Row measure_with(const std::string& name, const E2LSHParams& params, const RowMa
   return row;
 }
 
-/// The storages --storage names ("full", "sq8" or "both"), measured one after the other.
+/// The storage --storage names ("full", "sq8", ...), or every storage for "both", measured one
+/// after the other.
 std::vector<Row> measure(const std::string& storage, const std::string& name,
                          const E2LSHParams& params, const RowMatrix<float>& base,
                          const RowMatrix<float>& queries, const Neighbors<float>& truth) {
   std::vector<Row> rows;
-  if (storage != "sq8") {
-    rows.push_back(
-        measure_with<detail::PointSet<float, Euclidean>>(name, params, base, queries, truth));
-  }
-  if (storage != "full") {
-    rows.push_back(measure_with<Sq8Storage<float, Euclidean>>(name, params, base, queries, truth));
-  }
+  detail::for_each_storage(Storages{}, [&](const char* each, std::uint8_t) {
+    if (storage != "both" && storage != each) return;
+    with_storage<float, Euclidean>(
+        each,
+        [&](auto* tag) {
+          using S = std::remove_pointer_t<decltype(tag)>;
+          rows.push_back(measure_with<S>(name, params, base, queries, truth));
+        },
+        [] {});
+  });
   return rows;
 }
 
@@ -152,9 +157,13 @@ int main(int argc, char** argv) {
   app.add_option("--single", g_single,
                  "also time this many queries searched one per call (us per call, CPU time)")
       ->check(CLI::Range(Eigen::Index{0}, Eigen::Index{1} << 40));
+  std::vector<std::string> storages{"both"};
+  detail::for_each_storage(Storages{},
+                           [&](const char* name, std::uint8_t) { storages.emplace_back(name); });
   app.add_option("--storage", storage,
-                 "candidate storage: full-precision rows, 8-bit codes (sq8), or both")
-      ->check(CLI::IsMember({"full", "sq8", "both"}));
+                 "candidate storage: full-precision rows (full), 8-bit codes (sq8), ..., or "
+                 "both: every storage")
+      ->check(CLI::IsMember(storages));
   app.add_option("--params", params_text,
                  "an extra fixed setting L,k,w,T[,m] (m = min_collisions); repeatable")
       ->allow_extra_args(false);

@@ -5,6 +5,8 @@
 #include <array>
 #include <cstdint>
 #include <random>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "file_util.hpp"
@@ -15,6 +17,7 @@
 #include "pstable/simd/code_kernels.hpp"
 #include "pstable/storage/scalar_quantizer.hpp"
 #include "pstable/storage/sq8.hpp"
+#include "pstable/storage/traits.hpp"
 
 using namespace pstable;
 using testing::gaussian;
@@ -212,7 +215,7 @@ TEST_CASE("Sq8Storage: index files round-trip; either storage loads either file"
 
   save_index(coded, dir.file("sq8.pst"));
   const IndexFileInfo info = read_index_file_info(dir.file("sq8.pst"));
-  CHECK(info.storage == StorageKind::sq8);
+  CHECK(std::string(to_string(info.storage)) == "sq8");
   CHECK(info.format_version == kIndexFormatVersion);
   CHECK_THAT(info.description(), Catch::Contains("(sq8 storage)"));
   const Coded again = load_index<Coded>(dir.file("sq8.pst"));
@@ -233,7 +236,7 @@ TEST_CASE("Sq8Storage: index files round-trip; either storage loads either file"
 
   // A float-storage file loads into SQ8 too, and its header says "full".
   save_index(flat, dir.file("flat.pst"));
-  CHECK(read_index_file_info(dir.file("flat.pst")).storage == StorageKind::full);
+  CHECK(std::string(to_string(read_index_file_info(dir.file("flat.pst")).storage)) == "full");
   CHECK(load_index<Coded>(dir.file("flat.pst")).search(queries, 8).ids() == before.ids());
 
   // The storage byte is checked: unknown values and a storage on an exact index are refused.
@@ -265,4 +268,37 @@ TEST_CASE("Sq8Storage: a column whose range is subnormal codes as constant", "[s
   p.num_hashes = 3;
   p.bucket_width = 4.0;
   check_same_results<float, Euclidean>(data, queries, p, 5);
+}
+
+TEST_CASE("the storage list maps names, types and file codes one to one", "[sq8][files]") {
+  std::vector<std::string> names;
+  std::vector<int> codes;
+  detail::for_each_storage(Storages{}, [&](const char* name, std::uint8_t code) {
+    names.emplace_back(name);
+    codes.push_back(code);
+  });
+  CHECK(names == std::vector<std::string>{"full", "sq8"});
+  CHECK(codes == std::vector<int>{0, 1});  // written into files: never renumbered
+  CHECK(storage_names() == "'full', 'sq8'");
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    CHECK(storage_name(static_cast<std::uint8_t>(codes[i])) == names[i]);
+    CHECK(std::string(to_string(StorageKind{static_cast<std::uint8_t>(codes[i])})) == names[i]);
+  }
+  CHECK(storage_name(2) == nullptr);
+  CHECK(std::string(to_string(StorageKind{200})) == "unknown");
+  const auto type_of = [](const char* name) {
+    return with_storage<double, Manhattan>(
+        name,
+        [](auto* tag) -> std::string {
+          using S = std::remove_pointer_t<decltype(tag)>;
+          if (std::is_same_v<S, detail::PointSet<double, Manhattan>>) return "PointSet";
+          if (std::is_same_v<S, Sq8Storage<double, Manhattan>>) return "Sq8Storage";
+          return "other";
+        },
+        [] { return std::string("none"); });
+  };
+  CHECK(type_of("full") == "PointSet");
+  CHECK(type_of("sq8") == "Sq8Storage");
+  CHECK(type_of("SQ8") == "none");
+  CHECK(type_of("") == "none");
 }

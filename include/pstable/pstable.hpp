@@ -28,5 +28,5 @@
 #include "pstable/metric/traits.hpp"
 #include "pstable/simd/dispatch.hpp"
 #include "pstable/simd/scalar.hpp"
-#include "pstable/storage/sq8.hpp"
+#include "pstable/storage/traits.hpp"
 #include "pstable/version.hpp"

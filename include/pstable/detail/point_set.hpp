@@ -32,6 +32,7 @@ class PointSet {
   using Scalar = T;
   static constexpr bool kEstimates = false;
   static constexpr const char* name = "full";
+  static constexpr std::uint8_t file_code = 0;  ///< header byte of its index files
   /// No query form beyond the prepared query.
   struct QueryCode {};
 

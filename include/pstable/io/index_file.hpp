@@ -21,10 +21,10 @@ inline IndexFileInfo read_index_file_info(const std::string& path) {
 }
 
 namespace detail {
-/// A serializer's `storage` (the header's candidate-storage byte), StorageKind::full if it has none.
+/// A serializer's `storage` (the header's candidate-storage byte), 0 (full rows) if it has none.
 template <class Serializer, class = void>
 struct storage_of {
-  static constexpr StorageKind value = StorageKind::full;
+  static constexpr StorageKind value{};
 };
 template <class Serializer>
 struct storage_of<Serializer, std::void_t<decltype(Serializer::storage)>> {

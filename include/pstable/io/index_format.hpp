@@ -8,6 +8,7 @@
 #include "pstable/detail/endian.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/metric/traits.hpp"
+#include "pstable/storage/traits.hpp"
 
 namespace pstable {
 
@@ -16,7 +17,9 @@ namespace pstable {
 ///   1: first layout.
 ///   2: kind 2 (e2lsh) appends min_collisions (i32) to its parameters; nothing else changed.
 ///   3: header byte 27 names the candidate storage (StorageKind; 0 in older files).
-inline constexpr std::uint32_t kIndexFormatVersion = 3;
+///   4: kind 1 (exact) gets parameters (next_id, id-map flag) and sections DELS and IDMP after
+///      ROWS, as kind 2 has: removed points and the ids after a compaction.
+inline constexpr std::uint32_t kIndexFormatVersion = 4;
 
 /// How load_index reads an index file.
 ///   copy: the file is read into memory the index owns; the file may change afterwards.
@@ -35,10 +38,11 @@ enum class ScalarType : std::uint8_t { float32 = 1, float64 = 2 };
 /// Metric of the stored index: the metric's `file_code` (metric/traits.hpp lists every metric).
 enum class MetricKind : std::uint8_t {};
 
-/// How an E2LSH index scores its candidates: full-precision rows only, or 8-bit codes first
-/// (Sq8Storage). Files always hold the full-precision rows; codes are derived from them on load,
-/// so any E2LSH file loads into either storage.
-enum class StorageKind : std::uint8_t { full = 0, sq8 = 1 };
+/// How an E2LSH index scores its candidates: the storage's `file_code` (storage/traits.hpp lists
+/// every storage; 0 = full-precision rows only, the default of every index). Files always hold
+/// the full-precision rows; codes are derived from them on load, so any E2LSH file loads into
+/// any storage.
+enum class StorageKind : std::uint8_t {};
 
 /// "exact", "e2lsh" (or "unknown").
 inline const char* to_string(IndexKind kind) noexcept {
@@ -58,13 +62,10 @@ inline const char* to_string(ScalarType scalar) noexcept {
   return "unknown";
 }
 
-/// "full" (full-precision rows), "sq8" (or "unknown"): the storage's `name`.
+/// The storage's `name`: "full" (full-precision rows), "sq8", ... (or "unknown").
 inline const char* to_string(StorageKind storage) noexcept {
-  switch (storage) {
-    case StorageKind::full: return "full";
-    case StorageKind::sq8: return "sq8";
-  }
-  return "unknown";
+  const char* name = storage_name(static_cast<std::uint8_t>(storage));
+  return name != nullptr ? name : "unknown";
 }
 
 /// The metric's name ("euclidean", "cosine", "ip", "manhattan"), or "unknown".
@@ -80,7 +81,7 @@ struct IndexFileInfo {
   IndexKind kind = IndexKind::exact;
   ScalarType scalar = ScalarType::float32;
   MetricKind metric = MetricKind{Euclidean::file_code};
-  StorageKind storage = StorageKind::full;  ///< E2LSH candidate storage it was saved with
+  StorageKind storage{};  ///< E2LSH candidate storage it was saved with (0: full rows)
   std::int64_t dim = 0;
   std::int64_t count = 0;        ///< points in the index (index.size() when saved)
   std::uint64_t file_bytes = 0;  ///< total size of the file
@@ -89,7 +90,7 @@ struct IndexFileInfo {
   std::string description() const {
     return detail::concat(
         to_string(scalar), " ", to_string(metric), " ", to_string(kind), " index",
-        storage == StorageKind::full ? "" : detail::concat(" (", to_string(storage), " storage)"));
+        storage == StorageKind{} ? "" : detail::concat(" (", to_string(storage), " storage)"));
   }
 
   /// The C++ type that loads it: "ExactIndex<double, Cosine>".

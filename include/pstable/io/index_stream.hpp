@@ -425,7 +425,7 @@ class IndexFileReader {
     const auto storage = static_cast<StorageKind>(header_.storage);
     if (std::string(to_string(storage)) == "unknown")
       corrupt(concat("unknown candidate storage ", int(header_.storage), newer));
-    if (storage != StorageKind::full && kind != IndexKind::e2lsh) {
+    if (storage != StorageKind{} && kind != IndexKind::e2lsh) {
       corrupt(concat("it names candidate storage ", to_string(storage), " for an ", to_string(kind),
                      " index, which has none"));
     }

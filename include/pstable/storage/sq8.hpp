@@ -20,13 +20,13 @@
 #include "pstable/storage/scalar_quantizer.hpp"
 
 namespace pstable {
-
-/// An interval that holds a candidate's true ranking key.
-template <class T>
+namespace detail {
+/// An interval that holds a candidate's true ranking key (Sq8Storage::bounds).
 struct KeyBounds {
   double lo;
   double hi;
 };
+}  // namespace detail
 
 /// Point storage for E2LSHIndex that scores candidates on 8-bit codes first (a quarter of the
 /// bytes of float rows, an eighth of double rows) and re-ranks with the full-precision rows only
@@ -56,6 +56,7 @@ class Sq8Storage {
   /// Candidates are scored by `bounds` first and re-ranked with `key`.
   static constexpr bool kEstimates = true;
   static constexpr const char* name = "sq8";
+  static constexpr std::uint8_t file_code = 1;  ///< header byte of its index files
   /// Largest dimension (the integer dot product must fit int32 with >= 8-bit query precision).
   static constexpr Eigen::Index kMaxDim = Eigen::Index{1} << 20;
 
@@ -188,7 +189,7 @@ class Sq8Storage {
   }
 
   /// An interval holding row i's true key for the query (see the class comment).
-  KeyBounds<T> bounds(const simd::KernelSet<T>& kernels, QueryCode& qc, Id i) const noexcept {
+  detail::KeyBounds bounds(const simd::KernelSet<T>& kernels, QueryCode& qc, Id i) const noexcept {
     const auto r = static_cast<std::size_t>(i);
     const auto d = static_cast<std::size_t>(dim());
     const double eps = 4 * double(std::numeric_limits<T>::epsilon()) * std::sqrt(double(d) + 1);

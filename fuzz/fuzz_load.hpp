@@ -41,10 +41,7 @@ void load_and_search(const std::string& path) {
   }
   for (Eigen::Index i = 0; i < found.ids().size(); ++i) {
     const Id id = found.ids().data()[i];
-    bool held = id < index.size();  // ExactIndex: ids are row numbers
-    if constexpr (std::is_same_v<Index, E2LSHIndex<T, typename Index::MetricType>>)
-      held = index.contains(id);
-    if (id >= 0 && !held) {
+    if (id >= 0 && !index.contains(id)) {
       std::fprintf(stderr, "search returned id %lld, which the index does not hold\n",
                    static_cast<long long>(id));
       std::abort();

@@ -1,12 +1,18 @@
 #include "catch_compat.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <limits>
 #include <random>
 #include <thread>
+#include <type_traits>
+#include <vector>
 
 #include "test_data.hpp"
 #include "brute_force.hpp"
+#include "file_util.hpp"
 #include "pstable/index/exact.hpp"
+#include "pstable/io/index_file.hpp"
 
 using namespace pstable;
 using testing::gaussian;
@@ -218,4 +224,173 @@ TEMPLATE_PRODUCT_TEST_CASE("k above the index size returns every point, then pad
       CHECK(result.distances()(q, j) == worst);
     }
   }
+}
+
+TEMPLATE_PRODUCT_TEST_CASE("filtered exact search equals brute force over the allowed points",
+                           "[exact]", ExactIndex,
+                           ((float, Euclidean), (float, Cosine), (double, InnerProduct),
+                            (double, Manhattan))) {
+  using T = typename TestType::Scalar;
+  using Metric = typename TestType::MetricType;
+  // Scan path (< 16 queries) and block path (GEMM, or tiles for Manhattan).
+  const Eigen::Index num_queries = GENERATE(3, 40);
+  const int threads = GENERATE(1, 2);
+  const RowMatrix<T> data = gaussian<T>(1500, 9, 41);
+  const RowMatrix<T> queries = gaussian<T>(num_queries, 9, 42);
+  TestType index(9);
+  index.add(data);
+  std::atomic<int> calls{0};
+  const auto keep = [&](Id id) {
+    ++calls;
+    return id % 3 != 0;
+  };
+  const auto result = index.search_filtered(queries, 10, keep, threads);
+  CHECK(calls == 1500);  // once per point per call, whatever the number of queries
+  const auto unfiltered = index.search(queries, 10, threads);
+  for (Eigen::Index q = 0; q < num_queries; ++q) {
+    auto truth = testing::brute_force<Metric>(data, RowVector<T>(queries.row(q)), 1500);
+    truth.erase(std::remove_if(truth.begin(), truth.end(),
+                               [](const testing::Hit& h) { return h.id % 3 == 0; }),
+                truth.end());
+    CHECK(result.visited()(q) == 1000);  // rejected points are not visited
+    CHECK(unfiltered.visited()(q) == 1500);
+    for (Eigen::Index j = 0; j < 10; ++j) {
+      CAPTURE(q, j);
+      CHECK(result.ids()(q, j) == truth[static_cast<std::size_t>(j)].id);
+      CHECK(static_cast<double>(result.distances()(q, j)) ==
+            Approx(static_cast<double>(truth[static_cast<std::size_t>(j)].value)).epsilon(1e-4));
+    }
+  }
+  // Fewer allowed points than k: padded, as E2LSHIndex::search_filtered does.
+  const auto few = index.search_filtered(queries, 4, [](Id id) { return id == 7 || id == 900; });
+  const T worst = Metric::is_similarity ? -std::numeric_limits<T>::infinity()
+                                        : std::numeric_limits<T>::infinity();
+  for (Eigen::Index q = 0; q < num_queries; ++q) {
+    CHECK(std::min(few.ids()(q, 0), few.ids()(q, 1)) == 7);
+    CHECK(std::max(few.ids()(q, 0), few.ids()(q, 1)) == 900);
+    CHECK(few.ids()(q, 2) == -1);
+    CHECK(few.distances()(q, 3) == worst);
+    CHECK(few.visited()(q) == 2);
+  }
+  const auto none = index.search_filtered(queries, 3, [](Id) { return false; });
+  CHECK((none.ids().array() == -1).all());
+  CHECK((none.distances().array() == worst).all());
+  CHECK(none.visited().sum() == 0);
+  // Bad arguments are refused before the predicate is asked anything.
+  calls = 0;
+  CHECK_THROWS_AS(index.search_filtered(queries, 0, keep), InvalidArgument);
+  CHECK_THROWS_AS(index.search_filtered(RowMatrix<T>::Zero(2, 4), 3, keep), InvalidArgument);
+  CHECK(calls == 0);
+}
+
+namespace {
+
+// Each query's k best ids among the rows `live` allows (brute force), padded with -1.
+template <class Metric, class T, class Live>
+std::vector<Id> best_live(const RowMatrix<T>& data, const RowVector<T>& q, std::size_t k,
+                          Live&& live) {
+  std::vector<Id> out;
+  for (const auto& h :
+       testing::brute_force<Metric>(data, q, static_cast<std::size_t>(data.rows()))) {
+    if (out.size() < k && live(h.id)) out.push_back(h.id);
+  }
+  out.resize(k, -1);
+  return out;
+}
+
+}  // namespace
+
+TEMPLATE_PRODUCT_TEST_CASE("removed points are never returned and compact keeps the other ids",
+                           "[exact][remove]", ExactIndex,
+                           ((float, Euclidean), (double, Cosine), (float, InnerProduct),
+                            (float, Manhattan))) {
+  using T = typename TestType::Scalar;
+  using Metric = typename TestType::MetricType;
+  const RowMatrix<T> data = gaussian<T>(400, 7, 51);
+  const RowMatrix<T> queries = gaussian<T>(20, 7, 52);
+  TestType index(7);
+  index.add(data.topRows(250));
+  index.add(data.bottomRows(150));
+  for (Id id = 0; id < 400; id += 3) index.remove(id);
+  CHECK(index.size() == 400 - 134);
+  CHECK(index.num_removed() == 134);
+  CHECK(index.next_id() == 400);
+  CHECK_FALSE(index.contains(3));
+  CHECK(index.contains(4));
+  CHECK_FALSE(index.contains(400));
+  CHECK_FALSE(index.contains(-1));
+  CHECK_THROWS_AS(index.remove(3), InvalidArgument);    // already removed
+  CHECK_THROWS_AS(index.remove(400), InvalidArgument);  // never added
+  CHECK_THROWS_AS(index.remove(-1), InvalidArgument);
+  CHECK(index.size() == 266);  // the failed removes changed nothing
+
+  const auto live = [](Id id) { return id % 3 != 0; };
+  const auto expect = [&](const TestType& idx, const char* what) {
+    for (const Eigen::Index nq : {Eigen::Index{3}, Eigen::Index{20}}) {  // scan and block paths
+      for (const int threads : {1, 2}) {
+        const auto result = idx.search(queries.topRows(nq), 10, threads);
+        const auto filtered =
+            idx.search_filtered(queries.topRows(nq), 10, [](Id id) { return id % 2 == 0; });
+        for (Eigen::Index q = 0; q < nq; ++q) {
+          CAPTURE(what, nq, threads, q);
+          const RowVector<T> query = queries.row(q);
+          const auto truth = best_live<Metric>(data, query, 10, live);
+          const auto even =
+              best_live<Metric>(data, query, 10, [&](Id id) { return live(id) && id % 2 == 0; });
+          for (Eigen::Index j = 0; j < 10; ++j) {
+            CHECK(result.ids()(q, j) == truth[static_cast<std::size_t>(j)]);
+            CHECK(filtered.ids()(q, j) == even[static_cast<std::size_t>(j)]);
+          }
+          CHECK(result.visited()(q) == 266);
+          CHECK(filtered.visited()(q) == 133);  // live even ids
+        }
+      }
+    }
+    // Range search: the live points in range, nothing removed.
+    const T radius = Metric::is_similarity ? T(0.3) : T(std::is_same_v<Metric, Manhattan> ? 6 : 3);
+    const auto range = idx.search_radius(queries, radius);
+    Eigen::Index expected_total = 0;
+    for (Eigen::Index q = 0; q < queries.rows(); ++q) {
+      for (const auto& h : testing::brute_force<Metric>(data, RowVector<T>(queries.row(q)), 400)) {
+        const bool in = Metric::is_similarity ? h.value >= radius : h.value <= radius;
+        expected_total += (in && live(h.id)) ? 1 : 0;
+      }
+    }
+    CHECK(range.total() == expected_total);
+    for (Eigen::Index i = 0; i < range.total(); ++i) CHECK(live(range.ids()(i)));
+  };
+  expect(index, "before compact");
+
+  // Files keep removed points and, after compact, the id map.
+  testing::TempDir dir;
+  save_index(index, dir.file("removed.pst"));
+  expect(load_index<TestType>(dir.file("removed.pst")), "loaded");
+  expect(load_index<TestType>(dir.file("removed.pst"), LoadMode::map), "mapped");
+
+  const std::size_t before = index.memory_bytes();
+  index.compact();
+  CHECK(index.num_removed() == 0);
+  CHECK(index.size() == 266);
+  CHECK(index.data().rows() == 266);
+  CHECK(index.memory_bytes() < before);
+  CHECK(index.contains(4));
+  CHECK_FALSE(index.contains(3));
+  CHECK_THROWS_AS(index.remove(3), InvalidArgument);
+  expect(index, "after compact");
+  save_index(index, dir.file("compacted.pst"));
+  const auto loaded = load_index<TestType>(dir.file("compacted.pst"));
+  expect(loaded, "compacted, loaded");
+  CHECK(loaded.next_id() == 400);
+
+  // Adds continue from next_id; a removed point's twin gets a new id.
+  index.add(data.topRows(2));
+  CHECK(index.next_id() == 402);
+  CHECK(index.contains(400));
+  CHECK(index.contains(401));
+  if (!std::is_same_v<Metric, InnerProduct>) {  // a point is its own best match, but not for ip
+    CHECK(index.search(data.topRows(1), 1).ids()(0, 0) == 400);
+  }
+  index.remove(400);
+  index.compact();
+  CHECK(index.size() == 267);
 }

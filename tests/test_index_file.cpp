@@ -35,7 +35,8 @@ std::string error_of(const std::string& path) {
 
 std::string format_error(const std::string& path) { return error_of<FormatError>(path); }
 
-// A small saved index: 5 float32 Euclidean points of 3 dimensions (64 + 16 + 60 + 4 + 8 bytes).
+// A small saved index: 5 float32 Euclidean points of 3 dimensions: header, parameters (9 bytes
+// padded to 16), ROWS (16 + 60 + 4), DELS (16 + 5 + 3), IDMP (16), end (8): 208 bytes.
 Bytes small_file(const testing::TempDir& dir) {
   ExactIndex<float, Euclidean> index(3);
   index.add(gaussian<float>(5, 3, 7));
@@ -44,13 +45,20 @@ Bytes small_file(const testing::TempDir& dir) {
   return testing::read_bytes(path);
 }
 
-constexpr std::size_t kSectionStart = 64;  // no parameters for ExactIndex
+constexpr std::size_t kSectionStart = 64 + 16;  // after ExactIndex's parameters
 constexpr std::size_t kRowsStart = kSectionStart + 16;
 
 // An index type whose save throws midway, to test that failures leave no trace.
 struct ExplodingIndex {
   Eigen::Index dim() const { return 2; }
   Eigen::Index size() const { return 1; }
+};
+
+// Writes an exact index file as format versions 1-3 did: no parameters, ROWS alone.
+struct LegacyExact {
+  RowMatrix<float> rows;
+  Eigen::Index dim() const { return rows.cols(); }
+  Eigen::Index size() const { return rows.rows(); }
 };
 
 }  // namespace
@@ -67,6 +75,15 @@ struct IndexSerializer<ExplodingIndex> {
     throw std::runtime_error("simulated failure while writing");
   }
   static ExplodingIndex load(IndexFileReader&) { return {}; }
+};
+template <>
+struct IndexSerializer<LegacyExact> {
+  using Scalar = float;
+  using MetricType = Euclidean;
+  static constexpr IndexKind kind = IndexKind::exact;
+  static void save(const LegacyExact& index, IndexFileWriter& out) {
+    out.section("ROWS", index.rows.data(), static_cast<std::size_t>(index.rows.size()));
+  }
 };
 }  // namespace pstable::detail
 
@@ -110,19 +127,25 @@ TEMPLATE_PRODUCT_TEST_CASE("saved exact indexes load bit-exact", "[file]", Exact
 TEST_CASE("index file layout matches docs/file-format.md", "[file]") {
   testing::TempDir dir;
   const Bytes b = small_file(dir);
-  REQUIRE(b.size() == 64 + 16 + 60 + 4 + 8);
+  REQUIRE(b.size() == 208);
   CHECK(std::memcmp(b.data(), "PSTABLE\0", 8) == 0);
-  CHECK(b[8] == 3);                                 // format version
+  CHECK(b[8] == 4);                                 // format version
   CHECK(b[12] == 64);                               // header bytes
   CHECK(b[16] == b.size());                         // file bytes
   CHECK((b[24] == 1 && b[25] == 1 && b[26] == 1));  // exact, float32, euclidean
-  CHECK(b[28] == 1);                                // one section
+  CHECK(b[28] == 3);                                // sections ROWS, DELS, IDMP
   CHECK(b[32] == 3);                                // dim
   CHECK(b[40] == 5);                                // count
-  CHECK(b[48] == 0);                                // parameter bytes
+  CHECK(b[48] == 9);                                // parameter bytes
+  CHECK(b[64] == 5);                                // next_id
+  CHECK(b[72] == 0);                                // no id map
   CHECK(std::memcmp(&b[kSectionStart], "ROWS", 4) == 0);
   CHECK(b[kSectionStart + 4] == 1);   // f32
   CHECK(b[kSectionStart + 8] == 15);  // values
+  CHECK(std::memcmp(&b[kRowsStart + 64], "DELS", 4) == 0);
+  CHECK(b[kRowsStart + 64 + 8] == 5);  // one tombstone per row
+  CHECK(std::memcmp(&b[kRowsStart + 64 + 24], "IDMP", 4) == 0);
+  CHECK(b[kRowsStart + 64 + 24 + 8] == 0);  // empty without an id map
   CHECK(std::memcmp(&b[b.size() - 4], "PEND", 4) == 0);
   const auto crc = ::crc32(0, b.data(), static_cast<uInt>(b.size() - 8));
   CHECK(b[b.size() - 8] == (crc & 0xff));
@@ -227,17 +250,34 @@ TEST_CASE("files from a newer pstable are refused with an upgrade hint", "[file]
                  "), this build reads up to ", kIndexFormatVersion, ": upgrade pstable")));
 }
 
-TEST_CASE("exact index files of format version 1 still load", "[file]") {
-  // Version 2 changed only the E2LSH parameters: an exact index's version-1 file is the same
-  // bytes with 1 in the version field.
+TEST_CASE("exact index files of format versions 1 to 3 still load", "[file]") {
+  // Versions 1-3 wrote an exact index as ROWS alone, without parameters; version 4 added the
+  // id sections. A file the way they wrote it, with each old version number, loads.
   testing::TempDir dir;
-  Bytes b = small_file(dir);
-  testing::patch_le<std::uint32_t>(b, 8, 1);
-  fix_checksum(b);
-  testing::write_bytes(dir.file("v1.pst"), b);
-  CHECK(read_index_file_info(dir.file("v1.pst")).format_version == 1);
-  const auto loaded = pstable::load_index<ExactIndex<float, Euclidean>>(dir.file("v1.pst"));
-  CHECK(loaded.size() == 5);
+  const RowMatrix<float> rows = gaussian<float>(5, 3, 7);
+  pstable::save_index(LegacyExact{rows}, dir.file("legacy.pst"));
+  for (const std::uint32_t version : {1u, 2u, 3u}) {
+    Bytes b = testing::read_bytes(dir.file("legacy.pst"));
+    testing::patch_le<std::uint32_t>(b, 8, version);
+    fix_checksum(b);
+    testing::write_bytes(dir.file("old.pst"), b);
+    CHECK(read_index_file_info(dir.file("old.pst")).format_version == version);
+    for (const auto mode : {LoadMode::copy, LoadMode::map}) {
+      const auto loaded =
+          pstable::load_index<ExactIndex<float, Euclidean>>(dir.file("old.pst"), mode);
+      CHECK(loaded.size() == 5);
+      CHECK(loaded.next_id() == 5);
+      CHECK(loaded.num_removed() == 0);
+      CHECK(loaded.data() == rows);
+    }
+    // An old file with more sections than ROWS is refused, not half read.
+    b = small_file(dir);
+    testing::patch_le<std::uint32_t>(b, 8, version);
+    fix_checksum(b);
+    testing::write_bytes(dir.file("bad.pst"), b);
+    CHECK_THROWS_AS((pstable::load_index<ExactIndex<float, Euclidean>>(dir.file("bad.pst"))),
+                    FormatError);
+  }
 }
 
 TEST_CASE("loading as the wrong type names the right one", "[file]") {
@@ -273,7 +313,7 @@ TEST_CASE("lengths in files with a valid checksum are checked before allocating"
     return format_error(path);
   };
   CHECK_THAT(crafted(40, std::uint64_t(1) << 40),
-             Catch::Contains("ROWS holds 15 values"));  // count
+             Catch::Contains("the header counts 1099511627776 points"));  // count
   CHECK_THAT(crafted(40, std::uint64_t(1) << 63), Catch::Contains("point count"));
   CHECK_THAT(crafted(32, std::uint64_t(1) << 30), Catch::Contains("ROWS holds 15 values"));  // dim
   CHECK_THAT(crafted(32, 0), Catch::Contains("dimension 0"));

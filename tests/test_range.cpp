@@ -102,6 +102,20 @@ TEMPLATE_PRODUCT_TEST_CASE("exact range search equals brute force", "[exact][ran
             Approx(static_cast<double>(truth[j].value)).epsilon(tol).margin(tol));
     }
   }
+  // Filtered: the same points without the rejected ids, which are not compared at all.
+  const auto filtered =
+      index.search_radius_filtered(queries, radius, [](Id id) { return id % 3 != 0; });
+  for (Eigen::Index q = 0; q < num_queries; ++q) {
+    CAPTURE(q, radius);
+    auto truth = in_range<Metric>(data, RowVector<T>(queries.row(q)), radius);
+    truth.erase(std::remove_if(truth.begin(), truth.end(),
+                               [](const testing::Hit& h) { return h.id % 3 == 0; }),
+                truth.end());
+    const auto got = slice(filtered, q);
+    CHECK(filtered.visited()(q) == data.rows() - (data.rows() + 2) / 3);
+    REQUIRE(got.size() == truth.size());
+    for (std::size_t j = 0; j < got.size(); ++j) CHECK(got[j].first == truth[j].id);
+  }
   // No brute-force value lies within rounding of the radius: the set comparison is exact.
   long double gap = std::numeric_limits<long double>::infinity();
   for (Eigen::Index q = 0; q < num_queries; ++q) {

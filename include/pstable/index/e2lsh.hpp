@@ -14,6 +14,7 @@
 #include "pstable/core/topk.hpp"
 #include "pstable/core/types.hpp"
 #include "pstable/detail/huge_page_allocator.hpp"
+#include "pstable/detail/id_map.hpp"
 #include "pstable/detail/index_serializer.hpp"
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
@@ -103,26 +104,22 @@ class E2LSHIndex {
   const E2LSHParams& params() const noexcept { return params_; }
   Eigen::Index dim() const noexcept { return points_.dim(); }
   /// Points that searches can return (added minus removed).
-  Eigen::Index size() const noexcept { return points_.size() - num_removed_; }
+  Eigen::Index size() const noexcept { return ids_.live(); }
   /// Removed points still held until `compact()`.
-  Eigen::Index num_removed() const noexcept { return num_removed_; }
+  Eigen::Index num_removed() const noexcept { return ids_.num_removed(); }
   /// The id the next added row receives.
-  Id next_id() const noexcept { return next_id_; }
+  Id next_id() const noexcept { return ids_.next_id(); }
   /// False while the rows are read in place from a mapped file (load_index with LoadMode::map);
   /// the first `add` or `compact` copies them into the index.
   bool owns_data() const noexcept { return points_.owns_data(); }
 
   /// True when `id` was added and not removed.
-  bool contains(Id id) const noexcept {
-    const Eigen::Index row = row_of(id);
-    return row >= 0 && !removed_[static_cast<std::size_t>(row)];
-  }
+  bool contains(Id id) const noexcept { return ids_.contains(id); }
 
   /// Bytes held: rows and norms, projections, tables (4 bytes per row per table plus about 14
   /// per bucket), tombstones and the id map.
   std::size_t memory_bytes() const noexcept {
-    std::size_t bytes = points_.memory_bytes() + hashes_.memory_bytes() + removed_.capacity() +
-                        ids_.capacity() * sizeof(Id);
+    std::size_t bytes = points_.memory_bytes() + hashes_.memory_bytes() + ids_.memory_bytes();
     for (const auto& t : tables_) bytes += t.memory_bytes();
     return bytes;
   }
@@ -176,47 +173,29 @@ class E2LSHIndex {
     }
     detail::TableBuilder builder;
     auto tables = detail::build_tables(keys.data(), count, first, tables_, builder);
-    removed_.reserve(removed_.size() + static_cast<std::size_t>(m));
-    if (mapped_) ids_.reserve(ids_.size() + static_cast<std::size_t>(m));
+    ids_.reserve(m);
     points_.append(rows);  // strong guarantee; nothing below throws
     tables_.swap(tables);
-    removed_.resize(removed_.size() + static_cast<std::size_t>(m), 0);
-    if (mapped_) {
-      for (Eigen::Index i = 0; i < m; ++i) ids_.push_back(next_id_ + i);
-    }
-    next_id_ += m;
+    ids_.append(m);
   }
 
   /// Hides point `id` from every later search. Throws InvalidArgument when `id` was never added
   /// or is already removed.
-  void remove(Id id) {
-    const Eigen::Index row = row_of(id);
-    if (row < 0) {
-      throw InvalidArgument(detail::concat("id ", id, " is not in the index (ids run from 0 to ",
-                                           next_id_ - 1, ", removed ids are gone after compact)"));
-    }
-    if (removed_[static_cast<std::size_t>(row)]) {
-      throw InvalidArgument(detail::concat("id ", id, " was already removed"));
-    }
-    removed_[static_cast<std::size_t>(row)] = 1;
-    ++num_removed_;
-  }
+  void remove(Id id) { ids_.remove(id); }
 
   /// Drops the removed points' rows and table entries, reclaiming their memory. Ids of the
   /// remaining points do not change. O(size() * (dim + L)).
   void compact() {
-    if (num_removed_ == 0) return;
+    if (ids_.num_removed() == 0) return;
     const auto rows = static_cast<std::size_t>(points_.size());
     std::vector<std::uint32_t> remap(rows, kGone);
-    std::vector<Id> ids;
-    ids.reserve(rows - static_cast<std::size_t>(num_removed_));
-    RowMatrix<T> kept(static_cast<Eigen::Index>(rows) - num_removed_, dim());
+    std::vector<Id> ids = ids_.live_ids();
+    RowMatrix<T> kept(ids_.live(), dim());
+    Eigen::Index next = 0;
     for (std::size_t r = 0; r < rows; ++r) {
-      if (removed_[r]) continue;
-      remap[r] = static_cast<std::uint32_t>(ids.size());
-      kept.row(static_cast<Eigen::Index>(ids.size())) =
-          Eigen::Map<const RowVector<T>>(points_.row(static_cast<Id>(r)), dim());
-      ids.push_back(id_of(static_cast<std::uint32_t>(r)));
+      if (ids_.removed(static_cast<Eigen::Index>(r))) continue;
+      remap[r] = static_cast<std::uint32_t>(next);
+      kept.row(next++) = Eigen::Map<const RowVector<T>>(points_.row(static_cast<Id>(r)), dim());
     }
     Storage points(dim());
     points.append(kept);
@@ -232,10 +211,7 @@ class E2LSHIndex {
     }
     points_ = std::move(points);
     tables_.swap(tables);
-    ids_.swap(ids);
-    mapped_ = true;
-    removed_.assign(ids_.size(), 0);
-    num_removed_ = 0;
+    ids_.compacted(std::move(ids));
   }
 
   /// The k best points for each query row (see Neighbors; padded with id -1 and distance +inf,
@@ -283,7 +259,7 @@ class E2LSHIndex {
   /// The tables; rows in them are internal row numbers (see id_of).
   const std::vector<detail::BucketTable>& tables() const noexcept { return tables_; }
   /// The id of internal row `row`.
-  Id id_of(std::uint32_t row) const noexcept { return mapped_ ? ids_[row] : static_cast<Id>(row); }
+  Id id_of(std::uint32_t row) const noexcept { return ids_.id_of(row); }
 
  private:
   template <class, class>
@@ -300,13 +276,6 @@ class E2LSHIndex {
     return params;
   }
 
-  // Internal row of `id`, or -1. Rows are in increasing id order, so the map is searched.
-  Eigen::Index row_of(Id id) const noexcept {
-    if (!mapped_) return (id >= 0 && id < points_.size()) ? static_cast<Eigen::Index>(id) : -1;
-    const auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
-    return (it != ids_.end() && *it == id) ? static_cast<Eigen::Index>(it - ids_.begin()) : -1;
-  }
-
   template <class Keep>
   Neighbors<T> search_impl(const MatrixRef<T>& queries, Eigen::Index k, Keep&& keep,
                            int num_threads) const {
@@ -314,22 +283,10 @@ class E2LSHIndex {
     detail::check_k(k, size());
     detail::check_threads(num_threads);
     Neighbors<T> result(queries.rows(), k, Metric::name);
-    detail::parallel_for(queries.rows(), num_threads, kQueryBlock, [&](auto begin, auto end, int) {
-      detail::ScratchLease<Scratch> lease;
-      Scratch& scratch = lease.get();
-      scratch.reserve(static_cast<std::size_t>(points_.size()), dim());
-      for (Eigen::Index q0 = begin; q0 < end; q0 += kQueryBlock) {
-        const Eigen::Index nb = std::min(kQueryBlock, end - q0);
-        hash_block(queries, q0, nb, scratch);
-        scratch.gathered.clear();
-        for (Eigen::Index i = 0; i < nb; ++i) {
-          gather_query(queries, q0, i, static_cast<std::size_t>(k), keep, scratch, result.visited(),
-                       result.probed());
-        }
-        scratch.first[static_cast<std::size_t>(nb)] = scratch.gathered.size();
-        verify_block(q0, nb, scratch, result);
-      }
-    });
+    for_each_block(queries, static_cast<std::size_t>(k), keep, result.visited(), result.probed(),
+                   num_threads, [&](Eigen::Index q0, Eigen::Index nb, Scratch& scratch) {
+                     verify_block(q0, nb, scratch, result);
+                   });
     return result;
   }
 
@@ -344,8 +301,27 @@ class E2LSHIndex {
     detail::check_threads(num_threads);
     detail::RangeCollector<T, Metric> found(queries.rows(), radius);
     if (size() == 0) return found.finish(num_threads);
+    const auto& kernels = simd::kernels<T>();
+    for_each_block(queries, 0, keep, found.visited(), found.probed(), num_threads,
+                   [&](Eigen::Index q0, Eigen::Index nb, Scratch& scratch) {
+                     visit_pairs<true>(nb, scratch, [&](std::uint32_t row, std::uint32_t qi) {
+                       const T key =
+                           points_.key(kernels, scratch.prepared[qi], static_cast<Id>(row));
+                       found.offer(q0 + qi, key, id_of(row));
+                     });
+                   });
+    return found.finish(num_threads);
+  }
+
+  // The steps every search runs, over blocks of kQueryBlock queries split among the threads: hash
+  // the block (hash_block), probe and gather each query's candidates with keep(id) applied and
+  // topped up to `top_up` when too few (gather_query; 0 = no top-up), then verify(q0, nb,
+  // scratch) scores the block's candidates. Each thread leases its scratch once.
+  template <class Keep, class Verify>
+  void for_each_block(const MatrixRef<T>& queries, std::size_t top_up, Keep& keep,
+                      CountVector& visited, CountVector& probed, int num_threads,
+                      Verify&& verify) const {
     detail::parallel_for(queries.rows(), num_threads, kQueryBlock, [&](auto begin, auto end, int) {
-      const auto& kernels = simd::kernels<T>();
       detail::ScratchLease<Scratch> lease;
       Scratch& scratch = lease.get();
       scratch.reserve(static_cast<std::size_t>(points_.size()), dim());
@@ -354,16 +330,12 @@ class E2LSHIndex {
         hash_block(queries, q0, nb, scratch);
         scratch.gathered.clear();
         for (Eigen::Index i = 0; i < nb; ++i) {
-          gather_query(queries, q0, i, 0, keep, scratch, found.visited(), found.probed());
+          gather_query(queries, q0, i, top_up, keep, scratch, visited, probed);
         }
         scratch.first[static_cast<std::size_t>(nb)] = scratch.gathered.size();
-        visit_pairs(nb, scratch, [&](std::uint32_t row, std::uint32_t qi) {
-          const T key = points_.key(kernels, scratch.prepared[qi], static_cast<Id>(row));
-          found.offer(q0 + qi, key, id_of(row));
-        });
+        verify(q0, nb, scratch);
       }
     });
-    return found.finish(num_threads);
   }
 
   // A candidate's key interval from a storage with estimates (Storage::bounds).
@@ -439,7 +411,7 @@ class E2LSHIndex {
     s.walk.probe(s.f.row(i).data(), 0, params_.num_tables, params_.num_hashes, params_.num_probes);
     s.walk.gather(tables_, min_hits, [](std::uint32_t, std::uint32_t) {});
     const std::size_t accepted = s.walk.select_candidates(min_hits, top_up, [&](std::uint32_t row) {
-      if (removed_[row] || !keep(id_of(row))) return false;
+      if (ids_.removed(row) || !keep(id_of(row))) return false;
       s.gathered.push_back(row);
       return true;
     });
@@ -481,15 +453,24 @@ class E2LSHIndex {
   // the order their candidates were gathered. A larger block is grouped by row (counting sort),
   // so that a row shared by several queries is read once, walking memory forwards; the rows
   // touched come out ascending from a bitmap scan, or from a sort when they are few against n.
-  template <class Score>
+  template <bool kFullRows = false, class Score>
   void visit_pairs(Eigen::Index nb, Scratch& s, Score&& score) const {
+    // What score reads first: the storage's scoring data (codes for a storage with estimates),
+    // or with kFullRows the full-precision rows.
+    const auto fetch = [this](std::uint32_t row) {
+      if constexpr (kFullRows) {
+        points_.prefetch_row(row);
+      } else {
+        points_.prefetch(row);
+      }
+    };
     if (nb < kGroupFrom) {
       for (std::uint32_t qi = 0; qi < static_cast<std::uint32_t>(nb); ++qi) {
         const std::size_t end = s.first[qi + 1];
         for (std::size_t e = s.first[qi]; e < std::min(end, s.first[qi] + kPrefetchAhead); ++e)
-          points_.prefetch(s.gathered[e]);
+          fetch(s.gathered[e]);
         for (std::size_t e = s.first[qi]; e < end; ++e) {
-          if (e + kPrefetchAhead < end) points_.prefetch(s.gathered[e + kPrefetchAhead]);
+          if (e + kPrefetchAhead < end) fetch(s.gathered[e + kPrefetchAhead]);
           score(s.gathered[e], qi);
         }
       }
@@ -531,9 +512,9 @@ class E2LSHIndex {
       }
     }
     const std::size_t nu = s.used.size();
-    for (std::size_t c = 0; c < std::min(nu, kPrefetchAhead); ++c) points_.prefetch(s.used[c]);
+    for (std::size_t c = 0; c < std::min(nu, kPrefetchAhead); ++c) fetch(s.used[c]);
     for (std::size_t c = 0; c < nu; ++c) {
-      if (c + kPrefetchAhead < nu) points_.prefetch(s.used[c + kPrefetchAhead]);
+      if (c + kPrefetchAhead < nu) fetch(s.used[c + kPrefetchAhead]);
       const std::uint32_t row = s.used[c];
       for (std::uint32_t e = s.head[row]; e < s.count[row]; ++e) score(row, s.by_row[e]);
       s.count[row] = 0;
@@ -573,11 +554,7 @@ class E2LSHIndex {
   Storage points_;
   HashFunctions hashes_;
   std::vector<detail::BucketTable> tables_;
-  std::vector<std::uint8_t> removed_;  // tombstones, one per row
-  std::vector<Id> ids_;                // id of each row once mapped_ (after a compact)
-  bool mapped_ = false;                // false: the id of a row is the row
-  Eigen::Index num_removed_ = 0;
-  Id next_id_ = 0;
+  detail::IdMap ids_;  // the rows' ids and tombstones
 };
 
 }  // namespace pstable

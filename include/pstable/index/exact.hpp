@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <string>
@@ -15,6 +16,8 @@
 #include "pstable/core/range_neighbors.hpp"
 #include "pstable/core/topk.hpp"
 #include "pstable/core/types.hpp"
+#include "pstable/detail/id_map.hpp"
+#include "pstable/detail/index_serializer.hpp"
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
 #include "pstable/detail/range_collector.hpp"
@@ -44,6 +47,12 @@ namespace pstable {
 /// SIMD kernels and a bounded heap. Both give brute-force results with ties broken by the smaller
 /// id (up to floating-point rounding between nearly equal distances). Range search
 /// (`search_radius`) compares every query with every point through the SIMD kernels, in tiles.
+/// `search_filtered` and `search_radius_filtered` return only the ids a predicate allows, which
+/// is asked once per point before the scan: rejected points cost no distance.
+///
+/// Ids: rows get ids 0, 1, 2, ... in insertion order, across `add` calls. `remove(id)` hides a
+/// point from every later search at once; `compact()` drops the removed rows, and the other ids
+/// do not change (as in E2LSHIndex: detail::IdMap); an id is never reused.
 ///
 /// Files: `save_index(index, path)` (include pstable/io/index_file.hpp) writes the rows to a
 /// versioned, checksummed index file (docs/file-format.md) through a temporary renamed over
@@ -51,7 +60,7 @@ namespace pstable {
 /// the same search results bit for bit; `load_index<...>(path, LoadMode::map)` as an index that
 /// reads the rows in place from a read-only mapping of the file (only the norms are computed).
 ///
-/// Thread safety: `add` needs exclusive access; `search` and `save` are const and may run from
+/// Thread safety: `add`, `remove` and `compact` need exclusive access; `search` and `save` are const and may run from
 /// many threads at once. A batch `search` splits its queries over `num_threads` threads of the
 /// shared pool (0, the default, = pstable::get_num_threads(): all allowed CPUs unless set); a
 /// search of one query runs on the calling thread.
@@ -80,57 +89,78 @@ class ExactIndex {
     if (rows > 0 && data == nullptr) throw InvalidArgument("data is null");
     const Eigen::Map<const RowMatrix<T>> view(data, rows, dim);
     index.points_.validate_rows(view, "data");
+    index.ids_.reserve(rows);
     index.points_.borrow(data, rows, std::move(owner));
+    index.ids_.append(rows);
     return index;
   }
 
   Eigen::Index dim() const noexcept { return points_.dim(); }
-  Eigen::Index size() const noexcept { return points_.size(); }
+  /// Points searches can return (added minus removed).
+  Eigen::Index size() const noexcept { return ids_.live(); }
+  /// Removed points still held until `compact()`.
+  Eigen::Index num_removed() const noexcept { return ids_.num_removed(); }
+  /// The id the next added row receives.
+  Id next_id() const noexcept { return ids_.next_id(); }
   bool owns_data() const noexcept { return points_.owns_data(); }
+  /// True when `id` was added and not removed.
+  bool contains(Id id) const noexcept { return ids_.contains(id); }
 
-  /// The stored rows, in id order.
+  /// The stored rows in id order, removed ones included until `compact()`.
   Eigen::Map<const RowMatrix<T>> data() const noexcept { return points_.matrix(); }
 
-  /// Bytes the index holds (rows it owns plus per-row norms).
-  std::size_t memory_bytes() const noexcept { return points_.memory_bytes(); }
+  /// Bytes the index holds (rows it owns, per-row norms, tombstones and the id map).
+  std::size_t memory_bytes() const noexcept { return points_.memory_bytes() + ids_.memory_bytes(); }
 
-  /// Appends rows; their ids continue from size(). Validates everything before changing anything:
-  /// on an exception the index is as it was.
+  /// Appends rows with ids next_id(), next_id() + 1, ... Validates everything before changing
+  /// anything: on an exception the index is as it was.
   void add(const MatrixRef<T>& rows) {
     points_.validate_rows(rows, "data");
-    points_.append(rows);
+    ids_.reserve(rows.rows());
+    points_.append(rows);  // strong guarantee; nothing below throws
+    ids_.append(rows.rows());
+  }
+
+  /// Hides point `id` from every later search. Throws InvalidArgument when `id` was never added
+  /// or is already removed.
+  void remove(Id id) { ids_.remove(id); }
+
+  /// Drops the removed points' rows, reclaiming their memory (a borrowed or mapped index copies
+  /// the rest into memory it owns). Ids of the remaining points do not change. O(size() * dim).
+  void compact() {
+    if (ids_.num_removed() == 0) return;
+    RowMatrix<T> kept(ids_.live(), dim());
+    Eigen::Index next = 0;
+    for (Eigen::Index r = 0; r < points_.size(); ++r) {
+      if (!ids_.removed(r))
+        kept.row(next++) = Eigen::Map<const RowVector<T>>(points_.row(r), dim());
+    }
+    std::vector<Id> ids = ids_.live_ids();
+    detail::PointSet<T, Metric> points(dim());
+    points.append(kept);
+    points_ = std::move(points);
+    ids_.compacted(std::move(ids));
   }
 
   /// The k best points for each query row (see Neighbors). With k > size() every row holds all
   /// size() points, then padding (id -1, distance +inf or similarity -inf). Throws if k < 1, the
   /// index is empty, queries have the wrong width or hold NaN/inf (or zero rows under cosine).
   Neighbors<T> search(const MatrixRef<T>& queries, Eigen::Index k, int num_threads = 0) const {
-    points_.validate_rows(queries, "queries");
-    detail::check_k(k, size());
-    detail::check_threads(num_threads);
+    check_search(queries, k, num_threads);
+    if (ids_.num_removed() == 0) return search_impl(queries, k, AllowAll{rows()}, num_threads);
+    return search_impl(queries, k, AllowLive{ids_.tombstones().data(), size()}, num_threads);
+  }
 
-    Neighbors<T> result(queries.rows(), k, Metric::name);
-    if (queries.rows() < kBatchThreshold) {
-      detail::parallel_for(queries.rows(), num_threads, 1, [&](auto begin, auto end, int) {
-        std::vector<T> buffer(static_cast<std::size_t>(dim()));
-        detail::TopK<T> top(static_cast<std::size_t>(std::min(k, size())));
-        for (auto q = begin; q < end; ++q) scan_one(queries.row(q), top, buffer, result, q);
-      });
-    } else {
-      // Slices of at most kQueryBlock queries, but small enough that every thread gets one.
-      const Eigen::Index threads = detail::resolve_threads(num_threads);
-      const Eigen::Index grain =
-          std::clamp((queries.rows() + threads - 1) / threads, kBatchThreshold, kQueryBlock);
-      detail::parallel_for(queries.rows(), num_threads, grain, [&](auto begin, auto end, int) {
-        if constexpr (Metric::has_product_form) {
-          search_blocks(queries, begin, end, result);
-        } else {
-          TopKHandler handler(*this, result);
-          scan_tiles(queries, begin, end, handler);
-        }
-      });
-    }
-    return result;
+  /// As search, returning only ids with keep(id) true (as E2LSHIndex::search_filtered). keep is
+  /// called once per point per call, on the calling thread, after the arguments are checked and
+  /// before any distance is computed; rejected points count in neither visited() nor the results,
+  /// and rows with fewer than k allowed points are padded.
+  template <class Keep>
+  Neighbors<T> search_filtered(const MatrixRef<T>& queries, Eigen::Index k, Keep&& keep,
+                               int num_threads = 0) const {
+    check_search(queries, k, num_threads);
+    const auto mask = allowed_mask(keep);
+    return search_impl(queries, k, mask.allow(), num_threads);
   }
 
   /// Every point within `radius` of each query row (see RangeNeighbors): distance <= radius for
@@ -140,15 +170,21 @@ class ExactIndex {
   /// hold NaN/inf (or zero rows under cosine). An empty index returns no results.
   RangeNeighbors<T> search_radius(const MatrixRef<T>& queries, T radius,
                                   int num_threads = 0) const {
-    points_.validate_rows(queries, "queries");
-    detail::check_radius<Metric>(radius);
-    detail::check_threads(num_threads);
-    detail::RangeCollector<T, Metric> found(queries.rows(), radius);
-    detail::parallel_for(queries.rows(), num_threads, 1, [&](auto begin, auto end, int) {
-      RangeHandler handler{*this, found};
-      scan_tiles(queries, begin, end, handler);
-    });
-    return found.finish(num_threads);
+    check_radius_search(queries, radius, num_threads);
+    if (ids_.num_removed() == 0) {
+      return search_radius_impl(queries, radius, AllowAll{rows()}, num_threads);
+    }
+    return search_radius_impl(queries, radius, AllowLive{ids_.tombstones().data(), size()},
+                              num_threads);
+  }
+
+  /// As search_radius, returning only ids with keep(id) true (called as by search_filtered).
+  template <class Keep>
+  RangeNeighbors<T> search_radius_filtered(const MatrixRef<T>& queries, T radius, Keep&& keep,
+                                           int num_threads = 0) const {
+    check_radius_search(queries, radius, num_threads);
+    const auto mask = allowed_mask(keep);
+    return search_radius_impl(queries, radius, mask.allow(), num_threads);
   }
 
  private:
@@ -161,25 +197,136 @@ class ExactIndex {
   static constexpr Eigen::Index kRescoreExtra = 16;
   static constexpr Eigen::Index kTileQueries = 64;  // queries compared with each tile of points
 
-  void scan_one(const Eigen::Ref<const RowVector<T>>& query, detail::TopK<T>& top,
-                std::vector<T>& buffer, Neighbors<T>& out, Eigen::Index q) const {
+  template <class, class>
+  friend struct detail::IndexSerializer;
+
+  // The rows a search may return, `count` of them: every row, the rows not removed, or those
+  // marked in a mask. A type each, so that the unfiltered scan has no test per row.
+  struct AllowAll {
+    Eigen::Index count;
+    constexpr bool operator()(Id) const noexcept { return true; }
+  };
+  struct AllowLive {
+    const std::uint8_t* removed;
+    Eigen::Index count;
+    bool operator()(Id row) const noexcept { return removed[static_cast<std::size_t>(row)] == 0; }
+  };
+  struct AllowMask {
+    const std::uint8_t* mask;
+    Eigen::Index count;
+    bool operator()(Id id) const noexcept { return mask[static_cast<std::size_t>(id)] != 0; }
+  };
+  struct Mask {
+    std::vector<std::uint8_t> bits;
+    Eigen::Index count = 0;
+    AllowMask allow() const noexcept { return {bits.data(), count}; }
+  };
+
+  // The rows not removed whose id keep() allows; keep is asked once per such row.
+  template <class Keep>
+  Mask allowed_mask(Keep& keep) const {
+    Mask mask;
+    mask.bits.resize(static_cast<std::size_t>(rows()));
+    for (Eigen::Index r = 0; r < rows(); ++r) {
+      const bool allowed = !ids_.removed(r) && keep(ids_.id_of(r));
+      mask.bits[static_cast<std::size_t>(r)] = allowed ? 1 : 0;
+      mask.count += allowed ? 1 : 0;
+    }
+    return mask;
+  }
+
+  // Rows held, removed ones included: the range every scan runs over.
+  Eigen::Index rows() const noexcept { return points_.size(); }
+
+  // Results hold rows until here; after a compaction rows and ids differ (both increase, so
+  // the order of ties is kept).
+  void rows_to_ids(IdMatrix& ids) const noexcept {
+    if (!ids_.has_id_map()) return;
+    for (Eigen::Index i = 0; i < ids.size(); ++i) {
+      if (ids.data()[i] >= 0) ids.data()[i] = ids_.id_of(ids.data()[i]);
+    }
+  }
+
+  void check_search(const MatrixRef<T>& queries, Eigen::Index k, int num_threads) const {
+    points_.validate_rows(queries, "queries");
+    detail::check_k(k, size());
+    detail::check_threads(num_threads);
+  }
+
+  void check_radius_search(const MatrixRef<T>& queries, T radius, int num_threads) const {
+    points_.validate_rows(queries, "queries");
+    detail::check_radius<Metric>(radius);
+    detail::check_threads(num_threads);
+  }
+
+  template <class Allowed>
+  Neighbors<T> search_impl(const MatrixRef<T>& queries, Eigen::Index k, const Allowed& allowed,
+                           int num_threads) const {
+    Neighbors<T> result(queries.rows(), k, Metric::name);
+    if (allowed.count == 0) {  // nothing to rank: every slot is padding
+      result.distances().setConstant(detail::padding_value<Metric, T>());
+      return result;
+    }
+    if (queries.rows() < kBatchThreshold) {
+      detail::parallel_for(queries.rows(), num_threads, 1, [&](auto begin, auto end, int) {
+        std::vector<T> buffer(static_cast<std::size_t>(dim()));
+        detail::TopK<T> top(static_cast<std::size_t>(std::min(k, allowed.count)));
+        for (auto q = begin; q < end; ++q) {
+          scan_one(queries.row(q), allowed, top, buffer, result, q);
+        }
+      });
+    } else {
+      // Slices of at most kQueryBlock queries, but small enough that every thread gets one.
+      const Eigen::Index threads = detail::resolve_threads(num_threads);
+      const Eigen::Index grain =
+          std::clamp((queries.rows() + threads - 1) / threads, kBatchThreshold, kQueryBlock);
+      detail::parallel_for(queries.rows(), num_threads, grain, [&](auto begin, auto end, int) {
+        if constexpr (Metric::has_product_form) {
+          search_blocks(queries, begin, end, allowed, result);
+        } else {
+          TopKHandler handler(result, std::min(k, allowed.count), allowed.count);
+          scan_tiles(queries, begin, end, allowed, handler);
+        }
+      });
+    }
+    rows_to_ids(result.ids());
+    return result;
+  }
+
+  template <class Allowed>
+  RangeNeighbors<T> search_radius_impl(const MatrixRef<T>& queries, T radius,
+                                       const Allowed& allowed, int num_threads) const {
+    detail::RangeCollector<T, Metric> found(queries.rows(), radius);
+    detail::parallel_for(queries.rows(), num_threads, 1, [&](auto begin, auto end, int) {
+      RangeHandler handler{found, ids_, allowed.count};
+      scan_tiles(queries, begin, end, allowed, handler);
+    });
+    return found.finish(num_threads);
+  }
+
+  template <class Allowed>
+  void scan_one(const Eigen::Ref<const RowVector<T>>& query, const Allowed& allowed,
+                detail::TopK<T>& top, std::vector<T>& buffer, Neighbors<T>& out,
+                Eigen::Index q) const {
     const auto& kernels = simd::kernels<T>();
     const T* qp = points_.prepare_query(query.data(), buffer);
     top.reset(top.k());
-    for (Id i = 0; i < size(); ++i) {
+    for (Id i = 0; i < rows(); ++i) {
+      if (!allowed(i)) continue;
       const T s = points_.key(kernels, qp, i);
       if (s <= top.threshold()) top.push(s, i);
     }
-    out.visited()(q) = size();
+    out.visited()(q) = allowed.count;
     detail::write_row<Metric>(top, out, q);
   }
 
   // GEMM path for queries [begin, end): blocks of queries x blocks of points.
+  template <class Allowed>
   void search_blocks(const MatrixRef<T>& queries, Eigen::Index begin, Eigen::Index end,
-                     Neighbors<T>& out) const {
+                     const Allowed& allowed, Neighbors<T>& out) const {
     const auto& kernels = simd::kernels<T>();
-    const auto k = static_cast<std::size_t>(std::min(size(), out.k()));
-    const auto kept = static_cast<std::size_t>(std::min(size(), out.k() + kRescoreExtra));
+    const auto k = static_cast<std::size_t>(std::min(allowed.count, out.k()));
+    const auto kept = static_cast<std::size_t>(std::min(allowed.count, out.k() + kRescoreExtra));
     RowMatrix<T> qblock;
     RowMatrix<T> products;
     std::vector<detail::TopK<T>> tops(static_cast<std::size_t>(kQueryBlock), detail::TopK<T>(kept));
@@ -189,17 +336,17 @@ class ExactIndex {
       qblock = queries.middleRows(q0, nq);
       if constexpr (Metric::normalizes) qblock.rowwise().normalize();
       for (Eigen::Index i = 0; i < nq; ++i) tops[static_cast<std::size_t>(i)].reset(kept);
-      for (Eigen::Index p0 = 0; p0 < size(); p0 += kPointBlock) {
-        const Eigen::Index np = std::min(kPointBlock, size() - p0);
+      for (Eigen::Index p0 = 0; p0 < rows(); p0 += kPointBlock) {
+        const Eigen::Index np = std::min(kPointBlock, rows() - p0);
         products.resize(nq, np);
         products.noalias() = qblock * points_.rows(p0, np).transpose();
         for (Eigen::Index i = 0; i < nq; ++i) {
-          select_block(products.row(i).data(), p0, np, tops[static_cast<std::size_t>(i)]);
+          select_block(products.row(i).data(), p0, np, allowed, tops[static_cast<std::size_t>(i)]);
         }
       }
       for (Eigen::Index i = 0; i < nq; ++i) {
         rescore(kernels, queries.row(q0 + i), k, tops[static_cast<std::size_t>(i)], buffer);
-        out.visited()(q0 + i) = size();
+        out.visited()(q0 + i) = allowed.count;
         detail::write_row<Metric>(tops[static_cast<std::size_t>(i)], out, q0 + i);
       }
     }
@@ -208,10 +355,10 @@ class ExactIndex {
   // Kernel path for queries [begin, end): each tile of kTileRows points (a few hundred KB) is
   // compared with every query of a block while it stays in cache. The handler collects
   // (FAISS's BlockResultHandler): begin(q0, nq) starts a block of queries, add(i, key, id) offers
-  // point id to query q0 + i, end(q0, nq) finishes the block.
-  template <class Handler>
+  // point id to query q0 + i, end(q0, nq) finishes the block. Points `allowed` rejects are skipped.
+  template <class Allowed, class Handler>
   void scan_tiles(const MatrixRef<T>& queries, Eigen::Index begin, Eigen::Index end,
-                  Handler& handler) const {
+                  const Allowed& allowed, Handler& handler) const {
     const auto& kernels = simd::kernels<T>();
     const Eigen::Index tile =
         std::max<Eigen::Index>(16, (Eigen::Index{1} << 18) / (dim() * Eigen::Index{sizeof(T)}));
@@ -224,28 +371,31 @@ class ExactIndex {
         const auto qi = static_cast<std::size_t>(i);
         prepared[qi] = points_.prepare_query(queries.row(q0 + i).data(), buffers[qi]);
       }
-      for (Id p0 = 0; p0 < size(); p0 += tile) {
-        const Id p1 = std::min<Id>(size(), p0 + tile);
+      for (Id p0 = 0; p0 < rows(); p0 += tile) {
+        const Id p1 = std::min<Id>(rows(), p0 + tile);
         for (Eigen::Index i = 0; i < nq; ++i) {
           const T* qp = prepared[static_cast<std::size_t>(i)];
-          for (Id p = p0; p < p1; ++p) handler.add(i, points_.key(kernels, qp, p), p);
+          for (Id p = p0; p < p1; ++p) {
+            if (allowed(p)) handler.add(i, points_.key(kernels, qp, p), p);
+          }
         }
       }
       handler.end(q0, nq);
     }
   }
 
-  // scan_tiles handler of search: the k best per query (at most size() of them; write_row pads).
+  // scan_tiles handler of search: the k best per query (at most the allowed points; write_row
+  // pads), each query having visited `visited` points.
   struct TopKHandler {
-    const ExactIndex& index;
     Neighbors<T>& out;
     std::size_t k;
+    Eigen::Index visited;
     std::vector<detail::TopK<T>> tops;
 
-    TopKHandler(const ExactIndex& owner, Neighbors<T>& result)
-        : index(owner),
-          out(result),
-          k(static_cast<std::size_t>(std::min(result.k(), owner.size()))),
+    TopKHandler(Neighbors<T>& result, Eigen::Index best, Eigen::Index allowed)
+        : out(result),
+          k(static_cast<std::size_t>(best)),
+          visited(allowed),
           tops(static_cast<std::size_t>(kTileQueries), detail::TopK<T>(k)) {}
     void begin(Eigen::Index, Eigen::Index nq) {
       for (Eigen::Index i = 0; i < nq; ++i) tops[static_cast<std::size_t>(i)].reset(k);
@@ -256,7 +406,7 @@ class ExactIndex {
     }
     void end(Eigen::Index q0, Eigen::Index nq) {
       for (Eigen::Index i = 0; i < nq; ++i) {
-        out.visited()(q0 + i) = index.size();
+        out.visited()(q0 + i) = visited;
         detail::write_row<Metric>(tops[static_cast<std::size_t>(i)], out, q0 + i);
       }
     }
@@ -264,21 +414,25 @@ class ExactIndex {
 
   // scan_tiles handler of search_radius: every point within the radius.
   struct RangeHandler {
-    const ExactIndex& index;
     detail::RangeCollector<T, Metric>& found;
+    const detail::IdMap& ids;
+    Eigen::Index visited;  // points compared with each query
     Eigen::Index q0 = 0;
 
     void begin(Eigen::Index first, Eigen::Index) { q0 = first; }
-    void add(Eigen::Index i, T key, Id id) { found.offer(q0 + i, key, id); }
+    void add(Eigen::Index i, T key, Id row) { found.offer(q0 + i, key, ids.id_of(row)); }
     void end(Eigen::Index first, Eigen::Index nq) {
-      for (Eigen::Index i = 0; i < nq; ++i) found.visited()(first + i) = index.size();
+      for (Eigen::Index i = 0; i < nq; ++i) found.visited()(first + i) = visited;
     }
   };
 
-  // Top-k over one row of products q.x for points [p0, p0 + np).
-  void select_block(const T* products, Id p0, Eigen::Index np, detail::TopK<T>& top) const {
+  // Top-k over one row of products q.x for the allowed points of [p0, p0 + np).
+  template <class Allowed>
+  void select_block(const T* products, Id p0, Eigen::Index np, const Allowed& allowed,
+                    detail::TopK<T>& top) const {
     T threshold = top.threshold();
     for (Eigen::Index j = 0; j < np; ++j) {
+      if (!allowed(p0 + j)) continue;
       const T s = points_.key_from_product(products[j], p0 + j);
       if (s <= threshold) {
         top.push(s, p0 + j);
@@ -297,6 +451,7 @@ class ExactIndex {
   }
 
   detail::PointSet<T, Metric> points_;
+  detail::IdMap ids_;  // the rows' ids and tombstones
 };
 
 }  // namespace pstable

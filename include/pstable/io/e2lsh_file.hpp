@@ -11,8 +11,8 @@
 #include "pstable/index/e2lsh.hpp"
 #include "pstable/index/e2lsh_params.hpp"
 #include "pstable/index/hashing.hpp"
+#include "pstable/io/id_sections.hpp"
 #include "pstable/io/index_stream.hpp"
-#include "pstable/storage/sq8.hpp"
 
 namespace pstable {
 namespace detail {
@@ -29,15 +29,6 @@ namespace detail {
 /// tables' checks read them anyway. Load checks every array's size, range and order before the index uses it; what it
 /// cannot check cheaply is that a table's keys are the hashes of its rows (a crafted file with
 /// wrong keys gives poor recall, never an out-of-bounds access).
-/// The largest next id a loaded E2LSH index may carry: far beyond any real index (ids grow by
-/// one per added row), low enough that later adds cannot overflow the 64-bit ids.
-inline constexpr std::int64_t kMaxNextId = std::int64_t{1} << 62;
-
-/// The header's storage byte for an E2LSH storage type.
-template <class Storage>
-inline constexpr StorageKind storage_kind_of = StorageKind::full;
-template <class T, class Metric>
-inline constexpr StorageKind storage_kind_of<Sq8Storage<T, Metric>> = StorageKind::sq8;
 
 template <class T, class Metric, class Storage>
 struct IndexSerializer<E2LSHIndex<T, Metric, Storage>> {
@@ -45,7 +36,7 @@ struct IndexSerializer<E2LSHIndex<T, Metric, Storage>> {
   using Scalar = T;
   using MetricType = Metric;
   static constexpr IndexKind kind = IndexKind::e2lsh;
-  static constexpr StorageKind storage = storage_kind_of<Storage>;
+  static constexpr StorageKind storage = StorageKind{Storage::file_code};
 
   static void save(const Index& index, IndexFileWriter& out) {
     const E2LSHParams& p = index.params_;
@@ -54,15 +45,14 @@ struct IndexSerializer<E2LSHIndex<T, Metric, Storage>> {
     out.param<double>(p.bucket_width);
     out.param<std::int32_t>(p.num_probes);
     out.param<std::uint64_t>(p.seed);
-    out.param<std::int64_t>(index.next_id_);
-    out.param<std::uint8_t>(index.mapped_ ? 1 : 0);
+    out.param<std::int64_t>(index.ids_.next_id());
+    out.param<std::uint8_t>(index.ids_.has_id_map() ? 1 : 0);
     out.param<std::int32_t>(p.min_collisions);
 
     const auto n = static_cast<std::size_t>(index.points_.size());
     const auto d = static_cast<std::size_t>(index.dim());
     out.section("ROWS", index.points_.matrix().data(), n * d);
-    out.section("DELS", index.removed_);
-    out.section("IDMP", index.mapped_ ? index.ids_ : std::vector<Id>{});
+    write_id_sections(index.ids_, out);
     const auto& h = index.hashes_;
     out.section("PROJ", h.scaled_projections().data(),
                 static_cast<std::size_t>(h.scaled_projections().size()));
@@ -97,8 +87,7 @@ struct IndexSerializer<E2LSHIndex<T, Metric, Storage>> {
     } catch (const InvalidArgument& e) {
       in.corrupt(concat("bad E2LSH parameters: ", e.what()));
     }
-    if (mapped > 1) in.corrupt(concat("the id-map flag is ", int(mapped), ", not 0 or 1"));
-    if (next_id < 0 || next_id > kMaxNextId) {
+    if (next_id < 0 || next_id > IdMap::kMaxNextId) {
       in.corrupt(concat("next id ", next_id, " is outside [0, 2^62]"));
     }
 
@@ -124,41 +113,7 @@ struct IndexSerializer<E2LSHIndex<T, Metric, Storage>> {
     const Eigen::Map<const RowMatrix<T>> rows(row_data, static_cast<Eigen::Index>(n),
                                               static_cast<Eigen::Index>(dim));
 
-    std::vector<std::uint8_t> removed(static_cast<std::size_t>(n));
-    in.section("DELS", removed.data(), n);
-    std::uint64_t num_removed = 0;
-    for (std::size_t r = 0; r < removed.size(); ++r) {
-      if (removed[r] > 1)
-        in.corrupt(concat("tombstone of row ", r, " is ", int(removed[r]), ", not 0 or 1"));
-      num_removed += removed[r];
-    }
-    if (header.count != n - num_removed) {
-      in.corrupt(concat("the header counts ", header.count, " points but the file holds ", n,
-                        " rows of which ", num_removed, " are removed"));
-    }
-
-    std::vector<Id> ids = in.section<Id>("IDMP");
-    if (mapped) {
-      if (ids.size() != n) {
-        in.corrupt(concat("section IDMP holds ", ids.size(), " ids for ", n, " rows"));
-      }
-      for (std::size_t r = 0; r < ids.size(); ++r) {
-        const bool ordered = r == 0 ? ids[r] >= 0 : ids[r] > ids[r - 1];
-        if (!ordered || ids[r] >= next_id) {
-          in.corrupt(concat("id ", ids[r], " of row ", r,
-                            " breaks the id map (ids must increase "
-                            "strictly from 0 and stay below the next id ",
-                            next_id, ")"));
-        }
-      }
-    } else {
-      if (!ids.empty())
-        in.corrupt(concat("section IDMP holds ", ids.size(), " ids but the id-map flag is 0"));
-      if (static_cast<std::uint64_t>(next_id) != n) {
-        in.corrupt(concat("next id ", next_id, " differs from the ", n,
-                          " rows of an index without an id map"));
-      }
-    }
+    IdMap ids = read_id_sections(in, n, next_id, mapped);
 
     // The hash family.
     // Sizes from header fields are checked against the section (itself checked against the
@@ -204,11 +159,7 @@ struct IndexSerializer<E2LSHIndex<T, Metric, Storage>> {
       index.points_.append(rows);
     }
     index.tables_.swap(tables);
-    index.removed_.swap(removed);
-    index.ids_.swap(ids);
-    index.mapped_ = mapped == 1;
-    index.num_removed_ = static_cast<Eigen::Index>(num_removed);
-    index.next_id_ = next_id;
+    index.ids_ = std::move(ids);
     return index;
   }
 

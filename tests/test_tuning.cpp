@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "pstable/index/tuning.hpp"
 
@@ -246,4 +248,36 @@ TEST_CASE("the tuner rejects bad options and data", "[tuning][errors]") {
   RowMatrix<float> bad = data;
   bad(3, 3) = std::nanf("");
   CHECK_THROWS_AS((tune_e2lsh<float, Euclidean>(bad, small_options())), InvalidData);
+}
+
+TEST_CASE("the tuner reports its progress and a throwing callback cancels it", "[tuning]") {
+  const RowMatrix<float> data = clustered(1500, 16, 9);
+  auto options = small_options();
+  std::vector<TuneProgress> seen;
+  options.progress = [&](const TuneProgress& p) { seen.push_back(p); };
+  const auto result = tune_e2lsh<float, Euclidean>(data, options);
+  REQUIRE(seen.size() >= 3);
+  const int total = seen.front().total;
+  const bool shortlisting = options.shortlist > 0 && !options.fixed_costs();
+  CHECK(total == 1 + static_cast<int>(options.hash_counts.size() * options.table_collision.size()) +
+                     1 + (shortlisting ? options.shortlist : 0));
+  CHECK(seen.front().done == 0);
+  CHECK(std::string(seen.front().stage) == "ground truth");
+  CHECK(seen.back().done == total);
+  CHECK(std::string(seen.back().stage) == "done");
+  for (std::size_t i = 1; i < seen.size(); ++i) {
+    CHECK(seen[i].total == total);
+    CHECK(seen[i].done >= seen[i - 1].done);
+    if (i + 1 < seen.size()) CHECK(seen[i].done < total);  // only the last report completes
+  }
+  CHECK(result.params.num_tables >= 1);
+
+  struct Cancelled {};
+  int calls = 0;
+  options.progress = [&](const TuneProgress& p) {
+    if (++calls == 3) throw Cancelled{};
+    CHECK(p.done < 3);
+  };
+  CHECK_THROWS_AS((tune_e2lsh<float, Euclidean>(data, options)), Cancelled);
+  CHECK(calls == 3);
 }

@@ -4,7 +4,9 @@
 #include <ctime>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -23,6 +25,15 @@
 #include "pstable/simd/dispatch.hpp"
 
 namespace pstable {
+
+/// Where a running tune_e2lsh is (TuneOptions::progress).
+struct TuneProgress {
+  int done = 0;   ///< steps finished
+  int total = 0;  ///< steps in all; the last report has done == total
+  /// What the next step does: "ground truth", "model" (tables of one k and w, every probe count
+  /// and threshold), "timing" (a shortlisted index built and timed), or "done".
+  const char* stage = "";
+};
 
 /// What `tune_e2lsh` aims for and how much work it may do.
 struct TuneOptions {
@@ -57,6 +68,10 @@ struct TuneOptions {
   /// cost_tolerance, the one computing the fewest distances). 0, or all four unit costs fixed:
   /// the model alone decides (reproducible).
   int shortlist = 4;
+  /// Called before the first step and after every step, on the calling thread (not an option of
+  /// for_each_field). It may throw to cancel: the exception leaves tune_e2lsh, nothing else is
+  /// changed. The Python binding draws a progress bar with it and checks for Ctrl-C.
+  std::function<void(const TuneProgress&)> progress;
 
   /// Calls visit(name, member pointer, doc) for every option, in declaration order (see
   /// E2LSHParams::for_each_field).
@@ -235,6 +250,22 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   }
   // Rows held out of the index as queries: none when the caller gives queries.
   const Eigen::Index held = user_queries != nullptr ? 0 : nq;
+  const bool shortlisting = options.shortlist > 0 && !options.fixed_costs();
+  TuneProgress progress{
+      0,
+      1 + static_cast<int>(options.hash_counts.size() * options.table_collision.size()) + 1 +
+          (shortlisting ? options.shortlist : 0),
+      "ground truth"};
+  int models_left = static_cast<int>(options.hash_counts.size() * options.table_collision.size());
+  // `steps` more done, `next` the stage that follows; only the last report reaches the total
+  // (the shortlist may hold fewer settings than counted).
+  const auto report = [&](int steps, const char* next) {
+    const bool last = std::string_view(next) == "done";
+    progress.done = last ? progress.total : std::min(progress.total - 1, progress.done + steps);
+    progress.stage = next;
+    if (options.progress) options.progress(progress);
+  };
+  report(0, "ground truth");
 
   // 1. Sample: a portable Fisher-Yates permutation; the first `held` rows are the queries.
   std::vector<Eigen::Index> perm(static_cast<std::size_t>(n));
@@ -259,6 +290,7 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   const auto truth =
       ExactIndex<T, Metric>::borrow(base.data(), nb, d).search(queries, options.k, 1);
   const double exact_seconds = detail::seconds_since(exact_start);
+  report(1, "model");
   std::vector<double> kth(static_cast<std::size_t>(nq));
   for (Eigen::Index q = 0; q < nq; ++q)
     kth[static_cast<std::size_t>(q)] = truth.distances()(q, options.k - 1);
@@ -473,6 +505,7 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
         if (probes_best > previous_cost) break;
         if (probes_best < std::numeric_limits<double>::infinity()) previous_cost = probes_best;
       }
+      report(1, --models_left > 0 ? "model" : "timing");
     }
   }
 
@@ -522,6 +555,7 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
            a.min_collisions == b.min_collisions;
   };
   Measured chosen = measure(best.params);
+  report(1, "timing");
   const auto trial_of = [&](const E2LSHParams& params) -> TuneTrial* {
     for (auto& trial : result.trials) {
       if (same(trial.params, params)) return &trial;
@@ -529,8 +563,7 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
     return nullptr;
   };
   if (TuneTrial* t = trial_of(best.params)) t->measured_qps = chosen.qps;
-  if (best_cost < std::numeric_limits<double>::infinity() && options.shortlist > 0 &&
-      !options.fixed_costs()) {
+  if (best_cost < std::numeric_limits<double>::infinity() && shortlisting) {
     // The cheapest accepted settings by the model, the model's choice among them.
     std::vector<const TuneTrial*> cheapest;
     for (const auto& trial : result.trials) {
@@ -544,6 +577,7 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
       if (static_cast<int>(runs.size()) > options.shortlist) break;
       if (same(trial->params, best.params)) continue;
       const Measured m = measure(trial->params);
+      report(1, "timing");
       if (TuneTrial* t = trial_of(trial->params)) t->measured_qps = m.qps;
       runs.emplace_back(*trial, m);
     }
@@ -577,6 +611,7 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   result.lookup_us = t_lookup;
   result.hash_us = t_hash;
   result.entry_us = t_entry;
+  report(0, "done");
   return result;
 }
 

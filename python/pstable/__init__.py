@@ -23,7 +23,7 @@ from ._errors import (
 )
 from . import _simd
 from ._index import E2LSHIndex, ExactIndex, _core, load
-from ._result import Result
+from ._result import RangeResult, Result
 from ._threads import get_num_threads, set_num_threads
 from ._tune import TuneResult, tune
 from ._eval import (
@@ -44,6 +44,7 @@ from ._eval import (
 __all__ = [
     "ExactIndex",
     "load",
+    "RangeResult",
     "Result",
     "E2LSHIndex",
     "tune",

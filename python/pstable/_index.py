@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Tuple, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _checks, _simd
-from ._result import Result
+from ._result import RangeResult, Result
 
 if TYPE_CHECKING:
     from ._core import Index as _CoreIndex
@@ -23,13 +23,9 @@ DType = Union[Literal["float32", "float64"], "np.dtype[Any]", type]
 #: How an E2LSHIndex scores candidates: full-precision rows, or 8-bit codes first.
 Storage = Literal["full", "sq8"]
 SearchResult = Result
-CountedResult = Tuple[
-    npt.NDArray[np.int64], npt.NDArray[np.floating[Any]], Union[npt.NDArray[np.int64], int]
-]
-
-RangeResult = Tuple[
-    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.floating[Any]]
-]
+#: The `filter=` of the searches: a boolean mask over ids, an integer array of allowed ids, or a
+#: callable given `arange(next_id)` once per search that returns either.
+FilterLike = Union[npt.ArrayLike, Callable[[npt.NDArray[np.int64]], npt.ArrayLike], None]
 
 _DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
 
@@ -45,9 +41,11 @@ def _dtype_name(dtype: DType) -> str:
 
 
 def _storage_name(storage: object) -> str:
-    if storage not in ("full", "sq8"):
-        raise ValueError(f"storage must be 'full' or 'sq8', got {storage!r}")
-    return str(storage)
+    if not isinstance(storage, str) or storage not in _core.storages:
+        names = [repr(s) for s in _core.storages]
+        listed = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        raise ValueError(f"storage must be {listed}, got {storage!r}")
+    return storage
 
 
 def _as_rows(x: Any, dtype: np.dtype[Any], what: str) -> tuple[np.ndarray[Any, Any], bool]:
@@ -135,7 +133,7 @@ class _Index:
 
     @property
     def size(self) -> int:
-        """Number of points added (ids are 0 .. size - 1)."""
+        """Points searches can return: added minus removed (ids run up to next_id - 1)."""
         return self._impl.size
 
     @property
@@ -163,7 +161,8 @@ class _Index:
         return self._impl.size
 
     def add(self, data: npt.ArrayLike) -> None:
-        """Appends the rows of `data` (n x dim, or one point of dim values); ids continue from size.
+        """Appends the rows of `data` (n x dim, or one point of dim values); their ids continue
+        from `next_id`.
 
         The index copies the rows. Other dtypes and layouts are converted first (one more copy).
         Raises ValueError (pstable.InvalidArgument) for wrong widths, NaN or infinite values, or
@@ -172,30 +171,90 @@ class _Index:
         rows, _ = _as_rows(data, self.dtype, "data")
         self._impl.add(rows)
 
+    @property
+    def next_id(self) -> int:
+        """The id the next added row receives."""
+        return self._impl.next_id
+
+    @property
+    def num_removed(self) -> int:
+        """Removed points still held in memory until `compact()`."""
+        return self._impl.num_removed
+
+    def __contains__(self, id: object) -> bool:
+        return _checks.is_id(id) and self._impl.contains(int(id))
+
+    def remove(self, ids: Union[int, npt.ArrayLike]) -> None:
+        """Removes one id or an array of ids: they are never returned again.
+
+        All ids are checked first (added, not yet removed, no repeats); on ValueError nothing is
+        removed. Memory is reclaimed by `compact()`.
+        """
+        self._impl.remove(_checks.id_array(ids).tolist())
+
+    def compact(self) -> None:
+        """Drops removed points from memory (and E2LSH's tables); other ids do not change. A
+        borrowed or mapped index copies the remaining rows into memory it owns."""
+        self._impl.compact()
+
+    def _id_limit(self) -> int:
+        """One past the largest id the index has handed out."""
+        return self._impl.next_id
+
+    def _allowed_mask(self, filter: FilterLike) -> np.ndarray[Any, Any] | None:
+        """The `filter=` of the searches as a bool mask over ids (None: every id)."""
+        if filter is None:
+            return None
+        limit = self._id_limit()
+        if callable(filter):
+            filter = filter(np.arange(limit, dtype=np.int64))
+        a = np.asarray(filter)
+        if a.ndim != 1:
+            raise ValueError(f"filter must be 1-D (a mask over ids or allowed ids), got shape {a.shape}")
+        if a.dtype == np.bool_:
+            return np.ascontiguousarray(a)
+        if a.dtype.kind not in "iuO":  # O: Python ints beyond 64 bits, checked by _checks
+            raise TypeError(
+                f"filter must be a boolean mask over ids, an integer array of allowed ids or a "
+                f"callable returning one, got dtype {a.dtype}"
+            )
+        return _checks.allowed_ids_mask(a, limit)
+
     @overload
     def search(
         self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = ...,
-        return_counts: Literal[False] = ...,
+        return_counts: Literal[False] = ..., *, filter: FilterLike = ...,
+        return_probed: Literal[False] = ...,
     ) -> SearchResult: ...
 
     @overload
     def search(
         self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = ...,
-        *, return_counts: Literal[True],
-    ) -> CountedResult: ...
+        return_counts: bool = ..., *, filter: FilterLike = ..., return_probed: bool = ...,
+    ) -> Any: ...
 
     def search(
         self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = 0,
-        return_counts: bool = False,
-    ) -> SearchResult | CountedResult:
+        return_counts: bool = False, *, filter: FilterLike = None, return_probed: bool = False,
+    ) -> Any:
         """The k best points for each query row: a `pstable.Result` that unpacks as
         `(ids, distances)`, each (n x k), best first, and records the metric.
 
-        distances are Euclidean distances, or similarities for 'cosine' and 'ip' (larger is
-        better); ties order by the smaller id. k may exceed `size`: the rows are then padded with
-        id -1 and inf (-inf for similarities). A 1-D query gives 1-D results. With
-        `return_counts=True` the tuple also holds `visited`, the distance computations per query
-        (always available as `result.visited`).
+        distances are Euclidean or Manhattan distances, or similarities for 'cosine' and 'ip'
+        (larger is better); ties order by the smaller id. Rows are padded with id -1 and inf
+        (-inf for similarities) when fewer than k points qualify: k above `size`, a filter
+        allowing fewer, or (E2LSHIndex) probed buckets holding fewer. A 1-D query gives 1-D
+        results. With `return_counts=True` the tuple also holds `visited`, the distance
+        computations per query; with `return_probed=True` also `probed`, the hash buckets looked
+        up per query (0 for ExactIndex), after visited when both are asked for. Both are always
+        available as `result.visited` and `result.probed`.
+
+        `filter` restricts results to some ids without a Python call per point: a boolean mask
+        over ids (mask[id] True = allowed; ids past its end are excluded), an integer array of
+        allowed ids, or a callable called ONCE with `arange(next_id)` that returns either.
+        Rejected points cost no distance computation and count in no result. Negative ids raise
+        ValueError.
+
         A C-contiguous array of the index's dtype is read in place (no copy); other inputs are
         converted first. `num_threads=0` or None (the default) uses `pstable.get_num_threads()`
         threads, all allowed CPUs unless set; one query runs on the calling thread. Releases the
@@ -203,35 +262,52 @@ class _Index:
         """
         q, single = _as_rows(queries, self.dtype, "queries")
         k, num_threads = _checks.integer(k, "k"), _checks.threads(num_threads)
-        ids, distances, visited = self._impl.search(q, k, num_threads)
+        allowed = self._allowed_mask(filter)
+        ids, distances, visited, probed = self._impl.search(q, k, num_threads, allowed)
         if single:
-            ids, distances, visited = ids[0], distances[0], int(visited[0])
-        items = (ids, distances, visited) if return_counts else (ids, distances)
-        return Result._of(items, self.metric, visited)
+            ids, distances, visited, probed = ids[0], distances[0], int(visited[0]), int(probed[0])
+        out: tuple[Any, ...] = (ids, distances)
+        if return_counts:
+            out += (visited,)
+        if return_probed:
+            out += (probed,)
+        return Result._of(out, self.metric, visited, probed)
 
     def search_radius(
         self, queries: npt.ArrayLike, radius: float, num_threads: Optional[int] = 0,
-        return_counts: bool = False,
+        return_counts: bool = False, *, filter: FilterLike = None, return_probed: bool = False,
     ) -> Any:
-        """Every point within `radius` of each query row: `(offsets, ids, distances)`.
+        """Every point within `radius` of each query row: a `pstable.RangeResult` that unpacks
+        as `(offsets, ids, distances)` and records the metric (`r.row(i)`: query i's results).
 
         FAISS's range_search layout: query i's results are `ids[offsets[i]:offsets[i + 1]]` and
         `distances[offsets[i]:offsets[i + 1]]`, best first, ties by the smaller id; `offsets` has
         one entry more than there are queries (a 1-D query counts as one row). For 'euclidean'
         and 'manhattan' a point is in range when its distance is <= radius; for 'cosine' and
         'ip' `radius` is a similarity threshold: similarity >= radius. The comparison is made in
-        the index's dtype. With `return_counts=True` also returns `visited`, the distance
-        computations per query. `num_threads` as in `search`. Raises ValueError
-        (pstable.InvalidArgument) for a NaN radius or a negative one under a distance, and as
-        `search` does for bad queries. The GIL is released during the search.
+        the index's dtype. ExactIndex compares every point and so finds all; E2LSHIndex checks
+        the points in at least `min_collisions` of the probed buckets, each with its exact
+        distance: every result is truly in range, but a point in range that shares too few
+        buckets with the query is missed (recall depends on radius / bucket_width: pick
+        bucket_width a few times the radius, docs/e2lsh.md).
+
+        `filter`, `return_counts` (adds `visited`) and `return_probed` (adds `probed`) work as in
+        `search`; `num_threads` too. Raises ValueError (pstable.InvalidArgument) for a NaN radius
+        or a negative one under a distance, and as `search` does for bad queries. The GIL is
+        released during the search.
         """
         q, _ = _as_rows(queries, self.dtype, "queries")
         r = _checks.real(radius, "radius")
         num_threads = _checks.threads(num_threads)
-        offsets, ids, distances, visited = self._impl.search_radius(q, r, num_threads)
+        allowed = self._allowed_mask(filter)
+        offsets, ids, distances, visited, probed = self._impl.search_radius(
+            q, r, num_threads, allowed)
+        out: tuple[Any, ...] = (offsets, ids, distances)
         if return_counts:
-            return offsets, ids, distances, visited
-        return offsets, ids, distances
+            out += (visited,)
+        if return_probed:
+            out += (probed,)
+        return RangeResult._of(out, self.metric, visited, probed)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes the index to `path` in pstable's versioned file format (atomically: a failed
@@ -253,9 +329,11 @@ class ExactIndex(_Index):
 
     `ExactIndex(dim, metric="euclidean", dtype="float32")` starts empty; `add` copies rows in.
     `ExactIndex.borrow(array)` searches a C-contiguous float32/float64 array in place, keeping a
-    reference to it; don't modify the array while the index is used.
+    reference to it; don't modify the array while the index is used. Ids are stable, as in
+    E2LSHIndex: they continue across `add` calls, `remove` hides points at once and `compact`
+    reclaims their memory without changing the other ids; an id is never reused.
     Thread safety: any method may be called from several Python threads; searches run in
-    parallel, `add` waits for running searches.
+    parallel, `add`, `remove` and `compact` wait for running searches.
     """
 
     def __init__(self, dim: int, metric: Metric = "euclidean", dtype: DType = "float32") -> None:
@@ -306,31 +384,28 @@ class ExactIndex(_Index):
         return index
 
     def rows(self) -> np.ndarray[Any, Any]:
-        """A copy of the stored points (size x dim), in id order."""
+        """A copy of the stored rows in id order (size + num_removed rows: removed points are
+        held until `compact()`)."""
         return self._impl.rows()
 
     def _repr_extra(self) -> str:
         return "" if self._impl.owns_data else ", borrowed=True"  # an array or a mapped file
 
-    # Pickling goes through the raw rows: portable across machines and SIMD cores.
+    # Pickling goes through the index file format (bytes of a saved file), as for E2LSHIndex:
+    # checksummed, portable across machines and SIMD cores; a borrowed or mapped index pickles
+    # its rows and unpickles owning them. Format 1 (raw rows, older pickles) still loads.
     def __getstate__(self) -> dict[str, Any]:
-        return {
-            "format": 1,
-            "dim": self.dim,
-            "metric": self.metric,
-            "dtype": self._impl.dtype,
-            "rows": self._impl.rows(),
-        }
+        return {"format": 2, "file": _file_bytes(self._impl)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if state.get("format") != 1:
+        if state.get("format") == 2:
+            self._impl = _from_file_bytes(state["file"], "exact")
+        elif state.get("format") == 1:
+            self._impl = _core.make_exact(state["dim"], state["metric"], state["dtype"])
+            if len(state["rows"]):
+                self._impl.add(np.ascontiguousarray(state["rows"]))
+        else:
             raise ValueError(f"unknown ExactIndex pickle format {state.get('format')!r}")
-        self._impl = _core.make_exact(state["dim"], state["metric"], state["dtype"])
-        if len(state["rows"]):
-            self._impl.add(np.ascontiguousarray(state["rows"]))
-
-
-FilterLike = Union[npt.ArrayLike, Callable[[npt.NDArray[np.int64]], npt.ArrayLike], None]
 
 
 class E2LSHIndex(_Index):
@@ -370,11 +445,6 @@ class E2LSHIndex(_Index):
         return self._impl.storage
 
     @property
-    def size(self) -> int:
-        """Points searches can return: added minus removed (ids run up to next_id - 1)."""
-        return self._impl.size
-
-    @property
     def params(self) -> dict[str, Any]:
         """num_tables, num_hashes, bucket_width, num_probes, seed, min_collisions (keywords of the
         constructor)."""
@@ -406,105 +476,6 @@ class E2LSHIndex(_Index):
     def set_min_collisions(self, m: int) -> None:
         """Same as `index.min_collisions = m`. Raises ValueError outside [1, num_tables]."""
         self._impl.set_min_collisions(_checks.integer(m, "min_collisions", "int32"))
-
-    @property
-    def next_id(self) -> int:
-        """The id the next added row receives."""
-        return self._impl.next_id
-
-    @property
-    def num_removed(self) -> int:
-        """Removed points still held in memory until `compact()`."""
-        return self._impl.num_removed
-
-    def __contains__(self, id: object) -> bool:
-        return _checks.is_id(id) and self._impl.contains(int(id))
-
-    def remove(self, ids: Union[int, npt.ArrayLike]) -> None:
-        """Removes one id or an array of ids: they are never returned again.
-
-        All ids are checked first (added, not yet removed, no repeats); on ValueError nothing is
-        removed. Memory is reclaimed by `compact()`.
-        """
-        self._impl.remove(_checks.id_array(ids).tolist())
-
-    def compact(self) -> None:
-        """Drops removed points from memory and the tables; other ids do not change."""
-        self._impl.compact()
-
-    def _allowed_mask(self, filter: FilterLike) -> np.ndarray[Any, Any] | None:
-        if filter is None:
-            return None
-        if callable(filter):
-            filter = filter(np.arange(self._impl.next_id, dtype=np.int64))
-        a = np.asarray(filter)
-        if a.ndim != 1:
-            raise ValueError(f"filter must be 1-D (a mask over ids or allowed ids), got shape {a.shape}")
-        if a.dtype == np.bool_:
-            return np.ascontiguousarray(a)
-        if a.dtype.kind not in "iuO":  # O: Python ints beyond 64 bits, checked by _checks
-            raise TypeError(
-                f"filter must be a boolean mask over ids, an integer array of allowed ids or a "
-                f"callable returning one, got dtype {a.dtype}"
-            )
-        return _checks.allowed_ids_mask(a, self._impl.next_id)
-
-    def search(  # type: ignore[override]
-        self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = 0,
-        return_counts: bool = False, *, filter: FilterLike = None, return_probed: bool = False,
-    ) -> Any:
-        """The k best points for each query row: a `pstable.Result` that unpacks as
-        `(ids, distances)`, each (n x k), best first, and records the metric.
-
-        Rows are padded with id -1 (distance inf, or -inf similarity) when the probed buckets hold
-        fewer than k live points. With `return_counts=True` also returns `visited` (distance
-        computations per query); with `return_probed=True` also `probed` (buckets looked up per
-        query), after visited when both are asked for.
-
-        `filter` restricts results to some ids without a Python call per candidate:
-        a boolean mask over ids (mask[id] True = allowed; ids past its end are excluded), an
-        integer array of allowed ids, or a callable called ONCE with `arange(next_id)` that
-        returns either. Rejected points cost no distance computation and count in no result.
-        The GIL is released during the search.
-        """
-        q, single = _as_rows(queries, self.dtype, "queries")
-        k, num_threads = _checks.integer(k, "k"), _checks.threads(num_threads)
-        allowed = self._allowed_mask(filter)
-        ids, distances, visited, probed = self._impl.search_lsh(q, k, num_threads, allowed)
-        if single:
-            ids, distances, visited, probed = ids[0], distances[0], int(visited[0]), int(probed[0])
-        out: tuple[Any, ...] = (ids, distances)
-        if return_counts:
-            out += (visited,)
-        if return_probed:
-            out += (probed,)
-        return Result._of(out, self.metric, visited, probed)
-
-    def search_radius(  # type: ignore[override]
-        self, queries: npt.ArrayLike, radius: float, num_threads: Optional[int] = 0,
-        return_counts: bool = False, *, filter: FilterLike = None, return_probed: bool = False,
-    ) -> Any:
-        """The r-near-neighbour query E2LSH was designed for: `(offsets, ids, distances)`.
-
-        Layout and radius as ExactIndex.search_radius (a similarity threshold for 'cosine').
-        Candidates are the points in at least `min_collisions` of the probed buckets; each is
-        checked against the radius with its exact distance, so every result is truly in range,
-        but a point in range that shares too few buckets with the query is missed. Recall
-        depends on radius / bucket_width: pick bucket_width a few times the radius
-        (docs/e2lsh.md). `filter`, `return_counts` and `return_probed` work as in `search`.
-        """
-        q, _ = _as_rows(queries, self.dtype, "queries")
-        r = _checks.real(radius, "radius")
-        num_threads = _checks.threads(num_threads)
-        allowed = self._allowed_mask(filter)
-        offsets, ids, distances, visited, probed = self._impl.search_radius_lsh(
-            q, r, num_threads, allowed)
-        out: tuple[Any, ...] = (offsets, ids, distances)
-        if return_counts:
-            out += (visited,)
-        if return_probed:
-            out += (probed,)
-        return out
 
     @classmethod
     def load(
@@ -539,7 +510,5 @@ class E2LSHIndex(_Index):
 
     def _repr_extra(self) -> str:
         p = self.params
-        extra = "".join(f", {key}={p[key]!r}" for key in
-                        ("num_tables", "num_hashes", "bucket_width", "num_probes", "seed",
-                         "min_collisions"))
+        extra = "".join(f", {key}={p[key]!r}" for key, _ in _core.e2lsh_params_fields())
         return extra + ("" if self.storage == "full" else f", storage={self.storage!r}")

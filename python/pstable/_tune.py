@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, TextIO, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +43,39 @@ class TuneResult:
         return E2LSHIndex(self.dim, metric=self.metric, dtype=self.dtype, **self.params)  # type: ignore[arg-type]
 
 
+#: `progress=` of tune: None (a bar when stderr is a terminal or a notebook), a bool, or a
+#: callable progress(done, total, stage).
+ProgressLike = Union[None, bool, Callable[[int, int, str], Any]]
+
+
+class _ProgressBar:
+    """A one-line text progress bar, redrawn in place with a carriage return."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream, self.width = stream, width
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        filled = self.width * done // max(total, 1)
+        bar = "#" * filled + "-" * (self.width - filled)
+        end = "\n" if done >= total else ""
+        self.stream.write(f"\rpstable.tune [{bar}] {done}/{total} {stage:<12}{end}")
+        self.stream.flush()
+
+
+def _progress_callback(progress: ProgressLike) -> Optional[Callable[[int, int, str], Any]]:
+    if progress is None:  # auto: a terminal or a Jupyter kernel, never a pipe or a log file
+        stream = sys.stderr
+        interactive = getattr(stream, "isatty", lambda: False)() or "ipykernel" in sys.modules
+        return _ProgressBar(stream) if interactive else None
+    if progress is True:
+        return _ProgressBar(sys.stderr)
+    if progress is False:
+        return None
+    if callable(progress):
+        return progress
+    raise TypeError(f"progress must be None, a bool or a callable, got {type(progress).__name__}")
+
+
 def tune(
     data: npt.ArrayLike, k: int = 10, target_recall: float = 0.9, metric: Metric = "euclidean",
     dtype: Optional[DType] = None, *, recall_margin: float = 0.01, num_queries: int = 1000,
@@ -51,6 +85,7 @@ def tune(
     collision_thresholds: Sequence[int] = (1, 2, 3, 4), seed: int = 1,
     distance_us: float = 0.0, lookup_us: float = 0.0, hash_us: float = 0.0, entry_us: float = 0.0,
     cost_tolerance: float = 0.1, shortlist: int = 4, queries: Optional[npt.ArrayLike] = None,
+    progress: ProgressLike = None,
 ) -> TuneResult:
     """Chooses E2LSH parameters reaching `target_recall` at recall@k on `data` at least cost.
 
@@ -66,6 +101,13 @@ def tune(
     fewest distances; with all four unit costs fixed, or shortlist=0, the model's choice alone).
     `scan_is_faster` reports when the exact scan beat it on the same sample. dtype
     defaults to data's own (float32 or float64; other dtypes become float32). Releases the GIL.
+
+    `progress`: None (the default) draws a text progress bar on stderr when it is a terminal or
+    the code runs in a Jupyter kernel, nothing otherwise; True or False force it on or off; a
+    callable is called as progress(done, total, stage) before the first step and after each
+    (stage: "ground truth", "model", "timing", "done"). Ctrl-C stops the tuning between steps
+    with KeyboardInterrupt, and an exception the callable raises stops it too.
+
     Raises ValueError (pstable.InvalidArgument) for bad options or too little data (needs
     >= 5 (k + 1) rows).
     """
@@ -87,7 +129,7 @@ def tune(
         seed=c.integer(seed, "seed", "uint64"), distance_us=distance_us, lookup_us=lookup_us,
         hash_us=hash_us, entry_us=entry_us, cost_tolerance=cost_tolerance,
         shortlist=c.integer(shortlist, "shortlist", "int32"),
-    ), sample)
+    ), sample, _progress_callback(progress))
     return TuneResult(
         params=dict(r["params"]), recall=r["recall"], mean_visited=r["mean_visited"],
         visited_fraction=r["visited_fraction"], queries_per_second=r["queries_per_second"],

@@ -26,7 +26,6 @@ Importing `pstable` never imports Dask; only this module needs `python3-dask` an
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import shutil
@@ -70,7 +69,7 @@ class _Shard:
     """
 
     index: Any
-    ids: np.ndarray  # global id of each local id; -1 once removed (E2LSH keeps local ids)
+    ids: np.ndarray  # global id of each local id; -1 once removed (local ids are stable)
     version: int = 0
 
     @property
@@ -95,11 +94,9 @@ def _make_index(kind: str, dim: int, metric: str, dtype: str, params: dict) -> A
 
 
 def _open_index(path: str, mmap: bool) -> Any:
-    """pstable.load(path), mapped when asked and when this pstable can map files. A mapped index
-    stays changeable: it copies its rows out on the first add or compact."""
-    if mmap and "mmap" in inspect.signature(pstable.load).parameters:
-        return pstable.load(path, mmap=True)  # type: ignore[call-arg]
-    return pstable.load(path)
+    """pstable.load(path), mapped when asked. A mapped index stays changeable: it copies its rows
+    out on the first add or compact."""
+    return pstable.load(path, mmap=mmap)
 
 
 # ---- tasks (run on the workers; plain functions, so that Dask can re-run them) ----
@@ -170,19 +167,10 @@ def _remove_ids(shard: _Shard, version: int, ids: np.ndarray) -> _Shard:
     if shard.version != version:
         return shard
     local = np.flatnonzero(np.isin(shard.ids, ids))
-    if len(local):
-        if isinstance(shard.index, pstable.E2LSHIndex):  # ids stay stable: mark them gone
-            shard.index.remove(local)
-            shard.ids = shard.ids.copy()
-            shard.ids[local] = -1
-        else:  # ExactIndex has no tombstones: rebuilt from the kept rows, local ids renumbered
-            keep = np.ones(len(shard.ids), dtype=bool)
-            keep[local] = False
-            fresh = pstable.ExactIndex(shard.index.dim, metric=shard.index.metric,
-                                       dtype=shard.index.dtype)
-            if keep.any():
-                fresh.add(shard.index.rows()[keep])
-            shard.index, shard.ids = fresh, shard.ids[keep]
+    if len(local):  # local ids stay stable in both index kinds: mark them gone
+        shard.index.remove(local)
+        shard.ids = shard.ids.copy()
+        shard.ids[local] = -1
     shard.version += 1
     return shard
 
@@ -190,7 +178,7 @@ def _remove_ids(shard: _Shard, version: int, ids: np.ndarray) -> _Shard:
 def _compact(shard: _Shard, version: int) -> _Shard:
     if shard.version != version:
         return shard
-    if isinstance(shard.index, pstable.E2LSHIndex) and shard.index.num_removed:
+    if shard.index.num_removed:
         shard.index.compact()  # local ids are unchanged, and so is shard.ids
     shard.version += 1
     return shard
@@ -214,11 +202,8 @@ def _search_shard(shard: _Shard, queries: np.ndarray, k: int, num_threads: int) 
     if size == 0:
         return ids, dist, visited, probed
     kk = min(k, size)
-    if isinstance(shard.index, pstable.E2LSHIndex):
-        local, d, visited, probed = shard.index.search(
-            queries, kk, num_threads, return_counts=True, return_probed=True)
-    else:
-        local, d, visited = shard.index.search(queries, kk, num_threads, return_counts=True)
+    local, d, visited, probed = shard.index.search(
+        queries, kk, num_threads, return_counts=True, return_probed=True)
     found = local >= 0
     ids[:, :kk] = np.where(found, shard.ids[np.where(found, local, 0)], -1)
     dist[:, :kk] = d
@@ -428,17 +413,16 @@ class ShardedIndex:
     def search(self, queries: npt.ArrayLike, k: int, num_threads: int = 1,
                return_counts: bool = False, *, return_probed: bool = False,
                timeout: Optional[float] = None) -> Any:
-        """What the single index's `search` returns: `(ids, distances)` (n x k, best first),
-        plus `visited` (distance computations summed over the shards) with return_counts, plus
-        `probed` (buckets looked up per query, the same in every shard) with return_probed.
+        """What the single index's `search` returns: a `pstable.Result` that unpacks as
+        `(ids, distances)` (n x k, best first) and records the metric, plus `visited` (distance
+        computations summed over the shards) with return_counts, plus `probed` (buckets looked up
+        per query, the same in every shard; 0 for kind="exact") with return_probed.
 
         Every shard searches the whole batch with `num_threads` threads and returns its k best;
         the merge is exact, equal distances ordered by the smaller id. Raises ShardLostError
         naming the shard if a shard could not be searched (its worker died and Dask could not
         re-open it): never a partial answer.
         """
-        if return_probed and self.kind == "exact":
-            raise TypeError("return_probed is for kind='e2lsh' (an exact index probes no bucket)")
         q = queries.compute() if isinstance(queries, da.Array) else queries
         q, single = _as_rows(q, np.dtype(self.dtype), "queries")
         k = _checks.integer(k, "k")
@@ -446,9 +430,10 @@ class ShardedIndex:
         if q.shape[1] != self.dim:
             raise pstable.DimensionMismatch(
                 f"queries have {q.shape[1]} columns, the index was built with {self.dim}")
-        if k < 1 or k > self.size:
-            raise InvalidArgument(f"k must be in [1, {self.size}] (the points in the index), "
-                                  f"got {k}")
+        if k < 1:
+            raise InvalidArgument(f"k must be >= 1, got {k}")
+        if self.size == 0:
+            raise InvalidArgument("the index is empty: add points before searching")
         # A random key: equal batches scattered back to back would share a hashed key, and the
         # release of the previous one could drop the data under the new search.
         qf = self._client.scatter(q, broadcast=len(self._shards) > 1, hash=False)
@@ -463,7 +448,7 @@ class ShardedIndex:
             out += (visited,)
         if return_probed:
             out += (probed,)
-        return out
+        return pstable.Result._of(out, self.metric, visited, probed)
 
     def _gather(self, tasks: list, what: str, timeout: Optional[float] = None) -> list:
         """Results of one task per shard, or an error naming the first shard that failed."""
@@ -560,8 +545,7 @@ class ShardedIndex:
         self._refresh()
 
     def compact(self) -> None:
-        """Frees the memory of removed points in E2LSH shards (exact shards hold none); ids do
-        not change."""
+        """Frees the memory of removed points in every shard; ids do not change."""
         for n in range(len(self._shards)):
             self._change(n, _compact)
         self._refresh()

@@ -34,7 +34,7 @@ try:  # scikit-learn >= 1.6: a function (the estimator method was removed in 1.7
 except ImportError:  # scikit-learn < 1.6
     _sk_validate_data = None
 
-from ._index import E2LSHIndex, ExactIndex
+from ._index import E2LSHIndex, ExactIndex, _core
 
 
 def _validate(estimator: Any, X: Any, reset: bool) -> np.ndarray:
@@ -51,7 +51,8 @@ _METRICS = {
     "euclidean": "euclidean", "l2": "euclidean", "cosine": "cosine",
     "manhattan": "manhattan", "l1": "manhattan", "cityblock": "manhattan",
 }
-_E2LSH_KEYS = ("num_tables", "num_hashes", "bucket_width", "num_probes", "seed", "min_collisions")
+#: The E2LSHIndex parameters lsh_params may hold: the C++ declaration (E2LSHParams::for_each_field).
+_E2LSH_KEYS = tuple(name for name, _ in _core.e2lsh_params_fields())
 
 LshParams = Union[str, Dict[str, Any], None]
 

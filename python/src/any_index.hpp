@@ -3,6 +3,7 @@
 // The type-erased index the Python classes hold: one interface, implemented once per
 // (index kind, scalar, metric) combination by Bound<Index>.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -10,6 +11,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "numpy_glue.hpp"
 #include "pstable/pstable.hpp"
@@ -33,12 +35,21 @@ class AnyIndex {
 
   /// Appends the rows of a C-contiguous 2-D array of the index's dtype (copied into the index).
   virtual void add(const py::array& rows) = 0;
-  /// (ids, distances, visited) for the rows of a C-contiguous 2-D array of the index's dtype.
-  virtual py::tuple search(const py::array& queries, Eigen::Index k, int num_threads) const = 0;
-  /// (offsets, ids, distances, visited) of a range search (see RangeNeighbors).
-  virtual py::tuple search_radius(const py::array& queries, double radius,
-                                  int num_threads) const = 0;
-  /// A copy of the stored rows (for pickling).
+  /// (ids, distances, visited, probed) for the rows of a C-contiguous 2-D array of the index's
+  /// dtype; `allowed` is None or a filter mask (see Mask). probed is 0 for exact search.
+  virtual py::tuple search(const py::array& queries, Eigen::Index k, int num_threads,
+                           const py::object& allowed) const = 0;
+  /// (offsets, ids, distances, visited, probed) of a range search (see RangeNeighbors);
+  /// `allowed` as for search.
+  virtual py::tuple search_radius(const py::array& queries, double radius, int num_threads,
+                                  const py::object& allowed) const = 0;
+  /// Removes every id or none: all are checked (present, not removed, no repeats) first.
+  virtual void remove(const std::vector<Id>& ids) = 0;
+  virtual void compact() = 0;
+  virtual bool contains(Id id) const = 0;
+  virtual Eigen::Index num_removed() const = 0;
+  virtual Id next_id() const = 0;
+  /// A copy of the stored rows (ExactIndex.rows()).
   virtual py::array rows() const = 0;
   /// Writes the index file (needs the C++ file format; raises otherwise).
   virtual void save(const std::string& path) const = 0;
@@ -85,11 +96,39 @@ class AnyIndex {
 #endif
 };
 
-/// (offsets, ids, distances, visited) of a range search, handed to numpy without copies.
+/// The `allowed` argument of the searches: None, or a 1-D C-contiguous bool array over ids; as a
+/// keep predicate, only ids with allowed[id] true (and id < len(allowed)) pass. It only reads
+/// the array, so the worker threads may call it concurrently. The array must outlive it.
+struct Mask {
+  const bool* data = nullptr;
+  Id size = 0;
+
+  explicit Mask(const py::object& allowed) {
+    if (allowed.is_none()) return;
+    const auto a = py::reinterpret_borrow<py::array>(allowed);
+    if (!py::isinstance<py::array_t<bool, py::array::c_style>>(a) || a.ndim() != 1) {
+      throw py::type_error("allowed must be a 1-D C-contiguous bool array over ids");
+    }
+    data = static_cast<const bool*>(a.data());
+    size = static_cast<Id>(a.shape(0));
+  }
+  bool all() const noexcept { return data == nullptr; }
+  bool operator()(Id id) const noexcept { return id < size && data[id]; }
+};
+
+/// (ids, distances, visited, probed) of a search, handed to numpy without copies.
+template <class T>
+py::tuple result_tuple(Neighbors<T>& result) {
+  return py::make_tuple(adopt(std::move(result.ids())), adopt(std::move(result.distances())),
+                        adopt(std::move(result.visited())), adopt(std::move(result.probed())));
+}
+
+/// (offsets, ids, distances, visited, probed) of a range search, handed to numpy without copies.
 template <class T>
 py::tuple range_tuple(RangeNeighbors<T>& result) {
   return py::make_tuple(adopt(std::move(result.offsets())), adopt(std::move(result.ids())),
-                        adopt(std::move(result.distances())), adopt(std::move(result.visited())));
+                        adopt(std::move(result.distances())), adopt(std::move(result.visited())),
+                        adopt(std::move(result.probed())));
 }
 
 template <class T>
@@ -128,29 +167,35 @@ class Bound : public Interface {
     index_.add(MatrixRef<T>(view));
   }
 
-  py::tuple search(const py::array& queries, Eigen::Index k, int num_threads) const override {
+  py::tuple search(const py::array& queries, Eigen::Index k, int num_threads,
+                   const py::object& allowed) const override {
     const auto view = view_rows<T>(queries, "queries");
+    const Mask mask(allowed);
     Neighbors<T> result;
     {
       py::gil_scoped_release release;
       std::shared_lock lock(this->mutex_);
       const MatrixRef<T> ref(view);  // binds the numpy buffer itself: no copy
       const typename AnyIndex::ActiveCall active(*this, ref.data());
-      result = index_.search(ref, k, num_threads);
+      result = mask.all() ? index_.search(ref, k, num_threads)
+                          : index_.search_filtered(ref, k, mask, num_threads);
     }
-    return py::make_tuple(adopt(std::move(result.ids())), adopt(std::move(result.distances())),
-                          adopt(std::move(result.visited())));
+    return result_tuple(result);
   }
 
-  py::tuple search_radius(const py::array& queries, double radius, int num_threads) const override {
+  py::tuple search_radius(const py::array& queries, double radius, int num_threads,
+                          const py::object& allowed) const override {
     const auto view = view_rows<T>(queries, "queries");
+    const Mask mask(allowed);
     RangeNeighbors<T> result;
     {
       py::gil_scoped_release release;
       std::shared_lock lock(this->mutex_);
       const MatrixRef<T> ref(view);
       const typename AnyIndex::ActiveCall active(*this, ref.data());
-      result = index_.search_radius(ref, static_cast<T>(radius), num_threads);
+      const auto r = static_cast<T>(radius);
+      result = mask.all() ? index_.search_radius(ref, r, num_threads)
+                          : index_.search_radius_filtered(ref, r, mask, num_threads);
     }
     return range_tuple(result);
   }
@@ -159,6 +204,46 @@ class Bound : public Interface {
     py::gil_scoped_release release;
     std::shared_lock lock(this->mutex_);
     save_index(index_, path);
+  }
+
+  void remove(const std::vector<Id>& ids) override {
+    py::gil_scoped_release release;
+    std::unique_lock lock(this->mutex_);
+    std::vector<Id> sorted(ids);
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+      if (!index_.contains(sorted[i])) {
+        // remove() of a missing id throws the index's own message before changing anything,
+        // and nothing has been removed yet.
+        index_.remove(sorted[i]);
+      }
+      if (i > 0 && sorted[i] == sorted[i - 1]) {
+        throw InvalidArgument(detail::concat(
+            "id ", sorted[i], " appears twice in the ids to remove; pass each once"));
+      }
+    }
+    for (const Id id : ids) index_.remove(id);
+  }
+  void compact() override {
+    py::gil_scoped_release release;
+    std::unique_lock lock(this->mutex_);
+    index_.compact();
+  }
+  bool contains(Id id) const override {
+    std::shared_lock lock(this->mutex_);
+    return index_.contains(id);
+  }
+  Eigen::Index num_removed() const override {
+    std::shared_lock lock(this->mutex_);
+    return index_.num_removed();
+  }
+  Id next_id() const override {
+    std::shared_lock lock(this->mutex_);
+    return index_.next_id();
+  }
+  bool owns_data() const override {
+    std::shared_lock lock(this->mutex_);
+    return index_.owns_data();
   }
 
  protected:
@@ -173,10 +258,6 @@ class BoundExact final : public Bound<ExactIndex<T, Metric>> {
   using Bound<ExactIndex<T, Metric>>::Bound;
   std::string kind() const override { return "exact"; }
 
-  bool owns_data() const override {
-    std::shared_lock lock(this->mutex_);
-    return this->index_.owns_data();
-  }
   py::array rows() const override {
     std::shared_lock lock(this->mutex_);
     return adopt(RowMatrix<T>(this->index_.data()));

@@ -9,50 +9,18 @@
 #include "any_index.hpp"
 #include "pstable/index/e2lsh.hpp"
 #include "pstable/index/tuning.hpp"
-#include "pstable/storage/sq8.hpp"
+#include "pstable/storage/traits.hpp"
 
 namespace pstable::python {
 
 /// What an E2LSH index adds to AnyIndex.
 class AnyLSHIndex : public AnyIndex {
  public:
-  /// (ids, distances, visited, probed). `allowed` is None or a 1-D C-contiguous bool array over
-  /// ids: only ids with allowed[id] true (and id < len(allowed)) are returned.
-  virtual py::tuple search_lsh(const py::array& queries, Eigen::Index k, int num_threads,
-                               const py::object& allowed) const = 0;
-  /// (offsets, ids, distances, visited, probed) of a range search; `allowed` as for search_lsh.
-  virtual py::tuple search_radius_lsh(const py::array& queries, double radius, int num_threads,
-                                      const py::object& allowed) const = 0;
-  /// Removes every id or none: all are checked (present, not removed, no repeats) first.
-  virtual void remove(const std::vector<Id>& ids) = 0;
-  virtual void compact() = 0;
   virtual void set_num_probes(int probes) = 0;
   virtual void set_min_collisions(int m) = 0;
   virtual E2LSHParams params() const = 0;
-  virtual bool contains(Id id) const = 0;
-  virtual Eigen::Index num_removed() const = 0;
-  virtual Id next_id() const = 0;
   /// "full" or "sq8": how candidates are scored (the Storage's name).
   virtual std::string storage() const = 0;
-};
-
-/// The `allowed` argument of the filtered searches: None, or a 1-D C-contiguous bool array over
-/// ids; as a keep predicate, only ids with allowed[id] true (and id < len(allowed)) pass. It
-/// only reads the array, so the worker threads may call it concurrently.
-struct Mask {
-  const bool* data = nullptr;
-  Id size = 0;
-
-  explicit Mask(const py::object& allowed) {
-    if (allowed.is_none()) return;
-    const auto a = py::reinterpret_borrow<py::array>(allowed);
-    if (!py::isinstance<py::array_t<bool, py::array::c_style>>(a) || a.ndim() != 1) {
-      throw py::type_error("allowed must be a 1-D C-contiguous bool array over ids");
-    }
-    data = static_cast<const bool*>(a.data());
-    size = static_cast<Id>(a.shape(0));
-  }
-  bool operator()(Id id) const noexcept { return id < size && data[id]; }
 };
 
 template <class T, class Metric, class Storage>
@@ -61,81 +29,11 @@ class BoundE2LSH final : public Bound<E2LSHIndex<T, Metric, Storage>, AnyLSHInde
   using Bound<E2LSHIndex<T, Metric, Storage>, AnyLSHIndex>::Bound;
   std::string kind() const override { return "e2lsh"; }
   std::string storage() const override { return Storage::name; }
-  bool owns_data() const override {
-    std::shared_lock lock(this->mutex_);
-    return this->index_.owns_data();
-  }
-
   py::array rows() const override {
     throw InvalidState("E2LSHIndex keeps no row matrix to pickle yet; use save()/load()");
   }
   std::uintptr_t data_address() const override { return 0; }
 
-  py::tuple search_lsh(const py::array& queries, Eigen::Index k, int num_threads,
-                       const py::object& allowed) const override {
-    const auto view = view_rows<T>(queries, "queries");
-    const Mask mask(allowed);
-    Neighbors<T> result;
-    {
-      py::gil_scoped_release release;
-      std::shared_lock lock(this->mutex_);
-      const MatrixRef<T> ref(view);
-      const typename AnyIndex::ActiveCall active(*this, ref.data());
-      if (mask.data == nullptr) {
-        result = this->index_.search(ref, k, num_threads);
-      } else {
-        result = this->index_.search_filtered(ref, k, mask, num_threads);
-      }
-    }
-    return py::make_tuple(adopt(std::move(result.ids())), adopt(std::move(result.distances())),
-                          adopt(std::move(result.visited())), adopt(std::move(result.probed())));
-  }
-
-  py::tuple search_radius_lsh(const py::array& queries, double radius, int num_threads,
-                              const py::object& allowed) const override {
-    const auto view = view_rows<T>(queries, "queries");
-    const Mask mask(allowed);
-    RangeNeighbors<T> result;
-    {
-      py::gil_scoped_release release;
-      std::shared_lock lock(this->mutex_);
-      const MatrixRef<T> ref(view);
-      const typename AnyIndex::ActiveCall active(*this, ref.data());
-      const auto r = static_cast<T>(radius);
-      if (mask.data == nullptr) {
-        result = this->index_.search_radius(ref, r, num_threads);
-      } else {
-        result = this->index_.search_radius_filtered(ref, r, mask, num_threads);
-      }
-    }
-    return py::make_tuple(adopt(std::move(result.offsets())), adopt(std::move(result.ids())),
-                          adopt(std::move(result.distances())), adopt(std::move(result.visited())),
-                          adopt(std::move(result.probed())));
-  }
-
-  void remove(const std::vector<Id>& ids) override {
-    py::gil_scoped_release release;
-    std::unique_lock lock(this->mutex_);
-    std::vector<Id> sorted(ids);
-    std::sort(sorted.begin(), sorted.end());
-    for (std::size_t i = 0; i < sorted.size(); ++i) {
-      if (!this->index_.contains(sorted[i])) {
-        // remove() of a missing id throws the index's own message before changing anything,
-        // and nothing has been removed yet.
-        this->index_.remove(sorted[i]);
-      }
-      if (i > 0 && sorted[i] == sorted[i - 1]) {
-        throw InvalidArgument(detail::concat(
-            "id ", sorted[i], " appears twice in the ids to remove; pass each once"));
-      }
-    }
-    for (const Id id : ids) this->index_.remove(id);
-  }
-  void compact() override {
-    py::gil_scoped_release release;
-    std::unique_lock lock(this->mutex_);
-    this->index_.compact();
-  }
   void set_num_probes(int probes) override {
     std::unique_lock lock(this->mutex_);
     this->index_.set_num_probes(probes);
@@ -147,18 +45,6 @@ class BoundE2LSH final : public Bound<E2LSHIndex<T, Metric, Storage>, AnyLSHInde
   E2LSHParams params() const override {
     std::shared_lock lock(this->mutex_);
     return this->index_.params();
-  }
-  bool contains(Id id) const override {
-    std::shared_lock lock(this->mutex_);
-    return this->index_.contains(id);
-  }
-  Eigen::Index num_removed() const override {
-    std::shared_lock lock(this->mutex_);
-    return this->index_.num_removed();
-  }
-  Id next_id() const override {
-    std::shared_lock lock(this->mutex_);
-    return this->index_.next_id();
   }
 };
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -81,13 +82,14 @@ std::unique_ptr<AnyIndex> borrow_exact(const py::array& data, const std::string&
   });
 }
 
-/// Calls `make(storage_tag)` with a value of the storage type named: "full" (full-precision
-/// rows, detail::PointSet) or "sq8" (Sq8Storage).
+/// Calls `make(storage_tag)` with a null pointer of the storage type `storage` names
+/// (pstable::Storages lists them: "full", "sq8"); InvalidArgument for any other name.
 template <class T, class Metric, class Make>
-auto with_storage(const std::string& storage, Make&& make) {
-  if (storage == "full") return make(static_cast<detail::PointSet<T, Metric>*>(nullptr));
-  if (storage == "sq8") return make(static_cast<Sq8Storage<T, Metric>*>(nullptr));
-  throw InvalidArgument("storage must be 'full' or 'sq8', got '" + storage + "'");
+auto with_storage_named(const std::string& storage, Make&& make) {
+  using R = decltype(make(static_cast<detail::PointSet<T, Metric>*>(nullptr)));
+  return with_storage<T, Metric>(storage, make, [&]() -> R {
+    throw InvalidArgument("storage must be one of " + storage_names() + ", got '" + storage + "'");
+  });
 }
 
 /// The index in an index file, read once (header, checksum and data through one reader, the GIL
@@ -127,12 +129,13 @@ py::object load_file(const std::string& path, const std::optional<std::string>& 
         if constexpr (!has_lsh_family_v<M>) {
           throw InvalidArgument(no_lsh_family(M::name));
         } else {
-          return with_storage<T, M>(storage.value_or(to_string(info.storage)), [&](auto* tag) {
-            using S = std::remove_pointer_t<decltype(tag)>;
-            std::unique_ptr<AnyLSHIndex> index =
-                std::make_unique<BoundE2LSH<T, M, S>>(read(TypeTag<E2LSHIndex<T, M, S>>{}));
-            return py::cast(std::move(index));
-          });
+          return with_storage_named<T, M>(
+              storage.value_or(to_string(info.storage)), [&](auto* tag) {
+                using S = std::remove_pointer_t<decltype(tag)>;
+                std::unique_ptr<AnyLSHIndex> index =
+                    std::make_unique<BoundE2LSH<T, M, S>>(read(TypeTag<E2LSHIndex<T, M, S>>{}));
+                return py::cast(std::move(index));
+              });
         }
       });
 }
@@ -147,7 +150,7 @@ std::unique_ptr<AnyLSHIndex> make_e2lsh(Eigen::Index dim, const std::string& met
       throw InvalidArgument(no_lsh_family(M::name));
     } else {
       params.validate();
-      return with_storage<T, M>(storage, [&](auto* tag) -> std::unique_ptr<AnyLSHIndex> {
+      return with_storage_named<T, M>(storage, [&](auto* tag) -> std::unique_ptr<AnyLSHIndex> {
         using S = std::remove_pointer_t<decltype(tag)>;
         return std::make_unique<BoundE2LSH<T, M, S>>(E2LSHIndex<T, M, S>(dim, params));
       });
@@ -243,9 +246,14 @@ void bind_common(Class& c) {
       .def_property_readonly("memory_bytes", &AnyIndex::memory_bytes)
       .def("add", &AnyIndex::add, py::arg("rows"))
       .def("search", &AnyIndex::search, py::arg("queries"), py::arg("k"),
-           py::arg("num_threads") = 0)
+           py::arg("num_threads") = 0, py::arg("allowed") = py::none())
       .def("search_radius", &AnyIndex::search_radius, py::arg("queries"), py::arg("radius"),
-           py::arg("num_threads") = 0)
+           py::arg("num_threads") = 0, py::arg("allowed") = py::none())
+      .def("remove", &AnyIndex::remove, py::arg("ids"))
+      .def("compact", &AnyIndex::compact)
+      .def("contains", &AnyIndex::contains, py::arg("id"))
+      .def_property_readonly("num_removed", &AnyIndex::num_removed)
+      .def_property_readonly("next_id", &AnyIndex::next_id)
       .def("rows", &AnyIndex::rows)
       .def("save", &AnyIndex::save, py::arg("path"))
       .def("data_address", &AnyIndex::data_address);
@@ -267,6 +275,10 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   m.attr("simd") = PSTABLE_SIMD_NAME;
   m.attr("kernel_arch") = pstable::simd::kernels<float>().arch;
   m.attr("version") = pstable::version();
+  std::vector<std::string> storages;
+  pstable::detail::for_each_storage(
+      pstable::Storages{}, [&](const char* name, std::uint8_t) { storages.emplace_back(name); });
+  m.attr("storages") = py::tuple(py::cast(storages));
   bind_threads(m);
 
   py::class_<AnyIndex> index(m, "Index", py::module_local());
@@ -276,17 +288,8 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   m.def("file_info", &file_info, py::arg("path"));
 
   py::class_<AnyLSHIndex, AnyIndex>(m, "LSHIndex", py::module_local())
-      .def("search_lsh", &AnyLSHIndex::search_lsh, py::arg("queries"), py::arg("k"),
-           py::arg("num_threads"), py::arg("allowed"))
-      .def("search_radius_lsh", &AnyLSHIndex::search_radius_lsh, py::arg("queries"),
-           py::arg("radius"), py::arg("num_threads"), py::arg("allowed"))
-      .def("remove", &AnyLSHIndex::remove, py::arg("ids"))
-      .def("compact", &AnyLSHIndex::compact)
       .def("set_num_probes", &AnyLSHIndex::set_num_probes, py::arg("probes"))
       .def("set_min_collisions", &AnyLSHIndex::set_min_collisions, py::arg("m"))
-      .def("contains", &AnyLSHIndex::contains, py::arg("id"))
-      .def_property_readonly("num_removed", &AnyLSHIndex::num_removed)
-      .def_property_readonly("next_id", &AnyLSHIndex::next_id)
       .def_property_readonly("storage", &AnyLSHIndex::storage)
       .def("params", [](const AnyLSHIndex& self) { return params_dict(self.params()); });
   m.def("load_file", &load_file, py::arg("path"), py::arg("kind") = py::none(),
@@ -303,10 +306,19 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   m.def(
       "tune",
       [](const py::array& data, const std::string& metric, const py::dict& options,
-         const py::object& queries) {
-        return tune(data, metric, params_from<pstable::TuneOptions>(options), queries);
+         const py::object& queries, const py::object& progress) {
+        auto o = params_from<pstable::TuneOptions>(options);
+        // Between steps, with the GIL: Ctrl-C (KeyboardInterrupt) and an exception raised by
+        // progress(done, total, stage) cancel the tuning. `progress` outlives the call.
+        o.progress = [cb = py::handle(progress)](const pstable::TuneProgress& p) {
+          py::gil_scoped_acquire gil;
+          if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+          if (!cb.is_none()) cb(p.done, p.total, p.stage);
+        };
+        return tune(data, metric, o, queries);
       },
-      py::arg("data"), py::arg("metric"), py::arg("options"), py::arg("queries") = py::none());
+      py::arg("data"), py::arg("metric"), py::arg("options"), py::arg("queries") = py::none(),
+      py::arg("progress") = py::none());
   m.def("e2lsh_params_fields", &params_docs<pstable::E2LSHParams>);
   m.def("tune_options_fields", &params_docs<pstable::TuneOptions>);
   bind_eval(m);

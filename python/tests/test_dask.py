@@ -237,14 +237,16 @@ def test_bad_input(client, tmp_path):
     with pytest.raises(pstable.InvalidData):  # raised on the worker, arrives as itself
         ShardedIndex.build([x, bad], client=client)
     index = ShardedIndex.build([x, x], client=client)
-    with pytest.raises(ValueError, match="k must be in"):
-        index.search(x, 21)
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        index.search(x, 0)
+    ids, dist = index.search(x[:2], 21)  # 20 points: padded as a single index pads
+    assert (ids[:, 20] == -1).all() and np.isinf(dist[:, 20]).all() and (ids[:, :20] >= 0).all()
     with pytest.raises(ValueError, match="columns"):
         index.search(np.ones((2, 4)), 1)
     with pytest.raises(pstable.InvalidData):
         index.search(np.full((2, 3), np.nan), 1)
-    with pytest.raises(TypeError, match="return_probed"):
-        index.search(x, 1, return_probed=True)
+    res = index.search(x, 1, return_probed=True)  # an exact index probes no bucket
+    assert res.metric == "euclidean" and (res[2] == 0).all() and (res.probed == 0).all()
     with pytest.raises(OSError):
         ShardedIndex.load(tmp_path / "missing", client)
 

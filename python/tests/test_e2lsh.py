@@ -251,3 +251,38 @@ def test_tune_cosine_float64_and_bad_input(rng):
         pstable.tune(data[:20], k=10)
     with pytest.raises(ValueError, match="no hash family for metric 'ip'"):
         pstable.tune(data, metric="ip")
+
+
+def test_tune_reports_progress_and_can_be_cancelled(rng, capsys):
+    data = clustered(rng, n=1000, dim=8)
+    opts = dict(k=5, target_recall=0.8, num_queries=50, max_tables=8, hash_counts=[4, 8],
+                table_collision=[0.05, 0.12], probe_counts=[0, 4], shortlist=2)
+    calls = []
+    r = pstable.tune(data, progress=lambda done, total, stage: calls.append((done, total, stage)),
+                     **opts)
+    total = 1 + 2 * 2 + 1 + 2  # ground truth, 4 (k, w) models, the choice, 2 shortlisted
+    assert calls[0] == (0, total, "ground truth") and calls[-1] == (total, total, "done")
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)  # never goes back
+    assert {c[1] for c in calls} == {total}
+    assert [c[2] for c in calls].count("model") == 4
+    assert r.reached_target
+    # An exception raised by the callback stops the tuning and reaches the caller.
+    class Stop(Exception):
+        pass
+
+    def stop_at_model(done, total, stage):
+        if stage == "model":
+            raise Stop()
+
+    with pytest.raises(Stop):
+        pstable.tune(data, progress=stop_at_model, **opts)
+    # The bar: forced on it draws on stderr and ends its line; off (and auto under pytest's
+    # captured, non-terminal stderr) it prints nothing.
+    pstable.tune(data, progress=True, **opts)
+    err = capsys.readouterr().err
+    assert f"pstable.tune [" in err and f"] {total}/{total} done" in err and err.endswith("\n")
+    pstable.tune(data, progress=False, **opts)
+    pstable.tune(data, **opts)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(TypeError, match="progress must be"):
+        pstable.tune(data, progress="yes", **opts)

@@ -54,6 +54,10 @@ CALLS = [
     ("E2LSHIndex.set_min_collisions", lambda v, e, l: l.set_min_collisions(v), "int32"),
     ("E2LSHIndex.remove", lambda v, e, l: l.remove(v), "int64"),
     ("E2LSHIndex.remove([id])", lambda v, e, l: l.remove([v]), "int64"),
+    ("ExactIndex.remove", lambda v, e, l: e.remove(v), "int64"),
+    ("ExactIndex.remove([id])", lambda v, e, l: e.remove([v]), "int64"),
+    ("ExactIndex.search(filter=[id])", lambda v, e, l: e.search(q(), 1, filter=[v]), "int64"),
+    ("E2LSHIndex.search(filter=[id])", lambda v, e, l: l.search(q(), 1, filter=[v]), "int64"),
     ("ground_truth(k)", lambda v, e, l: pstable.ground_truth(np.ones((3, 4)), q(), v), "int64"),
     ("ground_truth(num_threads)",
      lambda v, e, l: pstable.ground_truth(np.ones((3, 4)), q(), 1, num_threads=v), "int32"),
@@ -84,8 +88,8 @@ def test_out_of_range_integers_raise_value_error(call, value, exact, lsh):
 
 @pytest.mark.parametrize("name,call,kind", CALLS, ids=[c[0] for c in CALLS])
 def test_non_integers_raise_a_clear_type_error(name, call, kind, exact, lsh):
-    if "remove" in name:
-        pytest.skip("remove takes arrays: its dtype checks are tested below")
+    if "remove" in name or "filter" in name:
+        pytest.skip("remove and filter take arrays: their dtype checks are tested elsewhere")
     with pytest.raises(TypeError, match="must be an integer"):
         call(2.5, exact, lsh)
 

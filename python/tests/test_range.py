@@ -163,3 +163,25 @@ def test_similarity_threshold_may_be_negative_and_empty_index_returns_nothing(rn
     offsets, ids, distances = index.search_radius(rng.standard_normal((3, 4)), -1.0)
     assert offsets.tolist() == [0, 20, 40, 60]
     assert np.all(np.diff(distances[:20]) <= 0)  # best (largest similarity) first
+
+
+def test_range_result_records_metric_and_rows(rng):
+    import pickle
+
+    data = rng.standard_normal((200, DIM)).astype(np.float32)
+    index = pstable.ExactIndex(DIM, metric="cosine")
+    index.add(data)
+    r = index.search_radius(data[:3], 0.2, return_counts=True)
+    assert isinstance(r, pstable.RangeResult) and isinstance(r, tuple) and len(r) == 4
+    offsets, ids, sims, visited = r
+    assert r.metric == "cosine" and r.offsets is offsets and r.ids is ids
+    np.testing.assert_array_equal(r.visited, visited)
+    for i in range(3):
+        row_ids, row_sims = r.row(i)
+        np.testing.assert_array_equal(row_ids, ids[offsets[i]:offsets[i + 1]])
+        np.testing.assert_array_equal(row_sims, sims[offsets[i]:offsets[i + 1]])
+        assert i in row_ids.tolist() and (row_sims >= 0.2).all()  # each point is its own match
+    back = pickle.loads(pickle.dumps(r))
+    assert back.metric == "cosine" and len(back) == 4
+    np.testing.assert_array_equal(back.ids, ids)
+    assert "RangeResult(metric='cosine', queries=3" in repr(r)

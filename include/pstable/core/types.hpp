@@ -5,7 +5,8 @@
 
 namespace pstable {
 
-/// Point ids. Ids are row numbers in insertion order, continuing across `add` calls.
+/// Point ids: 0, 1, 2, ... in insertion order, continuing across `add` calls; a point keeps its
+/// id when others are removed and compacted away (detail::IdMap), and ids are never reused.
 using Id = std::int64_t;
 
 /// Points are rows of a row-major matrix; one point per row, one dimension per column.

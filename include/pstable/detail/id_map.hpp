@@ -38,7 +38,9 @@ class IdMap {
   /// The id of each row (empty until the first compaction).
   const std::vector<Id>& ids() const noexcept { return ids_; }
 
-  bool removed(Eigen::Index row) const noexcept { return removed_[static_cast<std::size_t>(row)] != 0; }
+  bool removed(Eigen::Index row) const noexcept {
+    return removed_[static_cast<std::size_t>(row)] != 0;
+  }
   Id id_of(Eigen::Index row) const noexcept {
     return mapped_ ? ids_[static_cast<std::size_t>(row)] : static_cast<Id>(row);
   }

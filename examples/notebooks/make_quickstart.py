@@ -99,6 +99,20 @@ for label, key, fmt in [("**P@10 (report's mAP)**", "precision", "**{:.3f}**"),
                         ("queries / s", "queries_per_second", "{:,.0f}")]:
     rows.append(f"| {label} | " + " | ".join(fmt.format(scores[n][key]) for n in names) + " |")
 Markdown("\\n".join(rows))"""),
+    new_markdown_cell("""## Results know their metric
+
+A search returns a `pstable.Result`: it unpacks as `(ids, distances)` and also records the metric
+and the counts, so the evaluator needs no `metric=` and refuses to compare results of different
+metrics (a cosine search scored against Euclidean ground truth would give a wrong figure
+silently)."""),
+    new_code_cell("""print(approx.metric, approx.ids.shape, approx.visited[:3])
+print("recall@10:", round(pstable.recall_at_k(approx, truth), 3))
+
+cosine = pstable.ExactIndex.borrow(train, metric="cosine").search(queries, K, num_threads=THREADS)
+try:
+    pstable.recall_at_k(cosine, truth)
+except ValueError as e:
+    print("refused:", e)"""),
     new_markdown_cell("""## Recall vs items visited
 
 Multi-probe trades more buckets per table for fewer tables; `num_probes` is changed on the
@@ -158,6 +172,20 @@ lsh.remove(ids[0, :2])
 again, _ = lsh.search(queries[:1], 5, filter=shoes)
 print("after removing", ids[0, :2].tolist(), "->", again[0].tolist(),
       f"(size {lsh.size}, removed {lsh.num_removed})")"""),
+    new_markdown_cell("""## A scikit-learn pipeline
+
+`pstable.sklearn.KNeighborsTransformer` turns rows into a sparse k-NN graph that scikit-learn's
+estimators take with `metric="precomputed"`: here a k-NN classifier on 10,000 training images,
+its neighbours found by pstable."""),
+    new_code_cell("""from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from pstable.sklearn import KNeighborsTransformer
+
+pipe = make_pipeline(KNeighborsTransformer(n_neighbors=K, mode="distance"),
+                     KNeighborsClassifier(n_neighbors=K, metric="precomputed"))
+pipe.fit(train[:10000], train_labels[:10000])
+accuracy = (pipe.predict(queries) == query_labels).mean()
+print(f"k-NN classifier accuracy on {NUM_QUERIES} test images: {accuracy:.3f}")"""),
     new_markdown_cell("## One query and its E2LSH neighbours"),
     new_code_cell("""q = 0
 ids, dist = lsh.search(queries[q], K)

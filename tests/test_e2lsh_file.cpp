@@ -317,11 +317,11 @@ TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejec
   CHECK_THAT(error_after(mapped, [](Bytes& b) { b[kParamMapped] = 0; }),
              Contains("IDMP holds 38 ids but the id-map flag is 0"));
   CHECK_THAT(error_after(mapped, [](Bytes& b) { b[find_section(b, "IDMP").data + 8] = 0; }),
-             Contains("id 0 of row 1 breaks the id map"));
+             Contains("id 0 is held by two rows"));
   CHECK_THAT(error_after(mapped, [](Bytes& b) { b[find_section(b, "IDMP").data + 37 * 8] = 40; }),
              Contains("id 40 of row 37"));
   CHECK_THAT(error_after(mapped, [](Bytes& b) { b[find_section(b, "IDMP").data + 7] = 0xff; }),
-             Contains("of row 0 breaks the id map"));
+             Contains("of row 0 is outside [0, next id 40)"));
 
   // Hash family.
   CHECK_THAT(error_after(plain,

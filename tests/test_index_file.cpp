@@ -129,7 +129,7 @@ TEST_CASE("index file layout matches docs/file-format.md", "[file]") {
   const Bytes b = small_file(dir);
   REQUIRE(b.size() == 208);
   CHECK(std::memcmp(b.data(), "PSTABLE\0", 8) == 0);
-  CHECK(b[8] == 4);                                 // format version
+  CHECK(b[8] == kIndexFormatVersion);               // format version
   CHECK(b[12] == 64);                               // header bytes
   CHECK(b[16] == b.size());                         // file bytes
   CHECK((b[24] == 1 && b[25] == 1 && b[26] == 1));  // exact, float32, euclidean

@@ -174,12 +174,17 @@ TEST_CASE("E2LSH load bounds next_id (issue 13.6)", "[file][e2lsh][errors][issue
   CHECK_THROWS_WITH(load_index<Index>(path), Contains("next id 9223372036854775807"));
   with_next_id((std::int64_t{1} << 62) + 1);
   CHECK_THROWS_AS(load_index<Index>(path), FormatError);
-  // The bound itself loads, and adding continues from it without overflow.
+  // The bound itself loads; ids stay below it, so an add there is refused, not overflowed.
   with_next_id(std::int64_t{1} << 62);
+  Index full = load_index<Index>(path);
+  CHECK_THROWS_WITH(full.add(gaussian<float>(1, 3, 2)),
+                    Contains("adding 1 rows would take the ids past 2^62"));
+  CHECK(full.size() == 9);
+  with_next_id((std::int64_t{1} << 62) - 2);
   Index loaded = load_index<Index>(path);
   loaded.add(gaussian<float>(2, 3, 2));
-  CHECK(loaded.next_id() == (std::int64_t{1} << 62) + 2);
-  CHECK(loaded.contains((std::int64_t{1} << 62) + 1));
+  CHECK(loaded.next_id() == std::int64_t{1} << 62);
+  CHECK(loaded.contains((std::int64_t{1} << 62) - 1));
 }
 
 TEST_CASE(

@@ -5,8 +5,9 @@
 
 namespace pstable {
 
-/// Point ids: 0, 1, 2, ... in insertion order, continuing across `add` calls; a point keeps its
-/// id when others are removed and compacted away (detail::IdMap), and ids are never reused.
+/// Point ids, in [0, 2^62): by default 0, 1, 2, ... in insertion order, continuing across `add`
+/// calls, or the caller's own with `add(rows, ids)`. A point keeps its id when others are removed
+/// and compacted away (detail::IdMap); default ids are never reused.
 using Id = std::int64_t;
 
 /// Points are rows of a row-major matrix; one point per row, one dimension per column.

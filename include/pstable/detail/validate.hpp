@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -126,6 +127,13 @@ void check_nonzero_rows(const MatrixRef<T>& rows, const char* what) {
                                " is a zero vector, which has no cosine similarity; drop it or "
                                "use the Euclidean metric"));
     }
+  }
+}
+
+/// add(rows, ids) takes one id per row.
+inline void check_id_count(std::size_t ids, Eigen::Index rows) {
+  if (static_cast<Eigen::Index>(ids) != rows) {
+    throw InvalidArgument(concat("add got ", rows, " rows but ", ids, " ids; pass one id per row"));
   }
 }
 

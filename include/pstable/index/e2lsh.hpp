@@ -140,43 +140,15 @@ class E2LSHIndex {
 
   /// Appends rows with ids next_id(), next_id() + 1, ... Validates everything first: on an
   /// exception the index is as it was.
-  void add(const MatrixRef<T>& rows) {
-    points_.validate_rows(rows, "data");
-    if (rows.rows() > kMaxRows - points_.size()) {
-      throw InvalidArgument(detail::concat("adding ", rows.rows(), " rows to ", points_.size(),
-                                           " exceeds the ", kMaxRows,
-                                           " rows an E2LSH index holds; split the data"));
-    }
-    const Eigen::Index m = rows.rows();
-    if (m == 0) return;
-    const auto first = static_cast<std::uint32_t>(points_.size());
-    const int L = params_.num_tables;
-    const int k = params_.num_hashes;
+  void add(const MatrixRef<T>& rows) { add_rows(rows, nullptr); }
 
-    // Every new row's key in every table (table t's at keys[t * m + i]), from one product per
-    // block of rows; then each table is sorted by key and built, or merged into the old one.
-    const auto count = static_cast<std::size_t>(m);
-    std::vector<std::uint64_t, detail::HugePageAllocator<std::uint64_t>> keys(
-        count * static_cast<std::size_t>(L));
-    RowMatrix<T> block, f;
-    std::vector<std::int32_t> slots(static_cast<std::size_t>(k));
-    for (Eigen::Index r0 = 0; r0 < m; r0 += kHashBlock) {
-      const Eigen::Index nb = std::min(kHashBlock, m - r0);
-      if constexpr (Metric::normalizes) {
-        block = rows.middleRows(r0, nb);
-        block.rowwise().normalize();
-        hashes_.project(block, f);
-      } else {
-        hashes_.project(rows.middleRows(r0, nb), f);  // the same product, without a copy
-      }
-      detail::block_table_keys(f, L, k, keys.data() + r0, count, slots.data());
-    }
-    detail::TableBuilder builder;
-    auto tables = detail::build_tables(keys.data(), count, first, tables_, builder);
-    ids_.reserve(m);
-    points_.append(rows);  // strong guarantee; nothing below throws
-    tables_.swap(tables);
-    ids_.append(m);
+  /// Appends rows with ids of the caller's choosing, ids[i] for row i, as ExactIndex::add(rows,
+  /// ids): each in [0, 2^62), none repeated, none held (a removed id is held until
+  /// `compact()`); next_id() becomes one past the largest id held. Throws InvalidArgument
+  /// (naming the id) before changing anything.
+  void add(const MatrixRef<T>& rows, const std::vector<Id>& ids) {
+    detail::check_id_count(ids.size(), rows.rows());
+    add_rows(rows, ids.data());
   }
 
   /// Hides point `id` from every later search. Throws InvalidArgument when `id` was never added
@@ -189,7 +161,7 @@ class E2LSHIndex {
     if (ids_.num_removed() == 0) return;
     const auto rows = static_cast<std::size_t>(points_.size());
     std::vector<std::uint32_t> remap(rows, kGone);
-    std::vector<Id> ids = ids_.live_ids();
+    detail::IdMap ids = ids_.compacted();
     RowMatrix<T> kept(ids_.live(), dim());
     Eigen::Index next = 0;
     for (std::size_t r = 0; r < rows; ++r) {
@@ -211,7 +183,7 @@ class E2LSHIndex {
     }
     points_ = std::move(points);
     tables_.swap(tables);
-    ids_.compacted(std::move(ids));
+    ids_ = std::move(ids);
   }
 
   /// The k best points for each query row (see Neighbors; padded with id -1 and distance +inf,
@@ -270,6 +242,46 @@ class E2LSHIndex {
   static constexpr std::size_t kPrefetchAhead = 2;  // candidates whose rows load ahead
   static constexpr Eigen::Index kGroupFrom = 8;     // queries from which verify groups by row
   static constexpr std::uint32_t kGone = std::numeric_limits<std::uint32_t>::max();
+
+  // add and add with ids (ids null: default ids).
+  void add_rows(const MatrixRef<T>& rows, const Id* ids) {
+    points_.validate_rows(rows, "data");
+    if (rows.rows() > kMaxRows - points_.size()) {
+      throw InvalidArgument(detail::concat("adding ", rows.rows(), " rows to ", points_.size(),
+                                           " exceeds the ", kMaxRows,
+                                           " rows an E2LSH index holds; split the data"));
+    }
+    const Eigen::Index m = rows.rows();
+    if (m == 0) return;
+    ids_.reserve(m, ids);  // checks the ids before the work
+    const auto first = static_cast<std::uint32_t>(points_.size());
+    const int L = params_.num_tables;
+    const int k = params_.num_hashes;
+
+    // Every new row's key in every table (table t's at keys[t * m + i]), from one product per
+    // block of rows; then each table is sorted by key and built, or merged into the old one.
+    const auto count = static_cast<std::size_t>(m);
+    std::vector<std::uint64_t, detail::HugePageAllocator<std::uint64_t>> keys(
+        count * static_cast<std::size_t>(L));
+    RowMatrix<T> block, f;
+    std::vector<std::int32_t> slots(static_cast<std::size_t>(k));
+    for (Eigen::Index r0 = 0; r0 < m; r0 += kHashBlock) {
+      const Eigen::Index nb = std::min(kHashBlock, m - r0);
+      if constexpr (Metric::normalizes) {
+        block = rows.middleRows(r0, nb);
+        block.rowwise().normalize();
+        hashes_.project(block, f);
+      } else {
+        hashes_.project(rows.middleRows(r0, nb), f);  // the same product, without a copy
+      }
+      detail::block_table_keys(f, L, k, keys.data() + r0, count, slots.data());
+    }
+    detail::TableBuilder builder;
+    auto tables = detail::build_tables(keys.data(), count, first, tables_, builder);
+    points_.append(rows);  // strong guarantee; nothing below throws
+    tables_.swap(tables);
+    ids_.append(m, ids);
+  }
 
   static const E2LSHParams& checked(const E2LSHParams& params) {
     params.validate();

@@ -114,11 +114,15 @@ class ExactIndex {
 
   /// Appends rows with ids next_id(), next_id() + 1, ... Validates everything before changing
   /// anything: on an exception the index is as it was.
-  void add(const MatrixRef<T>& rows) {
-    points_.validate_rows(rows, "data");
-    ids_.reserve(rows.rows());
-    points_.append(rows);  // strong guarantee; nothing below throws
-    ids_.append(rows.rows());
+  void add(const MatrixRef<T>& rows) { add_rows(rows, nullptr); }
+
+  /// Appends rows with ids of the caller's choosing, ids[i] for row i (FAISS's add_with_ids,
+  /// hnswlib's labels): each in [0, 2^62), none repeated, none held (a removed id is held until
+  /// `compact()`). next_id() becomes one past the largest id held, so later adds without ids
+  /// never collide. Throws InvalidArgument (naming the id) before changing anything.
+  void add(const MatrixRef<T>& rows, const std::vector<Id>& ids) {
+    detail::check_id_count(ids.size(), rows.rows());
+    add_rows(rows, ids.data());
   }
 
   /// Hides point `id` from every later search. Throws InvalidArgument when `id` was never added
@@ -135,11 +139,11 @@ class ExactIndex {
       if (!ids_.removed(r))
         kept.row(next++) = Eigen::Map<const RowVector<T>>(points_.row(r), dim());
     }
-    std::vector<Id> ids = ids_.live_ids();
+    detail::IdMap ids = ids_.compacted();
     detail::PointSet<T, Metric> points(dim());
     points.append(kept);
     points_ = std::move(points);
-    ids_.compacted(std::move(ids));
+    ids_ = std::move(ids);
   }
 
   /// The k best points for each query row (see Neighbors). With k > size() every row holds all
@@ -238,13 +242,11 @@ class ExactIndex {
   // Rows held, removed ones included: the range every scan runs over.
   Eigen::Index rows() const noexcept { return points_.size(); }
 
-  // Results hold rows until here; after a compaction rows and ids differ (both increase, so
-  // the order of ties is kept).
-  void rows_to_ids(IdMatrix& ids) const noexcept {
-    if (!ids_.has_id_map()) return;
-    for (Eigen::Index i = 0; i < ids.size(); ++i) {
-      if (ids.data()[i] >= 0) ids.data()[i] = ids_.id_of(ids.data()[i]);
-    }
+  void add_rows(const MatrixRef<T>& rows, const Id* ids) {
+    points_.validate_rows(rows, "data");
+    ids_.reserve(rows.rows(), ids);
+    points_.append(rows);  // strong guarantee; nothing below throws
+    ids_.append(rows.rows(), ids);
   }
 
   void check_search(const MatrixRef<T>& queries, Eigen::Index k, int num_threads) const {
@@ -284,12 +286,11 @@ class ExactIndex {
         if constexpr (Metric::has_product_form) {
           search_blocks(queries, begin, end, allowed, result);
         } else {
-          TopKHandler handler(result, std::min(k, allowed.count), allowed.count);
+          TopKHandler handler(result, ids_, std::min(k, allowed.count), allowed.count);
           scan_tiles(queries, begin, end, allowed, handler);
         }
       });
     }
-    rows_to_ids(result.ids());
     return result;
   }
 
@@ -314,7 +315,7 @@ class ExactIndex {
     for (Id i = 0; i < rows(); ++i) {
       if (!allowed(i)) continue;
       const T s = points_.key(kernels, qp, i);
-      if (s <= top.threshold()) top.push(s, i);
+      if (s <= top.threshold()) top.push(s, ids_.id_of(i));
     }
     out.visited()(q) = allowed.count;
     detail::write_row<Metric>(top, out, q);
@@ -388,21 +389,24 @@ class ExactIndex {
   // pads), each query having visited `visited` points.
   struct TopKHandler {
     Neighbors<T>& out;
+    const detail::IdMap& ids;
     std::size_t k;
     Eigen::Index visited;
     std::vector<detail::TopK<T>> tops;
 
-    TopKHandler(Neighbors<T>& result, Eigen::Index best, Eigen::Index allowed)
+    TopKHandler(Neighbors<T>& result, const detail::IdMap& id_map, Eigen::Index best,
+                Eigen::Index allowed)
         : out(result),
+          ids(id_map),
           k(static_cast<std::size_t>(best)),
           visited(allowed),
           tops(static_cast<std::size_t>(kTileQueries), detail::TopK<T>(k)) {}
     void begin(Eigen::Index, Eigen::Index nq) {
       for (Eigen::Index i = 0; i < nq; ++i) tops[static_cast<std::size_t>(i)].reset(k);
     }
-    void add(Eigen::Index i, T key, Id id) {
+    void add(Eigen::Index i, T key, Id row) {
       auto& top = tops[static_cast<std::size_t>(i)];
-      if (key <= top.threshold()) top.push(key, id);
+      if (key <= top.threshold()) top.push(key, ids.id_of(row));
     }
     void end(Eigen::Index q0, Eigen::Index nq) {
       for (Eigen::Index i = 0; i < nq; ++i) {
@@ -435,7 +439,7 @@ class ExactIndex {
       if (!allowed(p0 + j)) continue;
       const T s = points_.key_from_product(products[j], p0 + j);
       if (s <= threshold) {
-        top.push(s, p0 + j);
+        top.push(s, ids_.id_of(p0 + j));
         threshold = top.threshold();
       }
     }
@@ -447,7 +451,7 @@ class ExactIndex {
     const T* qp = points_.prepare_query(query.data(), buffer);
     auto kept = top.take_sorted();
     top.reset(k);
-    for (const auto& c : kept) top.push(points_.key(kernels, qp, c.id), c.id);
+    for (const auto& c : kept) top.push(points_.key(kernels, qp, ids_.row_of(c.id)), c.id);
   }
 
   detail::PointSet<T, Metric> points_;

@@ -87,10 +87,6 @@ struct IndexSerializer<E2LSHIndex<T, Metric, Storage>> {
     } catch (const InvalidArgument& e) {
       in.corrupt(concat("bad E2LSH parameters: ", e.what()));
     }
-    if (next_id < 0 || next_id > IdMap::kMaxNextId) {
-      in.corrupt(concat("next id ", next_id, " is outside [0, 2^62]"));
-    }
-
     // Rows, held ones and removed ones.
     const std::uint64_t dim = header.dim;
     const std::uint64_t values = in.begin_section<T>("ROWS");

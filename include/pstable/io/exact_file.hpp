@@ -11,8 +11,8 @@ namespace pstable {
 namespace detail {
 
 /// ExactIndex files (kind 1, docs/file-format.md). Parameters (from format version 4 on):
-/// next_id (i64) and the id-map flag (u8). Sections: ROWS (every held row in id order, removed
-/// ones included), then from version 4 on DELS and IDMP (write_id_sections). Files of versions
+/// next_id (i64) and the id-map flag (u8). Sections: ROWS (every held row in insertion order,
+/// removed ones included), then from version 4 on DELS and IDMP (write_id_sections). Files of versions
 /// 1-3 hold ROWS alone: header count x dim values, ids 0 .. count - 1, nothing removed.
 /// Norms are recomputed on load (the same kernels give the same values, so searches are
 /// bit-identical). A borrowed index saves its rows and loads as an owning one; from a mapped
@@ -39,9 +39,6 @@ struct IndexSerializer<ExactIndex<T, Metric>> {
     if (has_ids) {
       next_id = in.param<std::int64_t>("next_id");
       id_map_flag = in.param<std::uint8_t>("id_map");
-      if (next_id < 0 || next_id > IdMap::kMaxNextId) {
-        in.corrupt(concat("next id ", next_id, " is outside [0, 2^62]"));
-      }
     }
     const std::uint64_t found = in.begin_section<T>("ROWS");
     std::uint64_t rows = h.count;

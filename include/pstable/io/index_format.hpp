@@ -19,7 +19,9 @@ namespace pstable {
 ///   3: header byte 27 names the candidate storage (StorageKind; 0 in older files).
 ///   4: kind 1 (exact) gets parameters (next_id, id-map flag) and sections DELS and IDMP after
 ///      ROWS, as kind 2 has: removed points and the ids after a compaction.
-inline constexpr std::uint32_t kIndexFormatVersion = 4;
+///   5: IDMP may hold any distinct ids below next_id in any order (ids chosen by the user at
+///      add); up to 4 they increased with the row. Nothing else changed.
+inline constexpr std::uint32_t kIndexFormatVersion = 5;
 
 /// How load_index reads an index file.
 ///   copy: the file is read into memory the index owns; the file may change afterwards.

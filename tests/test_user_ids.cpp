@@ -35,8 +35,8 @@ E2LSHParams wide_params() {  // wide buckets and many tables: nearly every neigh
 
 template <class Index>
 Index make_index(Eigen::Index dim) {
-  if constexpr (std::is_same_v<Index, E2LSHIndex<typename Index::Scalar,
-                                                 typename Index::MetricType>>) {
+  if constexpr (std::is_same_v<Index,
+                               E2LSHIndex<typename Index::Scalar, typename Index::MetricType>>) {
     return Index(dim, wide_params());
   } else {
     return Index(dim);
@@ -124,6 +124,7 @@ TEMPLATE_PRODUCT_TEST_CASE("user ids name the points through search, remove, com
   index.add(data.topRows(200), std::vector<Id>(ids.begin(), ids.begin() + 200));
   index.add(data.bottomRows(100), std::vector<Id>(ids.begin() + 200, ids.end()));
   CHECK(index.size() == 300);
+  CHECK(index.ids() == ids);  // insertion order
   CHECK(index.next_id() == *std::max_element(ids.begin(), ids.end()) + 1);
   for (const Id id : ids) CHECK(index.contains(id));
   CHECK_FALSE(index.contains(0));
@@ -137,6 +138,11 @@ TEMPLATE_PRODUCT_TEST_CASE("user ids name the points through search, remove, com
   }
   CHECK_FALSE(index.contains(ids[0]));
   CHECK_THROWS_AS(index.remove(ids[0]), InvalidArgument);
+  std::vector<Id> live_ids;
+  for (std::size_t r = 0; r < 300; ++r) {
+    if (live[r]) live_ids.push_back(ids[r]);
+  }
+  CHECK(index.ids() == live_ids);
   expect_results(index, data, ids, live, queries, "removed");
 
   testing::TempDir dir;
@@ -234,7 +240,7 @@ TEST_CASE("ids in increasing order keep the id map cheap; mixed adds stay consis
   index.add(data.middleRows(30, 5));           // defaults continue at 110
   CHECK(index.contains(114));
   index.add(data.middleRows(35, 5), {7000, 50, 51, 52, 53});  // out of order: a lookup table
-  index.add(data.bottomRows(10));                            // defaults continue at 7001
+  index.add(data.bottomRows(10));                             // defaults continue at 7001
   std::vector<Id> expected;
   for (Id i = 0; i < 20; ++i) expected.push_back(i);
   for (Id i = 100; i < 115; ++i) expected.push_back(i);

@@ -82,15 +82,11 @@ def id_array(ids: Any, name: str = "ids") -> np.ndarray[Any, Any]:
     return a.astype(np.int64).reshape(-1)
 
 
-def allowed_ids_mask(a: np.ndarray[Any, Any], next_id: int) -> np.ndarray[Any, Any]:
-    """Boolean mask over ids [0, next_id) from an integer array of allowed ids.
-
-    Ids at or past next_id match no point and are ignored: the mask never grows with the values
-    (an id of 2**40 used to allocate a 1 TiB mask). Negative ids raise InvalidArgument.
-    """
+def allowed_ids(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The distinct allowed ids of an integer filter, increasing (int64): the core bisects them,
+    so the cost follows the number of ids, never their values (user ids may be far apart; an id
+    of 2**40 once allocated a 1 TiB mask). Negative ids raise InvalidArgument."""
     ids = id_array(a, "filter ids")
     if ids.size and int(ids.min()) < 0:
         raise InvalidArgument(f"filter ids must be >= 0, got {int(ids.min())}")
-    mask = np.zeros(next_id, dtype=np.bool_)
-    mask[ids[ids < next_id]] = True
-    return mask
+    return np.unique(ids)

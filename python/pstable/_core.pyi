@@ -1,5 +1,5 @@
 # Stub of the compiled cores (_core_avx512, _core_avx2, _core_sse2, _core_generic): all share it.
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +28,8 @@ class Index:
     def owns_data(self) -> bool: ...
     @property
     def memory_bytes(self) -> int: ...
-    def add(self, rows: np.ndarray[Any, Any]) -> None: ...
+    def add(self, rows: np.ndarray[Any, Any], ids: Optional[np.ndarray[Any, Any]] = ...) -> None: ...
+    def ids(self) -> np.ndarray[Any, Any]: ...
     def search(
         self, queries: np.ndarray[Any, Any], k: int, num_threads: int = ...,
         allowed: npt.NDArray[np.bool_] | None = ...,

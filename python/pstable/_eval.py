@@ -7,7 +7,7 @@ metric), or a plain tuple `(ids, distances[, visited])`, whose metric is unknown
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Literal, Optional, Sequence, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +17,9 @@ from ._index import DType, Metric, _as_rows, _core, _dtype_name
 from ._result import Result
 
 PathLike = Union[str, "os.PathLike[str]"]
-ResultLike = Union[Result, Sequence[Any]]
+ResultLike = Union[Result, Sequence[Any], npt.NDArray[Any]]
+#: One value per query (`per_query=True`).
+PerQuery = npt.NDArray[np.float64]
 
 
 # -- readers ---------------------------------------------------------------------------------
@@ -114,10 +116,31 @@ def ground_truth(
     return Result(ids, distances, name)
 
 
+@overload
+def recall_at_k(
+    result: ResultLike, truth: ResultLike, k: Optional[int] = ...,
+    metric: Optional[Metric] = ..., epsilon: float = ..., per_query: Literal[False] = ...,
+) -> float: ...
+
+
+@overload
+def recall_at_k(
+    result: ResultLike, truth: ResultLike, k: Optional[int] = ...,
+    metric: Optional[Metric] = ..., epsilon: float = ..., *, per_query: Literal[True],
+) -> PerQuery: ...
+
+
+@overload
+def recall_at_k(
+    result: ResultLike, truth: ResultLike, k: Optional[int] = ...,
+    metric: Optional[Metric] = ..., epsilon: float = ..., per_query: bool = ...,
+) -> Union[float, PerQuery]: ...
+
+
 def recall_at_k(
     result: ResultLike, truth: ResultLike, k: Optional[int] = None,
     metric: Optional[Metric] = None, epsilon: float = 1e-3, per_query: bool = False,
-) -> Any:
+) -> Union[float, PerQuery]:
     """Mean recall@k of `result` against the exact `truth`: the fraction of the first k results
     as close as the true k-th neighbour, up to a relative `epsilon` (ann-benchmarks'
     distance-threshold recall). `per_query=True` gives the array.
@@ -133,10 +156,31 @@ def recall_at_k(
     return r if per_query else float(r.mean()) if r.size else 0.0
 
 
+@overload
 def precision_at_k(
-    result: Any, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
+    result: ResultLike, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
+    k: Optional[int] = ..., per_query: Literal[False] = ...,
+) -> float: ...
+
+
+@overload
+def precision_at_k(
+    result: ResultLike, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
+    k: Optional[int] = ..., *, per_query: Literal[True],
+) -> PerQuery: ...
+
+
+@overload
+def precision_at_k(
+    result: ResultLike, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
+    k: Optional[int] = ..., per_query: bool = ...,
+) -> Union[float, PerQuery]: ...
+
+
+def precision_at_k(
+    result: ResultLike, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
     k: Optional[int] = None, per_query: bool = False,
-) -> Any:
+) -> Union[float, PerQuery]:
     """Mean precision@k by label (the report's "mAP"): the share of the first k results whose
     base label equals the query's. Padding (id -1) and label -1 (distractors) never count.
     `result` is a search tuple or the ids array."""
@@ -145,10 +189,31 @@ def precision_at_k(
     return p if per_query else float(p.mean()) if p.size else 0.0
 
 
+@overload
 def mean_average_precision(
-    result: Any, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
+    result: ResultLike, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
+    k: Optional[int] = ..., per_query: Literal[False] = ...,
+) -> float: ...
+
+
+@overload
+def mean_average_precision(
+    result: ResultLike, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
+    k: Optional[int] = ..., *, per_query: Literal[True],
+) -> PerQuery: ...
+
+
+@overload
+def mean_average_precision(
+    result: ResultLike, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
+    k: Optional[int] = ..., per_query: bool = ...,
+) -> Union[float, PerQuery]: ...
+
+
+def mean_average_precision(
+    result: ResultLike, query_labels: npt.ArrayLike, base_labels: npt.ArrayLike,
     k: Optional[int] = None, per_query: bool = False,
-) -> Any:
+) -> Union[float, PerQuery]:
     """Mean AP@k (the standard mAP@k): AP = (1 / min(k, R)) sum_i P(i) rel(i), R the number of
     base items of the query's label. `per_query=True` gives the AP of each query."""
     ids = _ids(result)

@@ -10,7 +10,15 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _checks, _simd
-from ._result import RangeResult, Result
+from ._result import (
+    CountedRangeResult,
+    Counts,
+    CountedResult,
+    FullyCountedRangeResult,
+    FullyCountedResult,
+    RangeResult,
+    Result,
+)
 
 if TYPE_CHECKING:
     from ._core import Index as _CoreIndex
@@ -22,9 +30,9 @@ Metric = Literal["euclidean", "l2", "cosine", "ip", "inner_product", "manhattan"
 DType = Union[Literal["float32", "float64"], "np.dtype[Any]", type]
 #: How an E2LSHIndex scores candidates: full-precision rows, or 8-bit codes first.
 Storage = Literal["full", "sq8"]
-SearchResult = Result
 #: The `filter=` of the searches: a boolean mask over ids, an integer array of allowed ids, or a
-#: callable given `arange(next_id)` once per search that returns either.
+#: callable given the index's ids (`ids()`) once per search that returns a boolean array aligned
+#: with them or allowed ids.
 FilterLike = Union[npt.ArrayLike, Callable[[npt.NDArray[np.int64]], npt.ArrayLike], None]
 
 _DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
@@ -133,12 +141,12 @@ class _Index:
 
     @property
     def size(self) -> int:
-        """Points searches can return: added minus removed (ids run up to next_id - 1)."""
+        """Points searches can return: added minus removed (ids lie below next_id)."""
         return self._impl.size
 
     @property
     def metric(self) -> str:
-        """'euclidean', 'cosine' or 'ip'."""
+        """'euclidean', 'cosine', 'ip' or 'manhattan' (aliases are resolved)."""
         return self._impl.metric
 
     @property
@@ -160,16 +168,46 @@ class _Index:
     def __len__(self) -> int:
         return self._impl.size
 
-    def add(self, data: npt.ArrayLike) -> None:
-        """Appends the rows of `data` (n x dim, or one point of dim values); their ids continue
-        from `next_id`.
+    def add(self, data: npt.ArrayLike, ids: Optional[npt.ArrayLike] = None) -> None:
+        """Appends the rows of `data`, under default ids or ids of your choosing.
 
-        The index copies the rows. Other dtypes and layouts are converted first (one more copy).
-        Raises ValueError (pstable.InvalidArgument) for wrong widths, NaN or infinite values, or
-        zero rows under cosine; the index is then unchanged. Releases the GIL while adding.
+        Parameters
+        ----------
+        data : array_like, shape (n, dim) or (dim,)
+            The points. The index copies them; other dtypes and layouts are converted first (one
+            more copy).
+        ids : array_like of int, shape (n,), optional
+            One id per row, like FAISS's ``add_with_ids`` or hnswlib's labels: integers in
+            [0, 2**62), none repeated, none held by the index (a removed id is held until
+            `compact()`). Searches, `remove`, `in` and `filter=` then use them. Default:
+            `next_id`, `next_id + 1`, ... After any add, `next_id` is one past the largest id held.
+
+        Raises
+        ------
+        ValueError
+            (pstable.InvalidArgument) Wrong width, NaN or infinite values, zero rows under cosine,
+            or bad ids (the first one is named). The index is then unchanged.
+        TypeError
+            Non-numeric data or non-integer ids.
+
+        Notes
+        -----
+        Releases the GIL while adding. Ids that do not increase with insertion order cost a
+        lookup table of 8 bytes per point, rebuilt in O(size) per `add`: add such ids in batches.
         """
         rows, _ = _as_rows(data, self.dtype, "data")
-        self._impl.add(rows)
+        if ids is None:
+            self._impl.add(rows, None)
+            return
+        labels = _checks.id_array(ids, "ids")
+        if len(labels) != len(rows):
+            raise ValueError(f"add got {len(rows)} rows but {len(labels)} ids; pass one id per row")
+        self._impl.add(rows, labels)
+
+    def ids(self) -> npt.NDArray[np.int64]:
+        """The ids searches can return (`size` of them, removed ones left out), in the order
+        the points were added."""
+        return self._impl.ids()
 
     @property
     def next_id(self) -> int:
@@ -197,46 +235,85 @@ class _Index:
         borrowed or mapped index copies the remaining rows into memory it owns."""
         self._impl.compact()
 
-    def _id_limit(self) -> int:
-        """One past the largest id the index has handed out."""
-        return self._impl.next_id
-
     def _allowed_mask(self, filter: FilterLike) -> np.ndarray[Any, Any] | None:
-        """The `filter=` of the searches as a bool mask over ids (None: every id)."""
+        """The `filter=` of the searches for the core: None (every id), a bool mask over ids or
+        the allowed ids, increasing."""
         if filter is None:
             return None
-        limit = self._id_limit()
+        held = None
         if callable(filter):
-            filter = filter(np.arange(limit, dtype=np.int64))
+            held = self.ids()
+            filter = filter(held)
         a = np.asarray(filter)
         if a.ndim != 1:
             raise ValueError(f"filter must be 1-D (a mask over ids or allowed ids), got shape {a.shape}")
         if a.dtype == np.bool_:
-            return np.ascontiguousarray(a)
+            if held is None:
+                return np.ascontiguousarray(a)
+            if len(a) != len(held):
+                raise ValueError(
+                    f"the filter callable returned {len(a)} booleans for the {len(held)} ids it "
+                    f"was given; return one per id, or the allowed ids"
+                )
+            return _checks.allowed_ids(held[a])
         if a.dtype.kind not in "iuO":  # O: Python ints beyond 64 bits, checked by _checks
             raise TypeError(
                 f"filter must be a boolean mask over ids, an integer array of allowed ids or a "
                 f"callable returning one, got dtype {a.dtype}"
             )
-        return _checks.allowed_ids_mask(a, limit)
+        return _checks.allowed_ids(a)
 
+    # The return type follows return_counts and return_probed (either may be passed by keyword;
+    # return_counts also by position).
     @overload
     def search(
         self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = ...,
         return_counts: Literal[False] = ..., *, filter: FilterLike = ...,
         return_probed: Literal[False] = ...,
-    ) -> SearchResult: ...
+    ) -> Result: ...
+
+    @overload
+    def search(
+        self, queries: npt.ArrayLike, k: int, num_threads: Optional[int],
+        return_counts: Literal[True], *, filter: FilterLike = ...,
+        return_probed: Literal[False] = ...,
+    ) -> CountedResult: ...
+
+    @overload
+    def search(
+        self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = ..., *,
+        return_counts: Literal[True], filter: FilterLike = ..., return_probed: Literal[False] = ...,
+    ) -> CountedResult: ...
+
+    @overload
+    def search(
+        self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = ...,
+        return_counts: Literal[False] = ..., *, filter: FilterLike = ...,
+        return_probed: Literal[True],
+    ) -> CountedResult: ...
+
+    @overload
+    def search(
+        self, queries: npt.ArrayLike, k: int, num_threads: Optional[int],
+        return_counts: Literal[True], *, filter: FilterLike = ..., return_probed: Literal[True],
+    ) -> FullyCountedResult: ...
+
+    @overload
+    def search(
+        self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = ..., *,
+        return_counts: Literal[True], filter: FilterLike = ..., return_probed: Literal[True],
+    ) -> FullyCountedResult: ...
 
     @overload
     def search(
         self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = ...,
         return_counts: bool = ..., *, filter: FilterLike = ..., return_probed: bool = ...,
-    ) -> Any: ...
+    ) -> Union[Result, CountedResult, FullyCountedResult]: ...
 
     def search(
         self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = 0,
         return_counts: bool = False, *, filter: FilterLike = None, return_probed: bool = False,
-    ) -> Any:
+    ) -> Union[Result, CountedResult, FullyCountedResult]:
         """The k best points for each query row: a `pstable.Result` that unpacks as
         `(ids, distances)`, each (n x k), best first, and records the metric.
 
@@ -251,7 +328,8 @@ class _Index:
 
         `filter` restricts results to some ids without a Python call per point: a boolean mask
         over ids (mask[id] True = allowed; ids past its end are excluded), an integer array of
-        allowed ids, or a callable called ONCE with `arange(next_id)` that returns either.
+        allowed ids, or a callable called ONCE with the index's ids (`ids()`) that returns a
+        boolean array aligned with them (e.g. `lambda ids: labels[ids] == 3`) or allowed ids.
         Rejected points cost no distance computation and count in no result. Negative ids raise
         ValueError.
 
@@ -263,9 +341,12 @@ class _Index:
         q, single = _as_rows(queries, self.dtype, "queries")
         k, num_threads = _checks.integer(k, "k"), _checks.threads(num_threads)
         allowed = self._allowed_mask(filter)
-        ids, distances, visited, probed = self._impl.search(q, k, num_threads, allowed)
+        ids, distances, visited_rows, probed_rows = self._impl.search(q, k, num_threads, allowed)
+        visited: Counts = visited_rows
+        probed: Counts = probed_rows
         if single:
-            ids, distances, visited, probed = ids[0], distances[0], int(visited[0]), int(probed[0])
+            ids, distances = ids[0], distances[0]
+            visited, probed = int(visited_rows[0]), int(probed_rows[0])
         out: tuple[Any, ...] = (ids, distances)
         if return_counts:
             out += (visited,)
@@ -273,10 +354,23 @@ class _Index:
             out += (probed,)
         return Result._of(out, self.metric, visited, probed)
 
+    @overload
+    def search_radius(
+        self, queries: npt.ArrayLike, radius: float, num_threads: Optional[int] = ...,
+        return_counts: Literal[False] = ..., *, filter: FilterLike = ...,
+        return_probed: Literal[False] = ...,
+    ) -> RangeResult: ...
+
+    @overload
+    def search_radius(
+        self, queries: npt.ArrayLike, radius: float, num_threads: Optional[int] = ...,
+        return_counts: bool = ..., *, filter: FilterLike = ..., return_probed: bool = ...,
+    ) -> Union[RangeResult, CountedRangeResult, FullyCountedRangeResult]: ...
+
     def search_radius(
         self, queries: npt.ArrayLike, radius: float, num_threads: Optional[int] = 0,
         return_counts: bool = False, *, filter: FilterLike = None, return_probed: bool = False,
-    ) -> Any:
+    ) -> Union[RangeResult, CountedRangeResult, FullyCountedRangeResult]:
         """Every point within `radius` of each query row: a `pstable.RangeResult` that unpacks
         as `(offsets, ids, distances)` and records the metric (`r.row(i)`: query i's results).
 
@@ -330,8 +424,9 @@ class ExactIndex(_Index):
     `ExactIndex(dim, metric="euclidean", dtype="float32")` starts empty; `add` copies rows in.
     `ExactIndex.borrow(array)` searches a C-contiguous float32/float64 array in place, keeping a
     reference to it; don't modify the array while the index is used. Ids are stable, as in
-    E2LSHIndex: they continue across `add` calls, `remove` hides points at once and `compact`
-    reclaims their memory without changing the other ids; an id is never reused.
+    E2LSHIndex: they continue across `add` calls (or are yours: `add(data, ids=...)`), `remove`
+    hides points at once and `compact` reclaims their memory without changing the other ids; a
+    default id is never reused.
     Thread safety: any method may be called from several Python threads; searches run in
     parallel, `add`, `remove` and `compact` wait for running searches.
     """
@@ -417,8 +512,8 @@ class E2LSHIndex(_Index):
     padded to a multiple of 64, per point more) and scores candidates on them first, reading full rows only for those that may
     still be among the k best: the same results, fewer bytes read per query. Candidates are the points in at least `min_collisions` of the query's buckets
     (its own bucket in each table plus `num_probes` extra buckets per table by multi-probe),
-    ranked by exact distance. Ids are stable: they continue across `add` calls and
-    survive `remove`/`compact`; an id is never reused. Use `pstable.tune` to choose parameters.
+    ranked by exact distance. Ids are stable: they continue across `add` calls (or are yours:
+    `add(data, ids=...)`) and survive `remove`/`compact`; a default id is never reused. Use `pstable.tune` to choose parameters.
     Bad parameters raise ValueError (pstable.InvalidArgument) with the C++ message.
     Thread safety: searches run in parallel from several Python threads; add, remove, compact and
     setting num_probes or min_collisions wait for running searches.

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
 
 IdArray = npt.NDArray[np.int64]
 ValueArray = npt.NDArray[np.floating[Any]]
+#: `visited` / `probed` per query: an int64 array, or an int for a 1-D query.
+Counts = Union[npt.NDArray[np.int64], int]
+#: `search` with return_counts or return_probed: (ids, distances, visited or probed).
+CountedResult = Tuple[IdArray, ValueArray, Counts]
+#: `search` with both: (ids, distances, visited, probed).
+FullyCountedResult = Tuple[IdArray, ValueArray, Counts, Counts]
 
 
 class Result(Tuple[IdArray, ValueArray]):
@@ -61,6 +67,11 @@ class Result(Tuple[IdArray, ValueArray]):
 
 
 OffsetArray = npt.NDArray[np.int64]
+#: `search_radius` with return_counts or return_probed, and with both.
+CountedRangeResult = Tuple[OffsetArray, IdArray, ValueArray, npt.NDArray[np.int64]]
+FullyCountedRangeResult = Tuple[
+    OffsetArray, IdArray, ValueArray, npt.NDArray[np.int64], npt.NDArray[np.int64]
+]
 
 
 class RangeResult(Tuple[OffsetArray, IdArray, ValueArray]):

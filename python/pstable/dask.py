@@ -45,6 +45,7 @@ import pstable
 from . import _checks
 from ._errors import Error, InvalidArgument
 from ._index import _as_rows
+from ._result import CountedResult, FullyCountedResult, Result
 
 __all__ = ["ShardedIndex", "ShardLostError"]
 
@@ -412,7 +413,8 @@ class ShardedIndex:
 
     def search(self, queries: npt.ArrayLike, k: int, num_threads: int = 1,
                return_counts: bool = False, *, return_probed: bool = False,
-               timeout: Optional[float] = None) -> Any:
+               timeout: Optional[float] = None,
+               ) -> Union[Result, CountedResult, FullyCountedResult]:
         """What the single index's `search` returns: a `pstable.Result` that unpacks as
         `(ids, distances)` (n x k, best first) and records the metric, plus `visited` (distance
         computations summed over the shards) with return_counts, plus `probed` (buckets looked up

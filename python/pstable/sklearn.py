@@ -14,7 +14,7 @@ values are distances ('cosine' reports the cosine distance 1 - similarity, as sc
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Literal, Optional, Tuple, TypeVar, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,8 @@ except ImportError:  # scikit-learn < 1.6
     _sk_validate_data = None
 
 from ._index import E2LSHIndex, ExactIndex, _core
+
+_Self = TypeVar("_Self", bound="_NeighborsBase")
 
 
 def _validate(estimator: Any, X: Any, reset: bool) -> np.ndarray:
@@ -67,7 +69,7 @@ class _NeighborsBase(BaseEstimator):  # type: ignore[misc]
     n_jobs: Optional[int]
 
     # ----------------------------------------------------------------------------- fitting
-    def fit(self, X: npt.ArrayLike, y: Any = None) -> Any:
+    def fit(self: _Self, X: npt.ArrayLike, y: Any = None) -> _Self:
         """Builds the index over the rows of X (float32 stays float32, anything else float64).
 
         Parameters
@@ -157,10 +159,28 @@ class _NeighborsBase(BaseEstimator):  # type: ignore[misc]
             ids[missing], values[missing] = exact.search(Q[missing], k)
         return ids, self._to_distance(values)
 
+    @overload
+    def kneighbors(
+        self, X: Optional[npt.ArrayLike] = ..., n_neighbors: Optional[int] = ...,
+        return_distance: Literal[True] = ...,
+    ) -> Tuple[np.ndarray, np.ndarray]: ...
+
+    @overload
+    def kneighbors(
+        self, X: Optional[npt.ArrayLike], n_neighbors: Optional[int],
+        return_distance: Literal[False],
+    ) -> np.ndarray: ...
+
+    @overload
+    def kneighbors(
+        self, X: Optional[npt.ArrayLike] = ..., n_neighbors: Optional[int] = ..., *,
+        return_distance: Literal[False],
+    ) -> np.ndarray: ...
+
     def kneighbors(
         self, X: Optional[npt.ArrayLike] = None, n_neighbors: Optional[int] = None,
         return_distance: bool = True,
-    ) -> Any:
+    ) -> Union[Tuple[np.ndarray, np.ndarray], np.ndarray]:
         """The n_neighbors nearest fitted points of each row of X, nearest first.
 
         Parameters
@@ -200,10 +220,28 @@ class _NeighborsBase(BaseEstimator):  # type: ignore[misc]
             dist = dist[keep].reshape(len(Q), k)
         return (dist, ids) if return_distance else ids
 
+    @overload
+    def radius_neighbors(
+        self, X: Optional[npt.ArrayLike] = ..., radius: Optional[float] = ...,
+        return_distance: Literal[True] = ..., sort_results: bool = ...,
+    ) -> Tuple[np.ndarray, np.ndarray]: ...
+
+    @overload
+    def radius_neighbors(
+        self, X: Optional[npt.ArrayLike], radius: Optional[float], return_distance: Literal[False],
+        sort_results: bool = ...,
+    ) -> np.ndarray: ...
+
+    @overload
+    def radius_neighbors(
+        self, X: Optional[npt.ArrayLike] = ..., radius: Optional[float] = ..., *,
+        return_distance: Literal[False], sort_results: bool = ...,
+    ) -> np.ndarray: ...
+
     def radius_neighbors(
         self, X: Optional[npt.ArrayLike] = None, radius: Optional[float] = None,
         return_distance: bool = True, sort_results: bool = False,
-    ) -> Any:
+    ) -> Union[Tuple[np.ndarray, np.ndarray], np.ndarray]:
         """The fitted points within `radius` (a distance; cosine: 1 - similarity) of each row.
 
         Parameters

@@ -33,8 +33,12 @@ class AnyIndex {
   virtual bool owns_data() const = 0;
   virtual std::size_t memory_bytes() const = 0;
 
-  /// Appends the rows of a C-contiguous 2-D array of the index's dtype (copied into the index).
-  virtual void add(const py::array& rows) = 0;
+  /// Appends the rows of a C-contiguous 2-D array of the index's dtype (copied into the index),
+  /// with default ids when `ids` is None, else with ids[i] for row i (a 1-D int64 array; the
+  /// index checks them).
+  virtual void add(const py::array& rows, const py::object& ids) = 0;
+  /// The ids searches can return, in insertion order (int64 array).
+  virtual py::array ids() const = 0;
   /// (ids, distances, visited, probed) for the rows of a C-contiguous 2-D array of the index's
   /// dtype; `allowed` is None or a filter mask (see Mask). probed is 0 for exact search.
   virtual py::tuple search(const py::array& queries, Eigen::Index k, int num_threads,
@@ -96,24 +100,33 @@ class AnyIndex {
 #endif
 };
 
-/// The `allowed` argument of the searches: None, or a 1-D C-contiguous bool array over ids; as a
-/// keep predicate, only ids with allowed[id] true (and id < len(allowed)) pass. It only reads
-/// the array, so the worker threads may call it concurrently. The array must outlive it.
+/// The `allowed` argument of the searches: None; a 1-D C-contiguous bool array over ids (only ids
+/// with allowed[id] true, and id < len(allowed), pass); or a 1-D C-contiguous int64 array of the
+/// allowed ids in increasing order (searched by bisection: user ids may be far apart). It only
+/// reads the array, so the worker threads may call it concurrently. The array must outlive it.
 struct Mask {
-  const bool* data = nullptr;
+  const bool* mask = nullptr;
+  const Id* sorted = nullptr;
   Id size = 0;
 
   explicit Mask(const py::object& allowed) {
     if (allowed.is_none()) return;
     const auto a = py::reinterpret_borrow<py::array>(allowed);
-    if (!py::isinstance<py::array_t<bool, py::array::c_style>>(a) || a.ndim() != 1) {
-      throw py::type_error("allowed must be a 1-D C-contiguous bool array over ids");
+    if (a.ndim() == 1 && py::isinstance<py::array_t<bool, py::array::c_style>>(a)) {
+      mask = static_cast<const bool*>(a.data());
+    } else if (a.ndim() == 1 && py::isinstance<py::array_t<Id, py::array::c_style>>(a)) {
+      sorted = static_cast<const Id*>(a.data());
+    } else {
+      throw py::type_error(
+          "allowed must be a 1-D C-contiguous bool array over ids or an int64 array of ids");
     }
-    data = static_cast<const bool*>(a.data());
     size = static_cast<Id>(a.shape(0));
   }
-  bool all() const noexcept { return data == nullptr; }
-  bool operator()(Id id) const noexcept { return id < size && data[id]; }
+  bool all() const noexcept { return mask == nullptr && sorted == nullptr; }
+  bool operator()(Id id) const noexcept {
+    if (mask != nullptr) return id >= 0 && id < size && mask[id];
+    return std::binary_search(sorted, sorted + size, id);
+  }
 };
 
 /// (ids, distances, visited, probed) of a search, handed to numpy without copies.
@@ -159,12 +172,32 @@ class Bound : public Interface {
     return index_.memory_bytes();
   }
 
-  void add(const py::array& rows) override {
+  void add(const py::array& rows, const py::object& ids) override {
     const auto view = view_rows<T>(rows, "data");
+    std::vector<Id> labels;
+    if (!ids.is_none()) {
+      const auto a = py::array_t<Id, py::array::c_style | py::array::forcecast>::ensure(ids);
+      if (!a || a.ndim() != 1) throw py::type_error("ids must be a 1-D int64 array");
+      labels.assign(a.data(), a.data() + a.shape(0));
+    }
     py::gil_scoped_release release;
     std::unique_lock lock(this->mutex_);
     const typename AnyIndex::ActiveCall active(*this, nullptr);
-    index_.add(MatrixRef<T>(view));
+    if (ids.is_none()) {
+      index_.add(MatrixRef<T>(view));
+    } else {
+      index_.add(MatrixRef<T>(view), labels);
+    }
+  }
+
+  py::array ids() const override {
+    std::vector<Id> live;
+    {
+      py::gil_scoped_release release;
+      std::shared_lock lock(this->mutex_);
+      live = index_.ids();
+    }
+    return py::array_t<Id>(static_cast<py::ssize_t>(live.size()), live.data());
   }
 
   py::tuple search(const py::array& queries, Eigen::Index k, int num_threads,

@@ -244,7 +244,8 @@ void bind_common(Class& c) {
       .def_property_readonly("size", &AnyIndex::size)
       .def_property_readonly("owns_data", &AnyIndex::owns_data)
       .def_property_readonly("memory_bytes", &AnyIndex::memory_bytes)
-      .def("add", &AnyIndex::add, py::arg("rows"))
+      .def("add", &AnyIndex::add, py::arg("rows"), py::arg("ids") = py::none())
+      .def("ids", &AnyIndex::ids)
       .def("search", &AnyIndex::search, py::arg("queries"), py::arg("k"),
            py::arg("num_threads") = 0, py::arg("allowed") = py::none())
       .def("search_radius", &AnyIndex::search_radius, py::arg("queries"), py::arg("radius"),

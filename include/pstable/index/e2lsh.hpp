@@ -115,6 +115,8 @@ class E2LSHIndex {
 
   /// True when `id` was added and not removed.
   bool contains(Id id) const noexcept { return ids_.contains(id); }
+  /// The ids searches can return (size() of them), in insertion order.
+  std::vector<Id> ids() const { return ids_.live_ids(); }
 
   /// Bytes held: rows and norms, projections, tables (4 bytes per row per table plus about 14
   /// per bucket), tombstones and the id map.

@@ -105,6 +105,8 @@ class ExactIndex {
   bool owns_data() const noexcept { return points_.owns_data(); }
   /// True when `id` was added and not removed.
   bool contains(Id id) const noexcept { return ids_.contains(id); }
+  /// The ids searches can return (size() of them), in insertion order.
+  std::vector<Id> ids() const { return ids_.live_ids(); }
 
   /// The stored rows in id order, removed ones included until `compact()`.
   Eigen::Map<const RowMatrix<T>> data() const noexcept { return points_.matrix(); }

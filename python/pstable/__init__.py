@@ -31,6 +31,7 @@ from ._eval import (
     ground_truth,
     mean_average_precision,
     precision_at_k,
+    range_recall,
     read_bvecs,
     read_fvecs,
     read_idx_images,
@@ -61,6 +62,7 @@ __all__ = [
     "ground_truth",
     "recall_at_k",
     "precision_at_k",
+    "range_recall",
     "mean_average_precision",
     "evaluate",
     "Error",
@@ -79,11 +81,24 @@ __version__: str = _core.version
 
 
 def simd_arch() -> str:
-    """The compiled core in use: 'avx512', 'avx2', 'sse2' (or 'generic' off x86)."""
+    """The compiled core in use.
+
+    Returns
+    -------
+    str
+        'avx512', 'avx2', 'sse2' (or 'generic' off x86).
+    """
     return str(_core.simd)
 
 
 def available_simd() -> list[str]:
-    """Cores built into this installation that this CPU can run, best first."""
+    """Cores built into this installation that this CPU can run, best first.
+
+    Returns
+    -------
+    list of str
+        Names among 'avx512', 'avx2', 'sse2' and 'generic'; set PSTABLE_SIMD to one of them to
+        override the choice made at import.
+    """
     return _simd.available()
 

@@ -116,11 +116,29 @@ def _from_file_bytes(data: bytes, kind: str) -> Any:
 def load(path: str | os.PathLike[str], *, mmap: bool = False) -> "_Index":
     """Loads any index file written by `save`: the class, metric and dtype come from its header.
 
-    Returns an ExactIndex or an E2LSHIndex. With `mmap=True` the file is mapped read-only and
-    the index reads its rows in place: opening costs a checksum pass instead of a copy, and
-    processes mapping one file share its memory (see `ExactIndex.load`). Raises OSError
-    (pstable.IoError) if the file cannot be read or mapped and pstable.FormatError if it is not
-    a valid pstable index file (truncated, corrupted, foreign or too new).
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The index file.
+    mmap : bool, default False
+        With True the file is mapped read-only and the index reads its rows in place: opening
+        costs a checksum pass instead of a copy, and processes mapping one file share its memory
+        (see `ExactIndex.load`).
+
+    Returns
+    -------
+    ExactIndex or E2LSHIndex
+        The index the file holds, of the class, metric and dtype its header names.
+
+    Raises
+    ------
+    OSError
+        (pstable.IoError) if the file cannot be read or mapped.
+    pstable.FormatError
+        (an OSError) if it is not a valid pstable index file (truncated, corrupted, foreign or
+        too new).
+    TypeError
+        If `mmap` is not True or False.
     """
     impl = _load_impl(path, mmap=mmap)
     cls: type[_Index] = ExactIndex if impl.kind == "exact" else E2LSHIndex
@@ -205,8 +223,13 @@ class _Index:
         self._impl.add(rows, labels)
 
     def ids(self) -> npt.NDArray[np.int64]:
-        """The ids searches can return (`size` of them, removed ones left out), in the order
-        the points were added."""
+        """The ids searches can return, in the order the points were added.
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (size,)
+            `size` ids: removed ones are left out.
+        """
         return self._impl.ids()
 
     @property
@@ -225,14 +248,32 @@ class _Index:
     def remove(self, ids: Union[int, npt.ArrayLike]) -> None:
         """Removes one id or an array of ids: they are never returned again.
 
-        All ids are checked first (added, not yet removed, no repeats); on ValueError nothing is
-        removed. Memory is reclaimed by `compact()`.
+        Parameters
+        ----------
+        ids : int or array_like of int, shape (n,)
+            The ids to remove. All are checked first: added, not yet removed, no repeats.
+
+        Raises
+        ------
+        ValueError
+            (pstable.InvalidArgument) An id that was never added or was already removed, an id
+            given twice, or a 2-D array. Nothing is removed then.
+        TypeError
+            Non-integer ids.
+
+        Notes
+        -----
+        Memory is reclaimed by `compact()`.
         """
         self._impl.remove(_checks.id_array(ids).tolist())
 
     def compact(self) -> None:
-        """Drops removed points from memory (and E2LSH's tables); other ids do not change. A
-        borrowed or mapped index copies the remaining rows into memory it owns."""
+        """Drops removed points from memory (and E2LSH's tables); other ids do not change.
+
+        Notes
+        -----
+        A borrowed or mapped index copies the remaining rows into memory it owns.
+        """
         self._impl.compact()
 
     def _allowed_mask(self, filter: FilterLike) -> np.ndarray[Any, Any] | None:
@@ -314,29 +355,61 @@ class _Index:
         self, queries: npt.ArrayLike, k: int, num_threads: Optional[int] = 0,
         return_counts: bool = False, *, filter: FilterLike = None, return_probed: bool = False,
     ) -> Union[Result, CountedResult, FullyCountedResult]:
-        """The k best points for each query row: a `pstable.Result` that unpacks as
-        `(ids, distances)`, each (n x k), best first, and records the metric.
+        """The k best points for each query row.
 
-        distances are Euclidean or Manhattan distances, or similarities for 'cosine' and 'ip'
-        (larger is better); ties order by the smaller id. Rows are padded with id -1 and inf
-        (-inf for similarities) when fewer than k points qualify: k above `size`, a filter
-        allowing fewer, or (E2LSHIndex) probed buckets holding fewer. A 1-D query gives 1-D
-        results. With `return_counts=True` the tuple also holds `visited`, the distance
-        computations per query; with `return_probed=True` also `probed`, the hash buckets looked
-        up per query (0 for ExactIndex), after visited when both are asked for. Both are always
-        available as `result.visited` and `result.probed`.
+        Parameters
+        ----------
+        queries : array_like, shape (n, dim) or (dim,)
+            The query points. A C-contiguous array of the index's dtype is read in place (no
+            copy); other inputs are converted first. A 1-D query gives 1-D results.
+        k : int
+            Neighbours per query, at least 1. k may exceed `size`: rows are then padded.
+        num_threads : int or None, default 0
+            0 or None (the default) uses `pstable.get_num_threads()` threads, all allowed CPUs
+            unless set; one query runs on the calling thread.
+        return_counts : bool, default False
+            With True the tuple also holds `visited`, the distance computations per query.
+        filter : array_like of bool, array_like of int, callable or None, keyword-only
+            Restricts results to some ids without a Python call per point: a boolean mask over
+            ids (mask[id] True = allowed; ids past its end are excluded), an integer array of
+            allowed ids, or a callable called ONCE with the index's ids (`ids()`) that returns a
+            boolean array aligned with them (e.g. ``lambda ids: labels[ids] == 3``) or allowed
+            ids. Rejected points cost no distance computation and count in no result. None (the
+            default) allows every id.
+        return_probed : bool, default False, keyword-only
+            With True the tuple also holds `probed`, the hash buckets looked up per query (0 for
+            ExactIndex), after visited when both are asked for.
 
-        `filter` restricts results to some ids without a Python call per point: a boolean mask
-        over ids (mask[id] True = allowed; ids past its end are excluded), an integer array of
-        allowed ids, or a callable called ONCE with the index's ids (`ids()`) that returns a
-        boolean array aligned with them (e.g. `lambda ids: labels[ids] == 3`) or allowed ids.
-        Rejected points cost no distance computation and count in no result. Negative ids raise
-        ValueError.
+        Returns
+        -------
+        result : pstable.Result
+            Unpacks as ``(ids, distances)``, each (n x k), best first, and records the metric.
+            distances are Euclidean or Manhattan distances, or similarities for 'cosine' and 'ip'
+            (larger is better); ties order by the smaller id. Rows are padded with id -1 and inf
+            (-inf for similarities) when fewer than k points qualify: k above `size`, a filter
+            allowing fewer, or (E2LSHIndex) probed buckets holding fewer. The tuple then holds
+            `visited` and `probed` as asked for; both are always available as `result.visited`
+            and `result.probed` (an int per query for a 1-D query).
 
-        A C-contiguous array of the index's dtype is read in place (no copy); other inputs are
-        converted first. `num_threads=0` or None (the default) uses `pstable.get_num_threads()`
-        threads, all allowed CPUs unless set; one query runs on the calling thread. Releases the
-        GIL.
+        Raises
+        ------
+        ValueError
+            k < 1, num_threads negative or beyond a C int, or negative ids in `filter` (these
+            as pstable.InvalidArgument); a `filter` that is not 1-D, a filter callable returning
+            booleans not aligned with the ids it was given, or queries of 3 or more dimensions.
+        pstable.DimensionMismatch
+            (a ValueError) Queries whose width is not `dim`.
+        pstable.InvalidData
+            (a ValueError) NaN or infinite values, or a zero query row under cosine.
+        pstable.InvalidState
+            (a RuntimeError) The index is empty.
+        TypeError
+            Non-numeric queries, a non-integer k or num_threads, or a `filter` that is neither
+            booleans, integers nor a callable returning one.
+
+        Notes
+        -----
+        Releases the GIL.
         """
         q, single = _as_rows(queries, self.dtype, "queries")
         k, num_threads = _checks.integer(k, "k"), _checks.threads(num_threads)
@@ -371,24 +444,48 @@ class _Index:
         self, queries: npt.ArrayLike, radius: float, num_threads: Optional[int] = 0,
         return_counts: bool = False, *, filter: FilterLike = None, return_probed: bool = False,
     ) -> Union[RangeResult, CountedRangeResult, FullyCountedRangeResult]:
-        """Every point within `radius` of each query row: a `pstable.RangeResult` that unpacks
-        as `(offsets, ids, distances)` and records the metric (`r.row(i)`: query i's results).
+        """Every point within `radius` of each query row.
 
-        FAISS's range_search layout: query i's results are `ids[offsets[i]:offsets[i + 1]]` and
-        `distances[offsets[i]:offsets[i + 1]]`, best first, ties by the smaller id; `offsets` has
-        one entry more than there are queries (a 1-D query counts as one row). For 'euclidean'
-        and 'manhattan' a point is in range when its distance is <= radius; for 'cosine' and
-        'ip' `radius` is a similarity threshold: similarity >= radius. The comparison is made in
-        the index's dtype. ExactIndex compares every point and so finds all; E2LSHIndex checks
-        the points in at least `min_collisions` of the probed buckets, each with its exact
-        distance: every result is truly in range, but a point in range that shares too few
-        buckets with the query is missed (recall depends on radius / bucket_width: pick
-        bucket_width a few times the radius, docs/e2lsh.md).
+        Parameters
+        ----------
+        queries : array_like, shape (n, dim) or (dim,)
+            The query points, read or converted as by `search` (a 1-D query counts as one row).
+        radius : float
+            For 'euclidean' and 'manhattan' a point is in range when its distance is <= radius;
+            for 'cosine' and 'ip' `radius` is a similarity threshold: similarity >= radius. The
+            comparison is made in the index's dtype.
+        num_threads : int or None, default 0
+            As in `search`.
+        return_counts : bool, default False
+            As in `search`: adds `visited` to the tuple.
+        filter : array_like of bool, array_like of int, callable or None, keyword-only
+            As in `search`.
+        return_probed : bool, default False, keyword-only
+            As in `search`: adds `probed` to the tuple.
 
-        `filter`, `return_counts` (adds `visited`) and `return_probed` (adds `probed`) work as in
-        `search`; `num_threads` too. Raises ValueError (pstable.InvalidArgument) for a NaN radius
-        or a negative one under a distance, and as `search` does for bad queries. The GIL is
-        released during the search.
+        Returns
+        -------
+        result : pstable.RangeResult
+            Unpacks as ``(offsets, ids, distances)`` and records the metric (`r.row(i)`: query
+            i's results). FAISS's range_search layout: query i's results are
+            ``ids[offsets[i]:offsets[i + 1]]`` and ``distances[offsets[i]:offsets[i + 1]]``, best
+            first, ties by the smaller id; `offsets` has one entry more than there are queries.
+
+        Raises
+        ------
+        ValueError
+            (pstable.InvalidArgument) A NaN radius or a negative one under a distance, and as
+            `search` does for bad queries, num_threads or filter.
+        TypeError
+            A radius that is not a real number, and as `search` does.
+
+        Notes
+        -----
+        ExactIndex compares every point and so finds all; E2LSHIndex checks the points in at
+        least `min_collisions` of the probed buckets, each with its exact distance: every result
+        is truly in range, but a point in range that shares too few buckets with the query is
+        missed (recall depends on radius / bucket_width: pick bucket_width a few times the
+        radius, docs/e2lsh.md). The GIL is released during the search.
         """
         q, _ = _as_rows(queries, self.dtype, "queries")
         r = _checks.real(radius, "radius")
@@ -404,8 +501,19 @@ class _Index:
         return RangeResult._of(out, self.metric, visited, probed)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Writes the index to `path` in pstable's versioned file format (atomically: a failed
-        save leaves any previous file intact). Read it back with `pstable.load(path)`."""
+        """Writes the index to `path` in pstable's versioned file format.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write, atomically: a failed save leaves any previous file intact. Read it
+            back with `pstable.load(path)`.
+
+        Raises
+        ------
+        OSError
+            (pstable.IoError) if the file cannot be written.
+        """
         self._impl.save(os.fspath(path))
 
     def __repr__(self) -> str:
@@ -423,10 +531,31 @@ class ExactIndex(_Index):
 
     `ExactIndex(dim, metric="euclidean", dtype="float32")` starts empty; `add` copies rows in.
     `ExactIndex.borrow(array)` searches a C-contiguous float32/float64 array in place, keeping a
-    reference to it; don't modify the array while the index is used. Ids are stable, as in
-    E2LSHIndex: they continue across `add` calls (or are yours: `add(data, ids=...)`), `remove`
-    hides points at once and `compact` reclaims their memory without changing the other ids; a
-    default id is never reused.
+    reference to it; don't modify the array while the index is used.
+
+    Parameters
+    ----------
+    dim : int
+        Number of coordinates of every point, at least 1.
+    metric : str, default "euclidean"
+        "euclidean", "cosine", "ip" (inner product) or "manhattan", or one of the aliases "l2",
+        "inner_product" and "l1", which are resolved (see `metric`).
+    dtype : {"float32", "float64"} or numpy dtype, default "float32"
+        The dtype of stored points and returned distances.
+
+    Raises
+    ------
+    ValueError
+        (pstable.InvalidArgument) dim < 1 or an unknown metric.
+    TypeError
+        A non-integer dim, or a dtype other than float32 and float64.
+
+    Notes
+    -----
+    Ids are stable, as in E2LSHIndex: they continue across `add` calls (or are yours:
+    `add(data, ids=...)`), `remove` hides points at once and `compact` reclaims their memory
+    without changing the other ids; a default id is never reused.
+
     Thread safety: any method may be called from several Python threads; searches run in
     parallel, `add`, `remove` and `compact` wait for running searches.
     """
@@ -436,10 +565,29 @@ class ExactIndex(_Index):
 
     @classmethod
     def borrow(cls, data: np.ndarray[Any, Any], metric: Metric = "euclidean") -> "ExactIndex":
-        """An index over `data` itself (n x dim, C-contiguous float32 or float64): no copy.
+        """An index over `data` itself: no copy.
 
-        The index keeps a reference to `data`; the values must not change while it is used.
-        Raises TypeError for other dtypes or layouts instead of silently copying.
+        Parameters
+        ----------
+        data : numpy.ndarray, shape (n, dim)
+            C-contiguous float32 or float64; the index's dtype is data's. The index keeps a
+            reference to `data`; the values must not change while it is used.
+        metric : str, default "euclidean"
+            As for the constructor.
+
+        Returns
+        -------
+        ExactIndex
+            An index reading `data` in place (`owns_data` is False until the first `add`).
+
+        Raises
+        ------
+        TypeError
+            For other dtypes or layouts (not a numpy array, not float32/float64, not
+            C-contiguous) instead of silently copying.
+        ValueError
+            If `data` is not 2-D; (pstable.InvalidArgument) an unknown metric;
+            (pstable.InvalidData) NaN or infinite values, or a zero row under cosine.
         """
         if not isinstance(data, np.ndarray) or data.dtype not in _DTYPES:
             got = data.dtype if isinstance(data, np.ndarray) else type(data).__name__
@@ -465,22 +613,53 @@ class ExactIndex(_Index):
     ) -> "ExactIndex":
         """Reads an index written by `save`; metric and dtype come from the file.
 
-        Passing `metric` or `dtype` asserts them: a file holding another one raises
-        pstable.FormatError naming what it holds. See also `pstable.load`.
+        See also `pstable.load`.
 
-        `mmap=True` maps the file read-only and searches the rows where they lie (no copy; only
-        the norms are computed): the pages are shared with every process mapping the file. The
-        index keeps the mapping; the file may be deleted or replaced by `save` meanwhile (POSIX),
-        but must not be truncated or rewritten in place. `add` first copies the rows out: the
-        file is never written. Corrupt files are rejected as without mmap.
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The index file.
+        metric : str or None, default None
+            None takes the file's. Passing `metric` asserts it: a file holding another one
+            raises pstable.FormatError naming what it holds.
+        dtype : {"float32", "float64"}, numpy dtype or None, default None
+            None takes the file's; passing it asserts it, as `metric`.
+        mmap : bool, default False, keyword-only
+            True maps the file read-only and searches the rows where they lie (no copy; only
+            the norms are computed): the pages are shared with every process mapping the file.
+            The index keeps the mapping; the file may be deleted or replaced by `save` meanwhile
+            (POSIX), but must not be truncated or rewritten in place. `add` first copies the
+            rows out: the file is never written. Corrupt files are rejected as without mmap.
+
+        Returns
+        -------
+        ExactIndex
+            The index the file holds.
+
+        Raises
+        ------
+        OSError
+            (pstable.IoError) if the file cannot be read or mapped.
+        pstable.FormatError
+            (an OSError) if the file holds another kind of index (an E2LSH index), another
+            metric or dtype than those passed, or is not a valid pstable index file.
+        ValueError
+            (pstable.InvalidArgument) An unknown metric name.
+        TypeError
+            A dtype other than float32 and float64, or an `mmap` that is not True or False.
         """
         index = cls.__new__(cls)
         index._impl = _load_impl(path, "exact", metric, dtype, mmap)
         return index
 
     def rows(self) -> np.ndarray[Any, Any]:
-        """A copy of the stored rows in id order (size + num_removed rows: removed points are
-        held until `compact()`)."""
+        """A copy of the stored rows in id order.
+
+        Returns
+        -------
+        numpy.ndarray, shape (size + num_removed, dim)
+            The rows, of the index's dtype: removed points are held until `compact()`.
+        """
         return self._impl.rows()
 
     def _repr_extra(self) -> str:
@@ -506,15 +685,55 @@ class ExactIndex(_Index):
 class E2LSHIndex(_Index):
     """E2LSH (p-stable LSH) approximate search: L tables of k Gaussian-projection hashes.
 
-    `E2LSHIndex(dim, metric="euclidean"|"cosine"|"manhattan", dtype="float32"|"float64", *, num_tables=10,
-    num_hashes=8, bucket_width=4.0, num_probes=0, seed=1, min_collisions=1, storage="full")` starts
-    empty; `add` copies rows in. `storage="sq8"` also keeps 8-bit codes of the rows (d bytes,
-    padded to a multiple of 64, per point more) and scores candidates on them first, reading full rows only for those that may
-    still be among the k best: the same results, fewer bytes read per query. Candidates are the points in at least `min_collisions` of the query's buckets
-    (its own bucket in each table plus `num_probes` extra buckets per table by multi-probe),
-    ranked by exact distance. Ids are stable: they continue across `add` calls (or are yours:
-    `add(data, ids=...)`) and survive `remove`/`compact`; a default id is never reused. Use `pstable.tune` to choose parameters.
-    Bad parameters raise ValueError (pstable.InvalidArgument) with the C++ message.
+    `E2LSHIndex(dim, metric="euclidean"|"cosine"|"manhattan", dtype="float32"|"float64", *,
+    num_tables=10, num_hashes=8, bucket_width=4.0, num_probes=0, seed=1, min_collisions=1,
+    storage="full")` starts empty; `add` copies rows in. Candidates are the points in at least
+    `min_collisions` of the query's buckets (its own bucket in each table plus `num_probes` extra
+    buckets per table by multi-probe), ranked by exact distance. Use `pstable.tune` to choose
+    parameters.
+
+    Parameters
+    ----------
+    dim : int
+        Number of coordinates of every point, at least 1.
+    metric : str, default "euclidean"
+        "euclidean", "cosine" or "manhattan" (or the aliases "l2" and "l1"); E2LSH has no hash
+        family for "ip": use an ExactIndex.
+    dtype : {"float32", "float64"} or numpy dtype, default "float32"
+        The dtype of stored points and returned distances.
+    num_tables : int, default 10, keyword-only
+        L: independent hash tables, in [1, 4096].
+    num_hashes : int, default 8, keyword-only
+        k: hash functions concatenated into one table key, in [1, 32].
+    bucket_width : float, default 4.0, keyword-only
+        w: width of one hash slot, in units of the data; finite and positive.
+    num_probes : int, default 0, keyword-only
+        Extra buckets per table by multi-probe (0 = plain E2LSH), at most 3^num_hashes - 1 and
+        2^20, with num_tables * (num_probes + 1) <= 2^22. Settable later, no rebuild.
+    seed : int, default 1, keyword-only
+        Seed of the projections, in [0, 2**64); equal seeds give equal indexes.
+    min_collisions : int, default 1, keyword-only
+        m: probed buckets a point must share with the query to become a candidate (1 = any), in
+        [1, num_tables]. Settable later, no rebuild.
+    storage : {"full", "sq8"}, default "full", keyword-only
+        "sq8" also keeps 8-bit codes of the rows (d bytes, padded to a multiple of 64, per point
+        more) and scores candidates on them first, reading full rows only for those that may
+        still be among the k best: the same results, fewer bytes read per query.
+
+    Raises
+    ------
+    ValueError
+        (pstable.InvalidArgument) Bad parameters, with the C++ message naming the parameter and
+        its range; dim < 1, an unknown metric, or "ip". An unknown storage raises ValueError.
+    TypeError
+        A non-integer dim, num_tables, num_hashes, num_probes, seed or min_collisions, or a
+        dtype other than float32 and float64.
+
+    Notes
+    -----
+    Ids are stable: they continue across `add` calls (or are yours: `add(data, ids=...)`) and
+    survive `remove`/`compact`; a default id is never reused.
+
     Thread safety: searches run in parallel from several Python threads; add, remove, compact and
     setting num_probes or min_collisions wait for running searches.
     """
@@ -555,7 +774,22 @@ class E2LSHIndex(_Index):
         self._impl.set_num_probes(_checks.integer(probes, "num_probes", "int32"))
 
     def set_num_probes(self, probes: int) -> None:
-        """Same as `index.num_probes = probes`. Raises ValueError above 3^num_hashes - 1."""
+        """Same as `index.num_probes = probes`.
+
+        Parameters
+        ----------
+        probes : int
+            Extra buckets per table that later searches look up (0 = plain E2LSH); the tables
+            are not rebuilt.
+
+        Raises
+        ------
+        ValueError
+            (pstable.InvalidArgument) Above 3^num_hashes - 1, below 0, above 2^20, or when
+            num_tables * (probes + 1) exceeds 2^22 bucket lookups per query.
+        TypeError
+            A non-integer probes.
+        """
         self._impl.set_num_probes(_checks.integer(probes, "num_probes", "int32"))
 
     @property
@@ -569,7 +803,21 @@ class E2LSHIndex(_Index):
         self._impl.set_min_collisions(_checks.integer(m, "min_collisions", "int32"))
 
     def set_min_collisions(self, m: int) -> None:
-        """Same as `index.min_collisions = m`. Raises ValueError outside [1, num_tables]."""
+        """Same as `index.min_collisions = m`.
+
+        Parameters
+        ----------
+        m : int
+            Probed buckets a point must share with the query to be a candidate (1 = any), for
+            later searches; no rebuild.
+
+        Raises
+        ------
+        ValueError
+            (pstable.InvalidArgument) Outside [1, num_tables].
+        TypeError
+            A non-integer m.
+        """
         self._impl.set_min_collisions(_checks.integer(m, "min_collisions", "int32"))
 
     @classmethod
@@ -578,17 +826,42 @@ class E2LSHIndex(_Index):
         dtype: DType | None = None, *, mmap: bool = False, storage: Storage | None = None,
     ) -> "E2LSHIndex":
         """Reads an index written by `save`: parameters, points, removed ids, hash functions
-        and tables, so that it answers exactly like the saved one. Metric and dtype come
-        from the file; passing them asserts them (pstable.FormatError on a mismatch).
+        and tables, so that it answers exactly like the saved one.
 
-        `mmap=True` maps the file read-only and reads the rows in place (the tables and the
-        rest, about 4 bytes per point per table, are copied); see `ExactIndex.load`. `remove`
-        only marks points in memory; the first `add` or `compact` copies the rows out of the
-        mapping (copy on first write): the file is never written.
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The index file.
+        metric : str or None, default None
+            None takes the file's; passing it asserts it (pstable.FormatError on a mismatch).
+        dtype : {"float32", "float64"}, numpy dtype or None, default None
+            None takes the file's; passing it asserts it (pstable.FormatError on a mismatch).
+        mmap : bool, default False, keyword-only
+            True maps the file read-only and reads the rows in place (the tables and the rest,
+            about 4 bytes per point per table, are copied); see `ExactIndex.load`. `remove` only
+            marks points in memory; the first `add` or `compact` copies the rows out of the
+            mapping (copy on first write): the file is never written.
+        storage : {"full", "sq8"} or None, default None, keyword-only
+            The file's unless given: any E2LSH file loads with either (files hold the full rows;
+            8-bit codes are rebuilt from them, and a mapped load into "sq8" copies the rows).
 
-        The storage ("full" or "sq8") is the file's unless given: any E2LSH file loads with
-        either (files hold the full rows; 8-bit codes are rebuilt from them, and a mapped load
-        into "sq8" copies the rows)."""
+        Returns
+        -------
+        E2LSHIndex
+            The index the file holds.
+
+        Raises
+        ------
+        OSError
+            (pstable.IoError) if the file cannot be read or mapped.
+        pstable.FormatError
+            (an OSError) if the file holds another kind of index (an exact index), another
+            metric or dtype than those passed, or is not a valid pstable index file.
+        ValueError
+            An unknown storage; (pstable.InvalidArgument) an unknown metric name.
+        TypeError
+            A dtype other than float32 and float64, or an `mmap` that is not True or False.
+        """
         index = cls.__new__(cls)
         index._impl = _load_impl(path, "e2lsh", metric, dtype, mmap, storage)
         return index

@@ -22,14 +22,38 @@ class Result(Tuple[IdArray, ValueArray]):
     metric of the distances so that the evaluator needs no `metric=` and refuses to compare
     results of different metrics.
 
-    Attributes: `ids` (n x k int64, best first, -1 pads), `distances` (n x k: Euclidean or
-    Manhattan distances, or similarities for 'cosine' and 'ip'), `metric` (the metric's name, or
-    None when unknown), `visited` (distance computations per query, or None) and `probed` (hash
-    buckets looked up per query: 0 for ExactIndex, None for ground truth). A search asked for
-    `return_counts=True` (or `return_probed=True`) still returns a Result, whose tuple then also
-    holds visited (and probed) after the distances, as before.
-
+    A search asked for `return_counts=True` (or `return_probed=True`) still returns a Result,
+    whose tuple then also holds visited (and probed) after the distances, as before.
     `Result(ids, distances, metric="cosine")` wraps arrays computed elsewhere.
+
+    Parameters
+    ----------
+    ids : array_like of int, shape (n, k)
+        Neighbour ids, best first, -1 pads.
+    distances : array_like, shape (n, k)
+        Their distances or similarities.
+    metric : str or None, default None
+        The metric's name, or None when unknown.
+    visited, probed : optional
+        Per-query counts, or None.
+
+    Attributes
+    ----------
+    ids : numpy.ndarray of int64, shape (n, k)
+        Best first, -1 pads.
+    distances : numpy.ndarray, shape (n, k)
+        Euclidean or Manhattan distances, or similarities for 'cosine' and 'ip'.
+    metric : str or None
+        The metric's name, or None when unknown.
+    visited : numpy.ndarray of int64, int or None
+        Distance computations per query, or None.
+    probed : numpy.ndarray of int64, int or None
+        Hash buckets looked up per query: 0 for ExactIndex, None for ground truth.
+
+    Raises
+    ------
+    TypeError
+        A `metric` that is neither a string nor None.
     """
 
     # A tuple subclass cannot have non-empty __slots__: the attributes live in __dict__.
@@ -79,10 +103,21 @@ class RangeResult(Tuple[OffsetArray, IdArray, ValueArray]):
     range_search layout: query i's results are `ids[offsets[i]:offsets[i + 1]]`, best first), and
     records the metric, like `Result`.
 
-    Attributes: `offsets` (n + 1 int64), `ids`, `distances` (distances, or similarities for
-    'cosine' and 'ip'), `metric`, `visited` and `probed` (per query), and `len(r)` items as asked
-    (`return_counts=True` adds visited, `return_probed=True` probed). `r.row(i)` is query i's
-    `(ids, distances)`.
+    The tuple holds `len(r)` items as asked (`return_counts=True` adds visited,
+    `return_probed=True` probed). `r.row(i)` is query i's `(ids, distances)`.
+
+    Attributes
+    ----------
+    offsets : numpy.ndarray of int64, shape (n + 1,)
+        Query i's results lie at ``offsets[i]:offsets[i + 1]``.
+    ids : numpy.ndarray of int64
+        The ids of all queries' results, query by query.
+    distances : numpy.ndarray
+        Distances, or similarities for 'cosine' and 'ip'.
+    metric : str or None
+        The metric's name.
+    visited, probed : numpy.ndarray of int64
+        Per query.
     """
 
     offsets: OffsetArray
@@ -104,7 +139,20 @@ class RangeResult(Tuple[OffsetArray, IdArray, ValueArray]):
         return r
 
     def row(self, i: int) -> tuple[IdArray, ValueArray]:
-        """Query i's results: `(ids, distances)`, best first."""
+        """Query i's results.
+
+        Parameters
+        ----------
+        i : int
+            The query's row.
+
+        Returns
+        -------
+        ids : numpy.ndarray of int64
+            Query i's ids, best first.
+        distances : numpy.ndarray
+            Their distances (or similarities).
+        """
         sl = slice(int(self.offsets[i]), int(self.offsets[i + 1]))
         return self.ids[sl], self.distances[sl]
 

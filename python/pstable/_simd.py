@@ -18,7 +18,13 @@ def _import(name: str) -> ModuleType:
 
 
 def available() -> list[str]:
-    """Cores both built into this installation and supported by this CPU, best first."""
+    """Cores both built into this installation and supported by this CPU, best first.
+
+    Returns
+    -------
+    list of str
+        Names among "avx512", "avx2", "sse2" and "generic".
+    """
     out = []
     for name in _cpu.supported():
         try:

@@ -19,6 +19,37 @@ class TuneResult:
 
     `params` holds exactly the E2LSHIndex keywords: `E2LSHIndex(dim, metric=r.metric,
     dtype=r.dtype, **r.params)`, or simply `r.make_index()`.
+
+    Attributes
+    ----------
+    params : dict
+        num_tables, num_hashes, bucket_width, num_probes, seed and min_collisions.
+    recall : float
+        recall@k on the held-out queries.
+    mean_visited : float
+        Distinct candidates (distance computations) per query.
+    visited_fraction : float
+        mean_visited / indexed_points.
+    queries_per_second : float
+        One thread, same run.
+    exact_queries_per_second : float
+        The exact scan over the same sample, one thread.
+    scan_is_faster : bool
+        True: the exact scan was at least as fast as the chosen setting.
+    typical_distance : float
+        Median distance to the k-th neighbour.
+    reached_target : bool
+        False: params is the best recall found.
+    indexed_points : int
+        Points of the tuning index.
+    dim, metric, dtype, k : int, str, str, int
+        The data's dimension, the metric, dtype and k tuned for.
+    trials : list of dict
+        Every measured configuration: params, recall, mean_visited, mean_probed, mean_entries,
+        estimated_us and measured_qps.
+    unit_costs_us : dict
+        The unit costs used, in microseconds (timed unless given): distance, lookup, hash and
+        entry.
     """
 
     params: dict[str, Any]
@@ -39,7 +70,13 @@ class TuneResult:
     unit_costs_us: dict[str, float] = field(default_factory=dict, repr=False)
 
     def make_index(self) -> E2LSHIndex:
-        """An empty E2LSHIndex with the chosen parameters, metric and dtype."""
+        """An empty E2LSHIndex with the chosen parameters, metric and dtype.
+
+        Returns
+        -------
+        E2LSHIndex
+            ``E2LSHIndex(dim, metric=metric, dtype=dtype, **params)``.
+        """
         return E2LSHIndex(self.dim, metric=self.metric, dtype=self.dtype, **self.params)  # type: ignore[arg-type]
 
 
@@ -89,27 +126,85 @@ def tune(
 ) -> TuneResult:
     """Chooses E2LSH parameters reaching `target_recall` at recall@k on `data` at least cost.
 
-    Holds out `num_queries` rows of `data` as queries (fewer for small data), or uses the first
-    `num_queries` rows of `queries` when given (searched against all of `data`: pass real queries
-    when the data holds near-duplicates, whose held-out rows find their twins), optionally tunes on
-    a sample of `max_points` rows, tries every (num_hashes in hash_counts, bucket width from each
-    table collision probability, probes in probe_counts, min_collisions in collision_thresholds,
-    L up to max_tables), models the query time with unit costs timed on this machine (fix
-    distance_us, lookup_us, hash_us and entry_us > 0 to make the choice reproducible) and
-    builds and times real indexes for the `shortlist` settings the model ranks cheapest: the
-    fastest measured reaching the target wins (within `cost_tolerance`, the one computing the
-    fewest distances; with all four unit costs fixed, or shortlist=0, the model's choice alone).
-    `scan_is_faster` reports when the exact scan beat it on the same sample. dtype
-    defaults to data's own (float32 or float64; other dtypes become float32). Releases the GIL.
+    Parameters
+    ----------
+    data : array_like, shape (n, dim)
+        The points to tune for; at least 5 (k + 1) rows.
+    k : int, default 10
+        Neighbours per query the index must find, at least 1.
+    target_recall : float, default 0.9
+        recall@k to reach on the held-out queries, in (0, 1].
+    metric : str, default "euclidean"
+        "euclidean", "cosine" or "manhattan" (E2LSH has no hash family for "ip").
+    dtype : {"float32", "float64"}, numpy dtype or None, default None
+        Defaults to data's own (float32 or float64; other dtypes become float32).
+    recall_margin : float, default 0.01, keyword-only
+        Accept a setting at target_recall + this; in [0, 1).
+    num_queries : int, default 1000, keyword-only
+        Rows of `data` held out as queries (fewer for small data), or the first `num_queries`
+        rows of `queries` when given; at least 1.
+    max_points : int, default 0, keyword-only
+        > 0: tune on a random sample of this many rows; 0 uses all.
+    max_tables : int, default 32, keyword-only
+        Largest L tried, in [1, 4096].
+    hash_counts : sequence of int, default (8, 12, 16), keyword-only
+        num_hashes (k, hashes per table) tried, each in [1, 32].
+    table_collision : sequence of float, default (0.01, 0.02, 0.05, 0.12), keyword-only
+        Table collision probabilities p(r)^k tried, each in (0, 1): each sets a bucket width.
+    probe_counts : sequence of int, default (0, 4, 12, 30, 60, 120), keyword-only
+        Probes per table tried, each in [0, 2**20].
+    collision_thresholds : sequence of int, default (1, 2, 3, 4), keyword-only
+        min_collisions tried, each in [1, max_tables].
+    seed : int, default 1, keyword-only
+        Seed of the sample and of the projections.
+    distance_us, lookup_us, hash_us, entry_us : float, default 0.0, keyword-only
+        Unit costs in microseconds of a distance, a bucket lookup, one hash function and a bucket
+        entry; 0 = timed on this machine. Fix all four > 0 to make the choice reproducible.
+    cost_tolerance : float, default 0.1, keyword-only
+        Settings this close to the cheapest tie, and the one computing the fewest distances
+        wins; in [0, 10].
+    shortlist : int, default 4, keyword-only
+        The settings the model ranks cheapest that are built as real indexes and timed, in
+        [0, 64]; 0 = the model's choice alone.
+    queries : array_like, shape (m, dim), optional, keyword-only
+        Real queries, searched against all of `data`: pass them when the data holds
+        near-duplicates, whose held-out rows find their twins.
+    progress : None, bool or callable, default None, keyword-only
+        None (the default) draws a text progress bar on stderr when it is a terminal or the
+        code runs in a Jupyter kernel, nothing otherwise; True or False force it on or off; a
+        callable is called as progress(done, total, stage) before the first step and after each
+        (stage: "ground truth", "model", "timing", "done").
 
-    `progress`: None (the default) draws a text progress bar on stderr when it is a terminal or
-    the code runs in a Jupyter kernel, nothing otherwise; True or False force it on or off; a
-    callable is called as progress(done, total, stage) before the first step and after each
-    (stage: "ground truth", "model", "timing", "done"). Ctrl-C stops the tuning between steps
-    with KeyboardInterrupt, and an exception the callable raises stops it too.
+    Returns
+    -------
+    TuneResult
+        The chosen `params` and what an index with them measured; `scan_is_faster` reports when
+        the exact scan beat it on the same sample.
 
-    Raises ValueError (pstable.InvalidArgument) for bad options or too little data (needs
-    >= 5 (k + 1) rows).
+    Raises
+    ------
+    ValueError
+        (pstable.InvalidArgument) for bad options or too little data (needs >= 5 (k + 1) rows),
+        metric "ip", or empty queries; (pstable.DimensionMismatch) queries whose width differs
+        from data's.
+    TypeError
+        A `progress` that is neither None, a bool nor a callable, non-integer integer options,
+        or non-numeric data.
+    KeyboardInterrupt
+        Ctrl-C stops the tuning between steps; an exception the progress callable raises stops
+        it too, and propagates.
+
+    Notes
+    -----
+    Holds out `num_queries` rows of `data` as queries, or uses the given `queries`, optionally
+    tunes on a sample of `max_points` rows, tries every (num_hashes in hash_counts, bucket width
+    from each table collision probability, probes in probe_counts, min_collisions in
+    collision_thresholds, L up to max_tables), models the query time with unit costs timed on
+    this machine (fix distance_us, lookup_us, hash_us and entry_us > 0 to make the choice
+    reproducible) and builds and times real indexes for the `shortlist` settings the model ranks
+    cheapest: the fastest measured reaching the target wins (within `cost_tolerance`, the one
+    computing the fewest distances; with all four unit costs fixed, or shortlist=0, the model's
+    choice alone). Releases the GIL.
     """
     a = np.asarray(data)
     if dtype is None:

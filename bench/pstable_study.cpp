@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -19,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pstable/eval/evaluation.hpp"
+#include "pstable/eval/range_recall.hpp"
 #include "pstable/index/e2lsh.hpp"
 #include "pstable/metric/traits.hpp"
 #include "study/dataset.hpp"
@@ -72,6 +74,7 @@ Options parse(int argc, char** argv, const std::vector<std::string>& metrics) {
                                   {"tune", o.tune},
                                   {"grid", o.grid},
                                   {"target_recall", o.target_recall},
+                                  {"radius", o.range ? nlohmann::json(o.radius) : nullptr},
                                   {"scale", o.scale},
                                   {"progress", o.progress},
                                   {"csv", o.csv},
@@ -142,8 +145,10 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
   }
   study::Progress progress(static_cast<double>(d.queries.rows()) * (1 + lsh_settings), o.progress);
 
+  const std::optional<float> radius =
+      o.range ? std::optional<float>(static_cast<float>(o.radius)) : std::nullopt;
   std::vector<study::MethodRun> runs;
-  runs.push_back(study::run_exact<Metric>(d.base, d.queries, k, threads, progress));
+  runs.push_back(study::run_exact<Metric>(d.base, d.queries, k, threads, radius, progress));
 
   if (o.lsh && o.tune) {
     pstable::TuneOptions options;
@@ -164,7 +169,7 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
     const std::vector<int> probes =
         o.probes_given && !o.grid ? o.probes : std::vector<int>{tuned.params.num_probes};
     for (auto& r : study::run_e2lsh<Metric>(d.base, d.queries, k, threads, tuned.params, probes,
-                                            true, progress)) {
+                                            true, radius, progress)) {
       r.tune_seconds = tune_seconds;
       runs.push_back(std::move(r));
     }
@@ -181,7 +186,7 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
           params.min_collisions = o.collisions;
           params.validate();
           for (auto& r : study::run_e2lsh<Metric>(d.base, d.queries, k, threads, params, o.probes,
-                                                  false, progress)) {
+                                                  false, radius, progress)) {
             runs.push_back(std::move(r));
           }
         }
@@ -203,6 +208,16 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
     row.memory_bytes = run.memory_bytes;
     row.eval = pstable::evaluate<Metric>(run.result, truth, d.query_labels, d.base_labels, k,
                                          run.search_seconds);
+    if (run.range) {
+      const auto& range = *run.range;
+      row.range_recall = pstable::range_recall(range, *runs.front().range);
+      row.range_results_per_query =
+          static_cast<double>(range.total()) / static_cast<double>(d.queries.rows());
+      row.range_visited_per_query = range.mean_visited();
+      row.range_cpu_queries_per_second =
+          run.range_cpu_seconds > 0 ? static_cast<double>(d.queries.rows()) / run.range_cpu_seconds
+                                    : 0;
+    }
     rows.push_back(std::move(row));
   }
   return rows;
@@ -259,6 +274,7 @@ int main(int argc, char** argv) {
     setup.num_queries = data.queries.rows();
     setup.dim = data.base.cols();
     setup.k = o.k;
+    if (o.range) setup.radius = o.radius;
     setup.threads = pstable::detail::resolve_threads(o.threads);
     setup.class_names = class_names(o);
     const auto rows = metric.run(o, data);

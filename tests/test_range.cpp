@@ -10,6 +10,7 @@
 #include "brute_force.hpp"
 #include "test_data.hpp"
 #include "pstable/index/e2lsh.hpp"
+#include "pstable/eval/range_recall.hpp"
 #include "pstable/index/exact.hpp"
 
 using namespace pstable;
@@ -201,6 +202,10 @@ TEMPLATE_PRODUCT_TEST_CASE("E2LSH range results are a subset of brute force, rec
   const double recall = static_cast<double>(result.total()) / static_cast<double>(truth_total);
   CAPTURE(recall, result.mean_visited());
   CHECK(recall >= 0.9);
+  // range_recall against the exact search says the same (the results are a subset of it).
+  ExactIndex<T, Metric> exact(5);
+  exact.add(data);
+  CHECK(range_recall(result, exact.search_radius(queries, radius)) == Approx(recall));
   CHECK(result.mean_visited() < 0.5 * static_cast<double>(data.rows()));  // not a full scan
 }
 
@@ -253,4 +258,24 @@ TEST_CASE("range search rejects bad arguments", "[range][errors]") {
   CHECK(cosine.search_radius(q, -1.0f).total() == 2 * 20);
   CHECK(exact.search_radius(q, std::numeric_limits<float>::infinity()).total() == 2 * 20);
   CHECK(exact.search_radius(q, 0.0f).total() == 0);
+}
+
+TEST_CASE("range_recall counts the true pairs returned, over all queries", "[range][eval]") {
+  // Points 0, 1, 2, 10 on a line; queries at 0 and 10; radius 1.5: truth {0, 1} and {3}.
+  RowMatrix<double> data(4, 1);
+  data << 0, 1, 2, 10;
+  RowMatrix<double> queries(3, 1);
+  queries << 0, 10, 100;  // the third has nothing in range
+  ExactIndex<double, Euclidean> index(1);
+  index.add(data);
+  const auto truth = index.search_radius(queries, 1.5);
+  REQUIRE(truth.total() == 3);
+  CHECK(range_recall(truth, truth) == 1.0);
+  const auto without_1 = index.search_radius_filtered(queries, 1.5, [](Id id) { return id != 1; });
+  CHECK(range_recall(without_1, truth) == Approx(2.0 / 3.0));
+  const auto none = index.search_radius_filtered(queries, 1.5, [](Id) { return false; });
+  CHECK(range_recall(none, truth) == 0.0);
+  CHECK(range_recall(none, none) == 1.0);  // nothing to find
+  CHECK_THROWS_AS(range_recall(index.search_radius(queries.topRows(2), 1.5), truth),
+                  InvalidArgument);
 }

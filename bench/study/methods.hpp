@@ -7,10 +7,12 @@
 #include <time.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "pstable/core/neighbors.hpp"
+#include "pstable/core/range_neighbors.hpp"
 #include "pstable/index/exact.hpp"
 #include "dataset.hpp"
 #include "progress.hpp"
@@ -42,6 +44,8 @@ struct MethodRun {
   double build_seconds = 0;
   double tune_seconds = 0;  ///< tune_e2lsh's time (tuned rows only)
   std::size_t memory_bytes = 0;
+  std::optional<pstable::RangeNeighbors<float>> range;  ///< with a radius: search_radius's
+  double range_cpu_seconds = 0;                         ///< process CPU time of the range search
 };
 
 using Clock = std::chrono::steady_clock;
@@ -55,6 +59,16 @@ inline double cpu_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+/// Runs `search_radius` of `index` on all queries when a radius is given, timing its CPU.
+template <class Index>
+void run_range(const Index& index, const Matrix& queries, std::optional<float> radius, int threads,
+               MethodRun& run) {
+  if (!radius) return;
+  const double start = cpu_seconds();
+  run.range = index.search_radius(queries, *radius, threads);
+  run.range_cpu_seconds = cpu_seconds() - start;
 }
 
 /// Searches the queries in chunks (so the progress bar moves), timing only the search calls.
@@ -84,7 +98,7 @@ pstable::Neighbors<float> search_in_chunks(const Matrix& queries, Eigen::Index k
 
 template <class Metric>
 MethodRun run_exact(const Matrix& base, const Matrix& queries, Eigen::Index k, int threads,
-                    Progress& progress) {
+                    std::optional<float> radius, Progress& progress) {
   MethodRun run;
   progress.set_label("sequential scan");
   const auto index =
@@ -93,6 +107,7 @@ MethodRun run_exact(const Matrix& base, const Matrix& queries, Eigen::Index k, i
   run.result = search_in_chunks(
       queries, k, [&](const auto& chunk) { return index.search(chunk, k, threads); }, progress,
       run.search_seconds, run.search_cpu_seconds);
+  run_range(index, queries, radius, threads, run);
   return run;
 }
 
@@ -100,7 +115,8 @@ MethodRun run_exact(const Matrix& base, const Matrix& queries, Eigen::Index k, i
 template <class Metric>
 std::vector<MethodRun> run_e2lsh(const Matrix& base, const Matrix& queries, Eigen::Index k,
                                  int threads, const pstable::E2LSHParams& params,
-                                 const std::vector<int>& probes, bool tuned, Progress& progress) {
+                                 const std::vector<int>& probes, bool tuned,
+                                 std::optional<float> radius, Progress& progress) {
   std::vector<MethodRun> runs;
   const auto build_start = Clock::now();
   pstable::E2LSHIndex<float, Metric> index(base.cols(), params);
@@ -124,6 +140,7 @@ std::vector<MethodRun> run_e2lsh(const Matrix& base, const Matrix& queries, Eige
     run.result = search_in_chunks(
         queries, k, [&](const auto& chunk) { return index.search(chunk, k, threads); }, progress,
         run.search_seconds, run.search_cpu_seconds);
+    run_range(index, queries, radius, threads, run);
     runs.push_back(std::move(run));
   }
   return runs;

@@ -33,6 +33,8 @@ struct Options {
   bool tune = false;
   bool grid = false;  // with --tune: run the grid too
   double target_recall = 0.9;
+  bool range = false;  // --radius given: every method also runs a range search
+  double radius = 0;   // its radius (for cosine a similarity threshold)
   bool progress = true;
   bool show_options = false;  // print the parsed options as JSON and stop (for tests)
 };
@@ -97,6 +99,10 @@ inline void add_options(CLI::App& app, Options& o, const std::vector<std::string
   app.add_option("--target-recall", o.target_recall, "recall the tuner aims at")
       ->check(CLI::Range(0.0, 1.0));
   app.add_flag("!--no-lsh", o.lsh, "the sequential scan only");
+  app.add_option("--radius", o.radius,
+                 "also run search_radius with this radius (cosine: a similarity threshold) and "
+                 "report each method's range recall against the sequential scan")
+      ->each([&o](const std::string&) { o.range = true; });
   app.add_option("--csv", o.csv, "write every row, with per-class precision, as CSV");
   app.add_option("--json", o.json, "write every row, with per-class measures, as JSON");
   app.add_flag("!--quiet", o.progress, "no progress bar on stderr");

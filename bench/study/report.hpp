@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,12 @@ struct Row {
   double tune_seconds = 0;            ///< tuned rows: tune_e2lsh's time (not in build_seconds)
   double cpu_queries_per_second = 0;  ///< queries per CPU second of the process (all threads)
   std::size_t memory_bytes = 0;
+  // With --radius: the range search's recall against the sequential scan's (range_recall), its
+  // results and visited points per query, and queries per CPU second.
+  std::optional<double> range_recall;
+  double range_results_per_query = 0;
+  double range_visited_per_query = 0;
+  double range_cpu_queries_per_second = 0;
 };
 
 /// What the run was (printed above the tables and stored in the JSON).
@@ -37,6 +44,7 @@ struct Setup {
   Eigen::Index k = 10;
   int threads = 1;
   std::vector<std::string> class_names;
+  std::optional<double> radius;  ///< --radius, when given
 };
 
 inline std::string class_name(const Setup& setup, pstable::Label label) {
@@ -96,6 +104,20 @@ inline void print_tables(const Setup& setup, const std::vector<Row>& rows) {
     for (const auto& c : r.eval.precision_per_class) std::printf("| %.3f ", c.mean);
     std::printf("| %.3f |\n", r.eval.precision);
   }
+  if (setup.radius) {
+    std::printf(
+        "\nRange search, radius %g (%s): recall of the (query, point) pairs in range, against "
+        "the sequential scan\n\n| method | L | k hashes | w | probes | m | range recall | "
+        "results/query | visited | queries/CPU-s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:"
+        "|---:|\n",
+        *setup.radius, setup.metric == "cosine" ? "a similarity threshold" : "a distance");
+    for (const auto& r : rows) {
+      if (!r.range_recall) continue;
+      std::printf("| %s %s| %.3f | %.1f | %.0f | %.0f |\n", r.spec.name().c_str(),
+                  settings(r.spec).c_str(), *r.range_recall, r.range_results_per_query,
+                  r.range_visited_per_query, r.range_cpu_queries_per_second);
+    }
+  }
   std::fflush(stdout);
 }
 
@@ -111,7 +133,8 @@ inline void write_csv(const std::string& path, const Setup& setup, const std::ve
          "recall,"
          "average_precision,mean_value,mean_visited,visited_fraction,queries_per_second,"
          "cpu_queries_per_second,build_seconds,tune_seconds,memory_bytes,num_queries,database_size,"
-         "num_distractors";
+         "num_distractors,radius,range_recall,range_results_per_query,range_visited_per_query,"
+         "range_cpu_queries_per_second";
   if (!rows.empty()) {
     for (const auto& c : rows.front().eval.precision_per_class)
       out << ",precision_class_" << c.label;
@@ -129,7 +152,15 @@ inline void write_csv(const std::string& path, const Setup& setup, const std::ve
         << r.eval.visited_fraction << ',' << r.eval.queries_per_second << ','
         << r.cpu_queries_per_second << ',' << r.build_seconds << ',' << r.tune_seconds << ','
         << r.memory_bytes << ',' << setup.num_queries << ',' << setup.database_size << ','
-        << setup.num_distractors;
+        << setup.num_distractors << ',';
+    if (setup.radius) out << *setup.radius;  // empty fields without --radius
+    out << ',';
+    if (r.range_recall) {
+      out << *r.range_recall << ',' << r.range_results_per_query << ',' << r.range_visited_per_query
+          << ',' << r.range_cpu_queries_per_second;
+    } else {
+      out << ",,,";  // four empty fields
+    }
     for (const auto& c : r.eval.precision_per_class) out << ',' << c.mean;
     out << "\n";
   }
@@ -170,6 +201,10 @@ inline nlohmann::json to_json(const Setup& setup, const std::vector<Row>& rows) 
                     {"build_seconds", r.build_seconds},
                     {"tune_seconds", r.tune_seconds},
                     {"memory_bytes", r.memory_bytes},
+                    {"range_recall", r.range_recall ? nlohmann::json(*r.range_recall) : nullptr},
+                    {"range_results_per_query", r.range_results_per_query},
+                    {"range_visited_per_query", r.range_visited_per_query},
+                    {"range_cpu_queries_per_second", r.range_cpu_queries_per_second},
                     {"per_class", std::move(per_class)}});
   }
   return {{"setup",
@@ -181,6 +216,7 @@ inline nlohmann::json to_json(const Setup& setup, const std::vector<Row>& rows) 
             {"num_queries", setup.num_queries},
             {"dim", setup.dim},
             {"k", setup.k},
+            {"radius", setup.radius ? nlohmann::json(*setup.radius) : nullptr},
             {"threads", setup.threads}}},
           {"runs", std::move(runs)}};
 }

@@ -14,6 +14,7 @@
 #include "pstable/eval/labels.hpp"
 #include "pstable/eval/per_class.hpp"
 #include "pstable/eval/precision.hpp"
+#include "pstable/eval/range_recall.hpp"
 #include "pstable/eval/recall.hpp"
 #include "pstable/eval/statistics.hpp"
 #include "pstable/index/collision.hpp"

@@ -117,6 +117,31 @@ def test_e2lsh_is_a_subset_with_high_recall(metric, rng):
     assert total > 0 and found / total >= 0.9
     assert np.all(probed == 20)
     assert visited.mean() < 0.5 * len(data)
+    # range_recall against ExactIndex says the same (the results are a subset of the truth).
+    exact = pstable.ExactIndex(dim, metric=metric)
+    exact.add(data)
+    lsh = index.search_radius(queries, radius)
+    assert pstable.range_recall(lsh, exact.search_radius(queries, radius)) == pytest.approx(found / total)
+
+
+def test_range_recall_counts_true_pairs_over_all_queries():
+    index = pstable.ExactIndex(1, dtype="float64")
+    index.add(np.array([[0.0], [1.0], [2.0], [10.0]]))
+    queries = np.array([[0.0], [10.0], [100.0]])  # truth {0, 1}, {3}, nothing
+    truth = index.search_radius(queries, 1.5)
+    assert len(truth.ids) == 3 and pstable.range_recall(truth, truth) == 1.0
+    partial = index.search_radius(queries, 1.5, filter=[0, 2, 3])
+    assert pstable.range_recall(partial, truth) == pytest.approx(2 / 3)
+    none = index.search_radius(queries, 1.5, filter=np.zeros(4, dtype=bool))
+    assert pstable.range_recall(none, truth) == 0.0 and pstable.range_recall(none, none) == 1.0
+    with pytest.raises(ValueError, match="queries"):
+        pstable.range_recall(index.search_radius(queries[:2], 1.5), truth)
+    cosine = pstable.ExactIndex(1, metric="cosine", dtype="float64")
+    cosine.add(np.array([[1.0], [2.0], [3.0], [4.0]]))
+    with pytest.raises(ValueError, match="compare one metric"):
+        pstable.range_recall(cosine.search_radius(queries + 1.0, 0.5), truth)
+    with pytest.raises(TypeError, match="RangeResult"):
+        pstable.range_recall(index.search(queries, 2), truth)
 
 
 def test_e2lsh_filter(rng):

@@ -8,10 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 jobs=$(nproc)
+# Each stage's banner says when it started (seconds since this script began), so a slow CI run
+# shows which stage grew; the whole run should stay under 40 minutes on two cores.
+stage() { echo "== $* [$(date +%T), ${SECONDS} s]"; }
+trap 'echo "== done or stopped after ${SECONDS} s"' EXIT
 
 scripts/setup.sh build data bench python fuzz cross format
 
-echo "== Formatting (.clang-format)"
+stage "Formatting (.clang-format)"
 scripts/format.sh --check
 
 build() {  # build DIR [cmake args...]
@@ -20,7 +24,7 @@ build() {  # build DIR [cmake args...]
   cmake --build "$dir" -j "$jobs"
 }
 
-echo "== Release build and tests"
+stage "Release build and tests"
 build build/release
 ctest --test-dir build/release -j "$jobs" --output-on-failure
 # The bench and the demo are built above; only a short smoke run of the kernel benchmarks here
@@ -28,13 +32,13 @@ ctest --test-dir build/release -j "$jobs" --output-on-failure
 build/release/bench/pstable_bench --benchmark_filter='^kernel/l2_sq/float/.*/784$' \
   --benchmark_min_time=0.01 >/dev/null
 
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+stage "AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 build build/sanitize -DPSTABLE_SANITIZE=ON -DPSTABLE_BUILD_BENCH=OFF -DPSTABLE_BUILD_EXAMPLES=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/sanitize -j "$jobs" --output-on-failure -E '^consumer_'
 
-echo "== ThreadSanitizer: the thread tests (thread pool, parallel_for, concurrent searches, saves, loads)"
+stage "ThreadSanitizer: the thread tests (thread pool, parallel_for, concurrent searches, saves, loads)"
 # One small test binary (not the whole suite): a minute or two to build, seconds to run.
 cmake -S "$root" -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPSTABLE_BUILD_BENCH=OFF \
   -DPSTABLE_BUILD_EXAMPLES=OFF -DPSTABLE_BUILD_PYTHON=OFF \
@@ -42,14 +46,14 @@ cmake -S "$root" -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPSTABLE_BUILD
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
 cmake --build build/tsan -j "$jobs" --target pstable_thread_tests
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tests/pstable_thread_tests
-echo "== libFuzzer targets: each reader and index load from the checked-in seeds, bounded time"
+stage "libFuzzer targets: each reader and index load from the checked-in seeds, bounded time"
 scripts/fuzz.sh "${PSTABLE_FUZZ_SECONDS:-30}"
 
-echo "== Cross builds: Windows (mingw-w64, compile and link) and ARM64 (tests under qemu)"
+stage "Cross builds: Windows (mingw-w64, compile and link) and ARM64 (tests under qemu)"
 scripts/check_cross.sh
 
-echo "== Python package: sdist -> wheel -> fresh venv, pytest, notebooks"
+stage "Python package: sdist -> wheel -> fresh venv, pytest, notebooks"
 scripts/test_python.sh
 
-echo "== Web search example: Flask routes and headless Chromium, on the installed module"
+stage "Web search example: Flask routes and headless Chromium, on the installed module"
 scripts/test_web.sh

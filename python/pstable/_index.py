@@ -653,7 +653,7 @@ class ExactIndex(_Index):
         return index
 
     def rows(self) -> np.ndarray[Any, Any]:
-        """A copy of the stored rows in id order.
+        """A copy of the stored rows in insertion order.
 
         Returns
         -------

@@ -108,7 +108,7 @@ class ExactIndex {
   /// The ids searches can return (size() of them), in insertion order.
   std::vector<Id> ids() const { return ids_.live_ids(); }
 
-  /// The stored rows in id order, removed ones included until `compact()`.
+  /// The stored rows in insertion order, removed ones included until `compact()`.
   Eigen::Map<const RowMatrix<T>> data() const noexcept { return points_.matrix(); }
 
   /// Bytes the index holds (rows it owns, per-row norms, tombstones and the id map).

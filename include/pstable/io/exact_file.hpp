@@ -12,8 +12,8 @@ namespace detail {
 
 /// ExactIndex files (kind 1, docs/file-format.md). Parameters (from format version 4 on):
 /// next_id (i64) and the id-map flag (u8). Sections: ROWS (every held row in insertion order,
-/// removed ones included), then from version 4 on DELS and IDMP (write_id_sections). Files of versions
-/// 1-3 hold ROWS alone: header count x dim values, ids 0 .. count - 1, nothing removed.
+/// removed ones included), then from version 4 on DELS and IDMP (write_id_sections). Files of
+/// versions 1-3 hold ROWS alone: header count x dim values, ids 0 .. count - 1, nothing removed.
 /// Norms are recomputed on load (the same kernels give the same values, so searches are
 /// bit-identical). A borrowed index saves its rows and loads as an owning one; from a mapped
 /// file (LoadMode::map) the loaded index borrows the rows where they lie in the mapping.

@@ -4,10 +4,11 @@
 Database: the 60,000 training images; queries: the first N test images (default 2,000); pixels
 in [0, 1]; Euclidean; k = 10; ONE thread for every index. pstable runs through pstable_study
 (--threads 1 --json): the sequential scan (ExactIndex), tune_e2lsh's setting for recall 0.9 and
-a few swept E2LSH settings. Peers (bench/peers.py): FAISS IndexFlatL2, IndexIVFFlat (nlist 256,
-nprobe raised until recall 0.90), IndexLSH (nbits sweep) and hnswlib (M 16, ef raised until
-recall 0.90). Speed is queries per CPU second of the searching thread(s), which the load of a
-shared machine does not inflate; wall-clock q/s is given beside it.
+a few swept E2LSH settings, each with both candidate storages (full rows, sq8 codes). Peers
+(bench/peers.py): FAISS IndexFlatL2, IndexIVFFlat (nlist 256, nprobe raised until recall 0.90),
+IndexLSH (nbits sweep) and hnswlib (M 16, ef raised until recall 0.90). Speed is queries per CPU
+second of the searching thread(s), which the load of a shared machine does not inflate;
+wall-clock q/s is given beside it.
 
 usage: /usr/bin/python3 bench/compare_all.py [--study build/release/bench/pstable_study]
            [--queries 2000] [--out docs/benchmarks.md]
@@ -37,7 +38,7 @@ def pstable_rows(study, nq):
     for i, extra in enumerate(runs):
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
             cmd = [study, "--threads", "1", "--max-queries", str(nq), "--quiet", "--json",
-                   out.name] + extra
+                   out.name, "--storage", "both"] + extra
             print("  " + " ".join(cmd), file=sys.stderr)
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             data = json.load(open(out.name))
@@ -48,9 +49,10 @@ def pstable_rows(study, nq):
                 name, family = "pstable ExactIndex (sequential scan)", "exact"
             else:
                 tag = "tuned " if run["method"] == "e2lsh_tuned" else ""
+                codes = "" if run.get("storage", "full") == "full" else f", {run['storage']}"
                 name = (f"pstable E2LSH {tag}L={run['num_tables']} k={run['num_hashes']} "
                         f"w={run['bucket_width']:g} probes={run['num_probes']} "
-                        f"m={run['min_collisions']}")
+                        f"m={run['min_collisions']}{codes}")
                 family = "e2lsh_tuned" if tag else "e2lsh"
             rows.append(dict(
                 name=name, family=family, recall=run["recall"], precision=run["precision"],

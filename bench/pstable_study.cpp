@@ -74,6 +74,7 @@ Options parse(int argc, char** argv, const std::vector<std::string>& metrics) {
                                   {"tune", o.tune},
                                   {"grid", o.grid},
                                   {"target_recall", o.target_recall},
+                                  {"storage", o.storage},
                                   {"radius", o.range ? nlohmann::json(o.radius) : nullptr},
                                   {"scale", o.scale},
                                   {"progress", o.progress},
@@ -142,6 +143,7 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
     if (!o.tune || o.grid) {
       lsh_settings += o.tables.size() * o.hashes.size() * o.widths.size() * o.probes.size();
     }
+    if (o.storage == "both") lsh_settings *= study::storage_choices().size() - 1;
   }
   study::Progress progress(static_cast<double>(d.queries.rows()) * (1 + lsh_settings), o.progress);
 
@@ -169,7 +171,7 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
     const std::vector<int> probes =
         o.probes_given && !o.grid ? o.probes : std::vector<int>{tuned.params.num_probes};
     for (auto& r : study::run_e2lsh<Metric>(d.base, d.queries, k, threads, tuned.params, probes,
-                                            true, radius, progress)) {
+                                            true, radius, o.storage, progress)) {
       r.tune_seconds = tune_seconds;
       runs.push_back(std::move(r));
     }
@@ -186,7 +188,7 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
           params.min_collisions = o.collisions;
           params.validate();
           for (auto& r : study::run_e2lsh<Metric>(d.base, d.queries, k, threads, params, o.probes,
-                                                  false, radius, progress)) {
+                                                  false, radius, o.storage, progress)) {
             runs.push_back(std::move(r));
           }
         }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "pstable/core/neighbors.hpp"
@@ -19,6 +20,7 @@
 
 #include "pstable/index/e2lsh.hpp"
 #include "pstable/index/tuning.hpp"
+#include "pstable/storage/traits.hpp"
 
 namespace study {
 
@@ -31,8 +33,14 @@ struct MethodSpec {
   int num_probes = 0;
   int min_collisions = 0;  // m (E2LSHParams::min_collisions)
   bool tuned = false;
+  std::string storage = "full";  // E2LSH candidate storage (pstable::Storages)
 
-  std::string name() const { return exact ? "sequential scan" : tuned ? "E2LSH (tuned)" : "E2LSH"; }
+  std::string name() const {
+    if (exact) return "sequential scan";
+    const std::string base = tuned ? "E2LSH (tuned" : "E2LSH";
+    const std::string codes = storage == "full" ? "" : (tuned ? ", " : " (") + storage;
+    return base + codes + (tuned || storage != "full" ? ")" : "");
+  }
 };
 
 /// What one method returned: the neighbours, search time (all queries) and build time.
@@ -111,15 +119,16 @@ MethodRun run_exact(const Matrix& base, const Matrix& queries, Eigen::Index k, i
   return run;
 }
 
-/// Builds one E2LSH index per (L, k, w) and searches it once per probe count in `probes`.
-template <class Metric>
-std::vector<MethodRun> run_e2lsh(const Matrix& base, const Matrix& queries, Eigen::Index k,
-                                 int threads, const pstable::E2LSHParams& params,
-                                 const std::vector<int>& probes, bool tuned,
-                                 std::optional<float> radius, Progress& progress) {
+/// Builds one E2LSH index with candidate storage `Storage` per (L, k, w) and searches it once
+/// per probe count in `probes`.
+template <class Metric, class Storage>
+std::vector<MethodRun> run_e2lsh_with(const Matrix& base, const Matrix& queries, Eigen::Index k,
+                                      int threads, const pstable::E2LSHParams& params,
+                                      const std::vector<int>& probes, bool tuned,
+                                      std::optional<float> radius, Progress& progress) {
   std::vector<MethodRun> runs;
   const auto build_start = Clock::now();
-  pstable::E2LSHIndex<float, Metric> index(base.cols(), params);
+  pstable::E2LSHIndex<float, Metric, Storage> index(base.cols(), params);
   index.add(base);
   const double build_seconds = seconds_since(build_start);
   for (int p : probes) {
@@ -131,18 +140,44 @@ std::vector<MethodRun> run_e2lsh(const Matrix& base, const Matrix& queries, Eige
     run.spec.bucket_width = params.bucket_width;
     run.spec.num_probes = p;
     run.spec.min_collisions = params.min_collisions;
+    run.spec.storage = Storage::name;
     run.build_seconds = build_seconds;
     run.memory_bytes = index.memory_bytes();
     index.set_num_probes(p);
-    progress.set_label(pstable::detail::concat("E2LSH L=", params.num_tables,
-                                               " k=", params.num_hashes, " w=", params.bucket_width,
-                                               " p=", p, " m=", params.min_collisions));
+    progress.set_label(pstable::detail::concat(
+        "E2LSH L=", params.num_tables, " k=", params.num_hashes, " w=", params.bucket_width,
+        " p=", p, " m=", params.min_collisions, " ", Storage::name));
     run.result = search_in_chunks(
         queries, k, [&](const auto& chunk) { return index.search(chunk, k, threads); }, progress,
         run.search_seconds, run.search_cpu_seconds);
     run_range(index, queries, radius, threads, run);
     runs.push_back(std::move(run));
   }
+  return runs;
+}
+
+/// run_e2lsh_with for the storage named `storage`, or for every storage when it is "both" (one
+/// after the other, each built anew).
+template <class Metric>
+std::vector<MethodRun> run_e2lsh(const Matrix& base, const Matrix& queries, Eigen::Index k,
+                                 int threads, const pstable::E2LSHParams& params,
+                                 const std::vector<int>& probes, bool tuned,
+                                 std::optional<float> radius, const std::string& storage,
+                                 Progress& progress) {
+  std::vector<MethodRun> runs;
+  pstable::detail::for_each_storage(pstable::Storages{}, [&](const char* each, std::uint8_t) {
+    if (storage != "both" && storage != each) return;
+    pstable::with_storage<float, Metric>(
+        each,
+        [&](auto* tag) {
+          using S = std::remove_pointer_t<decltype(tag)>;
+          for (auto& r : run_e2lsh_with<Metric, S>(base, queries, k, threads, params, probes, tuned,
+                                                   radius, progress)) {
+            runs.push_back(std::move(r));
+          }
+        },
+        [] {});
+  });
   return runs;
 }
 

@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "pstable/storage/traits.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,8 +35,9 @@ struct Options {
   bool tune = false;
   bool grid = false;  // with --tune: run the grid too
   double target_recall = 0.9;
-  bool range = false;  // --radius given: every method also runs a range search
-  double radius = 0;   // its radius (for cosine a similarity threshold)
+  std::string storage = "full";  // E2LSH candidate storage: a storage name, or "both"
+  bool range = false;            // --radius given: every method also runs a range search
+  double radius = 0;             // its radius (for cosine a similarity threshold)
   bool progress = true;
   bool show_options = false;  // print the parsed options as JSON and stop (for tests)
 };
@@ -52,6 +55,14 @@ inline CLI::Validator number_from(double min, bool strict) {
         return {};
       },
       "NUMBER" + what);
+}
+
+/// --storage's choices: every storage pstable::Storages lists, or "both".
+inline std::vector<std::string> storage_choices() {
+  std::vector<std::string> out{"both"};
+  pstable::detail::for_each_storage(
+      pstable::Storages{}, [&](const char* name, std::uint8_t) { out.emplace_back(name); });
+  return out;
 }
 
 /// Declares every option of `o` on `app`; `metrics` are the accepted --metric names (the study
@@ -99,6 +110,10 @@ inline void add_options(CLI::App& app, Options& o, const std::vector<std::string
   app.add_option("--target-recall", o.target_recall, "recall the tuner aims at")
       ->check(CLI::Range(0.0, 1.0));
   app.add_flag("!--no-lsh", o.lsh, "the sequential scan only");
+  app.add_option("--storage", o.storage,
+                 "E2LSH candidate storage: full-precision rows (full), 8-bit codes first (sq8), "
+                 "or both (each E2LSH row twice)")
+      ->check(CLI::IsMember(storage_choices()));
   app.add_option("--radius", o.radius,
                  "also run search_radius with this radius (cosine: a similarity threshold) and "
                  "report each method's range recall against the sequential scan")

@@ -129,7 +129,8 @@ inline std::ofstream open_output(const std::string& path) {
 
 inline void write_csv(const std::string& path, const Setup& setup, const std::vector<Row>& rows) {
   auto out = open_output(path);
-  out << "method,metric,num_tables,num_hashes,bucket_width,num_probes,min_collisions,k,precision,"
+  out << "method,storage,metric,num_tables,num_hashes,bucket_width,num_probes,min_collisions,k,"
+         "precision,"
          "recall,"
          "average_precision,mean_value,mean_visited,visited_fraction,queries_per_second,"
          "cpu_queries_per_second,build_seconds,tune_seconds,memory_bytes,num_queries,database_size,"
@@ -145,14 +146,14 @@ inline void write_csv(const std::string& path, const Setup& setup, const std::ve
     out << (r.spec.exact   ? "exact"
             : r.spec.tuned ? "e2lsh_tuned"
                            : "e2lsh")
-        << ',' << setup.metric << ',' << r.spec.num_tables << ',' << r.spec.num_hashes << ','
-        << r.spec.bucket_width << ',' << r.spec.num_probes << ',' << r.spec.min_collisions << ','
-        << setup.k << ',' << r.eval.precision << ',' << r.eval.recall << ','
-        << r.eval.average_precision << ',' << r.eval.mean_value << ',' << r.eval.mean_visited << ','
-        << r.eval.visited_fraction << ',' << r.eval.queries_per_second << ','
-        << r.cpu_queries_per_second << ',' << r.build_seconds << ',' << r.tune_seconds << ','
-        << r.memory_bytes << ',' << setup.num_queries << ',' << setup.database_size << ','
-        << setup.num_distractors << ',';
+        << ',' << (r.spec.exact ? "" : r.spec.storage) << ',' << setup.metric << ','
+        << r.spec.num_tables << ',' << r.spec.num_hashes << ',' << r.spec.bucket_width << ','
+        << r.spec.num_probes << ',' << r.spec.min_collisions << ',' << setup.k << ','
+        << r.eval.precision << ',' << r.eval.recall << ',' << r.eval.average_precision << ','
+        << r.eval.mean_value << ',' << r.eval.mean_visited << ',' << r.eval.visited_fraction << ','
+        << r.eval.queries_per_second << ',' << r.cpu_queries_per_second << ',' << r.build_seconds
+        << ',' << r.tune_seconds << ',' << r.memory_bytes << ',' << setup.num_queries << ','
+        << setup.database_size << ',' << setup.num_distractors << ',';
     if (setup.radius) out << *setup.radius;  // empty fields without --radius
     out << ',';
     if (r.range_recall) {
@@ -182,30 +183,32 @@ inline nlohmann::json to_json(const Setup& setup, const std::vector<Row>& rows) 
                            {"recall", r.eval.recall_per_class[c].mean},
                            {"average_precision", r.eval.average_precision_per_class[c].mean}});
     }
-    runs.push_back({{"method", r.spec.exact   ? "exact"
-                               : r.spec.tuned ? "e2lsh_tuned"
-                                              : "e2lsh"},
-                    {"num_tables", r.spec.num_tables},
-                    {"num_hashes", r.spec.num_hashes},
-                    {"bucket_width", r.spec.bucket_width},
-                    {"num_probes", r.spec.num_probes},
-                    {"min_collisions", r.spec.min_collisions},
-                    {"precision", r.eval.precision},
-                    {"recall", r.eval.recall},
-                    {"average_precision", r.eval.average_precision},
-                    {"mean_value", r.eval.mean_value},
-                    {"mean_visited", r.eval.mean_visited},
-                    {"visited_fraction", r.eval.visited_fraction},
-                    {"queries_per_second", r.eval.queries_per_second},
-                    {"cpu_queries_per_second", r.cpu_queries_per_second},
-                    {"build_seconds", r.build_seconds},
-                    {"tune_seconds", r.tune_seconds},
-                    {"memory_bytes", r.memory_bytes},
-                    {"range_recall", r.range_recall ? nlohmann::json(*r.range_recall) : nullptr},
-                    {"range_results_per_query", r.range_results_per_query},
-                    {"range_visited_per_query", r.range_visited_per_query},
-                    {"range_cpu_queries_per_second", r.range_cpu_queries_per_second},
-                    {"per_class", std::move(per_class)}});
+    runs.push_back(
+        {{"method", r.spec.exact   ? "exact"
+                    : r.spec.tuned ? "e2lsh_tuned"
+                                   : "e2lsh"},
+         {"storage", r.spec.exact ? nlohmann::json(nullptr) : nlohmann::json(r.spec.storage)},
+         {"num_tables", r.spec.num_tables},
+         {"num_hashes", r.spec.num_hashes},
+         {"bucket_width", r.spec.bucket_width},
+         {"num_probes", r.spec.num_probes},
+         {"min_collisions", r.spec.min_collisions},
+         {"precision", r.eval.precision},
+         {"recall", r.eval.recall},
+         {"average_precision", r.eval.average_precision},
+         {"mean_value", r.eval.mean_value},
+         {"mean_visited", r.eval.mean_visited},
+         {"visited_fraction", r.eval.visited_fraction},
+         {"queries_per_second", r.eval.queries_per_second},
+         {"cpu_queries_per_second", r.cpu_queries_per_second},
+         {"build_seconds", r.build_seconds},
+         {"tune_seconds", r.tune_seconds},
+         {"memory_bytes", r.memory_bytes},
+         {"range_recall", r.range_recall ? nlohmann::json(*r.range_recall) : nullptr},
+         {"range_results_per_query", r.range_results_per_query},
+         {"range_visited_per_query", r.range_visited_per_query},
+         {"range_cpu_queries_per_second", r.range_cpu_queries_per_second},
+         {"per_class", std::move(per_class)}});
   }
   return {{"setup",
            {{"metric", setup.metric},

@@ -217,10 +217,7 @@ class _Index:
         if ids is None:
             self._impl.add(rows, None)
             return
-        labels = _checks.id_array(ids, "ids")
-        if len(labels) != len(rows):
-            raise ValueError(f"add got {len(rows)} rows but {len(labels)} ids; pass one id per row")
-        self._impl.add(rows, labels)
+        self._impl.add(rows, _checks.id_array(ids, "ids"))  # the core checks one id per row
 
     def ids(self) -> npt.NDArray[np.int64]:
         """The ids searches can return, in the order the points were added.

@@ -162,8 +162,9 @@ int main(int argc, char** argv) {
     index_seed("exact", "f32_euclidean_removed.pst", a);
     a.compact();
     index_seed("exact", "f32_euclidean_compacted.pst", a);
-    // Formats 1-3 wrote exact indexes as ROWS alone: fuzz/corpus keeps such seeds as *_v2.pst
-    // files (written by an earlier build), which this program does not rewrite.
+    // Formats 1-3 wrote exact indexes as ROWS alone, and formats 4-5 packed the parameters
+    // without names: fuzz/corpus keeps such seeds as *_v2.pst and *_v5.pst files (written by
+    // earlier builds), which this program does not rewrite.
   }
   {
     E2LSHParams p;

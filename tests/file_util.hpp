@@ -82,11 +82,59 @@ void patch_le(Bytes& bytes, std::size_t offset, U value) {
   }
 }
 
+template <class U>
+U get_le(const Bytes& bytes, std::size_t offset) {
+  U value = 0;
+  for (std::size_t i = 0; i < sizeof(U); ++i) value |= U(bytes[offset + i]) << (8 * i);
+  return value;
+}
+
+/// One named parameter of an index file (format 6 on), as docs/file-format.md lays it out:
+/// u8 name length, the name, u8 element type, the value.
+template <class U>
+void put_param(Bytes& block, const std::string& name, std::uint8_t type, U value) {
+  block.push_back(static_cast<unsigned char>(name.size()));
+  block.insert(block.end(), name.begin(), name.end());
+  block.push_back(type);
+  put_le(block, value);
+}
+
+/// Offset of the value of parameter `name` in an index file with named parameters (format 6
+/// on), found by walking the block independently of the library; 0 when it is absent.
+inline std::size_t param_offset(const Bytes& b, const std::string& name) {
+  static const std::size_t sizes[] = {0, 4, 8, 4, 8, 1, 4, 8};
+  const std::size_t end = 64 + static_cast<std::size_t>(get_le<std::uint64_t>(b, 48));
+  for (std::size_t at = 64; at < end;) {
+    const std::size_t length = b[at];
+    const std::string found(b.begin() + static_cast<long>(at + 1),
+                            b.begin() + static_cast<long>(at + 1 + length));
+    const std::size_t value = at + 2 + length;
+    if (found == name) return value;
+    at = value + sizes[b[value - 1]];
+  }
+  return 0;
+}
+
 /// Recomputes an index file's trailer CRC-32 (zlib, independently of the library) after a test
 /// edited its bytes, so the load checks behind the checksum are reached.
 inline void fix_checksum(Bytes& b) {
   const auto crc = ::crc32(0, b.data(), static_cast<uInt>(b.size() - 8));
   patch_le<std::uint32_t>(b, b.size() - 8, static_cast<std::uint32_t>(crc));
+}
+
+/// The index file `b` with its parameters block replaced by `block` (padded to 8 bytes) and the
+/// header's parameter bytes, file bytes and the checksum fixed to match.
+inline Bytes with_params_block(const Bytes& b, const Bytes& block) {
+  const auto padded = [](std::size_t n) { return (n + 7) / 8 * 8; };
+  const std::size_t old_end = 64 + padded(static_cast<std::size_t>(get_le<std::uint64_t>(b, 48)));
+  Bytes out(b.begin(), b.begin() + 64);
+  out.insert(out.end(), block.begin(), block.end());
+  out.resize(64 + padded(block.size()), 0);
+  out.insert(out.end(), b.begin() + static_cast<long>(old_end), b.end());
+  patch_le<std::uint64_t>(out, 48, block.size());
+  patch_le<std::uint64_t>(out, 16, out.size());
+  fix_checksum(out);
+  return out;
 }
 
 }  // namespace testing

@@ -86,10 +86,12 @@ SectionAt find_section(const Bytes& b, const std::string& tag, int n = 0) {
   return {};
 }
 
-// The parameters block starts at 64: i32 L, i32 k, f64 w, i32 probes, u64 seed, i64 next id, u8 mapped,
-// i32 min_collisions (format version 2).
-constexpr std::size_t kParamTables = 64, kParamWidth = 72, kParamNextId = 92, kParamMapped = 100,
-                      kParamCollisions = 101;
+// Offset of the value of the named parameter `name` (docs/file-format.md, format 6 on).
+std::size_t param_at(const Bytes& b, const char* name) {
+  const std::size_t at = testing::param_offset(b, name);
+  REQUIRE(at != 0);
+  return at;
+}
 
 E2LSHParams small_params() {
   E2LSHParams p;
@@ -173,6 +175,80 @@ TEMPLATE_PRODUCT_TEST_CASE("saved E2LSH indexes answer bit for bit like the orig
   }
 }
 
+TEST_CASE("E2LSH parameters load by name, and packed from format 2-5 files", "[file][e2lsh]") {
+  using Index = E2LSHIndex<float, Euclidean>;
+  testing::TempDir dir;
+  E2LSHParams params = small_params();
+  params.min_collisions = 2;
+  Index index(3, params);
+  index.add(gaussian<float>(40, 3, 1));
+  index.remove(4);
+  pstable::save_index(index, dir.file("good.pst"));
+  const Bytes good = testing::read_bytes(dir.file("good.pst"));
+  const auto queries = gaussian<float>(9, 3, 2);
+  const auto w = [&] {
+    std::uint64_t bits;
+    std::memcpy(&bits, &params.bucket_width, 8);
+    return bits;
+  }();
+  const std::uint8_t i32 = 3, i64 = 4, u8 = 5, u64 = 7, f64 = 2;
+  // The block as docs/file-format.md describes it, with or without min_collisions.
+  const auto named = [&](bool with_collisions) {
+    Bytes b;
+    testing::put_param(b, "num_tables", i32, std::uint32_t{4});
+    testing::put_param(b, "num_hashes", i32, std::uint32_t{3});
+    testing::put_param(b, "bucket_width", f64, w);
+    testing::put_param(b, "num_probes", i32, std::uint32_t{2});
+    testing::put_param(b, "seed", u64, std::uint64_t{17});
+    if (with_collisions) testing::put_param(b, "min_collisions", i32, std::uint32_t{2});
+    testing::put_param(b, "next_id", i64, std::uint64_t{40});
+    testing::put_param(b, "id_map", u8, std::uint8_t{0});
+    return b;
+  };
+  REQUIRE(testing::with_params_block(good, named(true)) == good);
+
+  SECTION("a parameter the file lacks takes its default") {
+    testing::write_bytes(dir.file("old.pst"), testing::with_params_block(good, named(false)));
+    const auto loaded = pstable::load_index<Index>(dir.file("old.pst"));
+    CHECK(loaded.params().min_collisions == 1);
+    CHECK(loaded.params().num_probes == 2);
+    index.set_min_collisions(1);
+    check_same_answers(index, loaded, queries, 5);
+  }
+  SECTION("a parameter of the wrong type names it") {
+    Bytes b = named(true);
+    b[param_at(testing::with_params_block(good, b), "seed") - 64 - 1] = i64;
+    testing::write_bytes(dir.file("bad.pst"), testing::with_params_block(good, b));
+    CHECK_THAT(format_error<Index>(dir.file("bad.pst")),
+               Catch::Contains("parameter 'seed' is i64, expected u64"));
+  }
+  SECTION("format 5 files hold the parameters packed in a fixed order") {
+    Bytes packed;
+    testing::put_le(packed, std::uint32_t{4});
+    testing::put_le(packed, std::uint32_t{3});
+    testing::put_le(packed, w);
+    testing::put_le(packed, std::uint32_t{2});
+    testing::put_le(packed, std::uint64_t{17});
+    testing::put_le(packed, std::uint64_t{40});
+    testing::put_le(packed, std::uint8_t{0});
+    testing::put_le(packed, std::uint32_t{2});
+    Bytes b = testing::with_params_block(good, packed);
+    testing::patch_le<std::uint32_t>(b, 8, 5);
+    fix_checksum(b);
+    testing::write_bytes(dir.file("v5.pst"), b);
+    CHECK(read_index_file_info(dir.file("v5.pst")).format_version == 5);
+    const auto loaded = pstable::load_index<Index>(dir.file("v5.pst"));
+    CHECK(loaded.params().min_collisions == 2);
+    check_same_answers(index, loaded, queries, 5);
+    // A named block under version 5 is read as packed values, and refused.
+    b = good;
+    testing::patch_le<std::uint32_t>(b, 8, 5);
+    fix_checksum(b);
+    testing::write_bytes(dir.file("mixed.pst"), b);
+    CHECK_THROWS_AS(pstable::load_index<Index>(dir.file("mixed.pst")), FormatError);
+  }
+}
+
 TEST_CASE("format version 1 E2LSH files still load", "[file][e2lsh]") {
   // tests/data/e2lsh_format_v1.pstable was written by pstable's format-1 writer (before
   // min_collisions): 200 rows of 8 SplitMix64(7) uniforms, L=4 k=3 w=0.5 probes=2 seed=5, id 3
@@ -233,17 +309,21 @@ TEST_CASE("E2LSH file layout matches docs/file-format.md", "[file][e2lsh]") {
   CHECK((b[24] == 2 && b[25] == 2 && b[26] == 2 && b[27] == 0));  // e2lsh, float64, cosine, rows
   CHECK(get_u64(b, 40) == 9);                                     // live points
   CHECK(get_u64(b, 8) % (1ULL << 32) == kIndexFormatVersion);     // format version
-  CHECK(get_u64(b, 48) == 41);                                    // parameter bytes
-  CHECK(b[kParamTables] == 4);
-  CHECK(b[kParamCollisions] == 2);
-  CHECK(b[kParamNextId] == 10);
-  CHECK(b[kParamMapped] == 0);
+  // Parameter bytes: 8 entries of 1 + name + 1 + value bytes.
+  CHECK(get_u64(b, 48) == 16 + 16 + 22 + 16 + 14 + 20 + 17 + 9);
+  CHECK(b[64] == 10);  // the first entry's name length: "num_tables"
+  CHECK(std::string(b.begin() + 65, b.begin() + 75) == "num_tables");
+  CHECK(b[75] == 3);   // i32
+  CHECK(b[param_at(b, "num_tables")] == 4);
+  CHECK(b[param_at(b, "min_collisions")] == 2);
+  CHECK(b[param_at(b, "next_id")] == 10);
+  CHECK(b[param_at(b, "id_map")] == 0);
   double w;
-  std::memcpy(&w, &b[kParamWidth], 8);
+  std::memcpy(&w, &b[param_at(b, "bucket_width")], 8);
   CHECK(w == 1.5);
   const auto s = sections_of(b);
   REQUIRE(s.size() == 5 + 3 * 4);
-  CHECK(s[0].data == 64 + 48 + 16);  // header, 41 parameter bytes padded to 48, section header
+  CHECK(s[0].data == 64 + 136 + 16);  // header, 130 parameter bytes padded, section header
   CHECK(b[28] == s.size());
   const char* tags[] = {"ROWS", "DELS", "IDMP", "PROJ", "OFFS", "TKEY", "TOFF", "TROW"};
   for (std::size_t i = 0; i < s.size(); ++i) CHECK(s[i].tag == tags[i < 5 ? i : 5 + (i - 5) % 3]);
@@ -282,20 +362,20 @@ TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejec
   using Catch::Contains;
 
   // Parameters.
-  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamTables] = 0; }),
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[param_at(b, "num_tables")] = 0; }),
              Contains("bad E2LSH parameters: num_tables"));
   CHECK_THAT(error_after(plain,
                          [](Bytes& b) {
                            const double nan = std::numeric_limits<double>::quiet_NaN();
-                           std::memcpy(&b[kParamWidth], &nan, 8);
+                           std::memcpy(&b[param_at(b, "bucket_width")], &nan, 8);
                          }),
              Contains("bucket_width"));
-  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamCollisions] = 5; }),
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[param_at(b, "min_collisions")] = 5; }),
              Contains("min_collisions must be in [1, num_tables = 4], got 5"));
-  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamMapped] = 2; }),
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[param_at(b, "id_map")] = 2; }),
              Contains("id-map flag is 2"));
-  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamNextId] = 41; }), Contains("next id 41"));
-  CHECK_THAT(error_after(plain, [](Bytes& b) { b[kParamNextId + 7] = 0x80; }),
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[param_at(b, "next_id")] = 41; }), Contains("next id 41"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[param_at(b, "next_id") + 7] = 0x80; }),
              Contains("outside [0, 2^62]"));
 
   // Rows, tombstones, header count.
@@ -314,7 +394,7 @@ TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejec
              Contains("rejects") && Contains("inf"));
 
   // Id map (the compacted file: ids 0 1 3 4 ... 29 31 ... 39, next id 40).
-  CHECK_THAT(error_after(mapped, [](Bytes& b) { b[kParamMapped] = 0; }),
+  CHECK_THAT(error_after(mapped, [](Bytes& b) { b[param_at(b, "id_map")] = 0; }),
              Contains("IDMP holds 38 ids but the id-map flag is 0"));
   CHECK_THAT(error_after(mapped, [](Bytes& b) { b[find_section(b, "IDMP").data + 8] = 0; }),
              Contains("id 0 is held by two rows"));

@@ -35,8 +35,9 @@ std::string error_of(const std::string& path) {
 
 std::string format_error(const std::string& path) { return error_of<FormatError>(path); }
 
-// A small saved index: 5 float32 Euclidean points of 3 dimensions: header, parameters (9 bytes
-// padded to 16), ROWS (16 + 60 + 4), DELS (16 + 5 + 3), IDMP (16), end (8): 208 bytes.
+// A small saved index: 5 float32 Euclidean points of 3 dimensions: header, parameters (next_id
+// 1 + 7 + 1 + 8 and id_map 1 + 6 + 1 + 1 = 26 bytes, padded to 32), ROWS (16 + 60 + 4), DELS
+// (16 + 5 + 3), IDMP (16), end (8): 224 bytes.
 Bytes small_file(const testing::TempDir& dir) {
   ExactIndex<float, Euclidean> index(3);
   index.add(gaussian<float>(5, 3, 7));
@@ -45,7 +46,7 @@ Bytes small_file(const testing::TempDir& dir) {
   return testing::read_bytes(path);
 }
 
-constexpr std::size_t kSectionStart = 64 + 16;  // after ExactIndex's parameters
+constexpr std::size_t kSectionStart = 64 + 32;  // after ExactIndex's parameters
 constexpr std::size_t kRowsStart = kSectionStart + 16;
 
 // An index type whose save throws midway, to test that failures leave no trace.
@@ -127,7 +128,7 @@ TEMPLATE_PRODUCT_TEST_CASE("saved exact indexes load bit-exact", "[file]", Exact
 TEST_CASE("index file layout matches docs/file-format.md", "[file]") {
   testing::TempDir dir;
   const Bytes b = small_file(dir);
-  REQUIRE(b.size() == 208);
+  REQUIRE(b.size() == 224);
   CHECK(std::memcmp(b.data(), "PSTABLE\0", 8) == 0);
   CHECK(b[8] == kIndexFormatVersion);               // format version
   CHECK(b[12] == 64);                               // header bytes
@@ -136,9 +137,15 @@ TEST_CASE("index file layout matches docs/file-format.md", "[file]") {
   CHECK(b[28] == 3);                                // sections ROWS, DELS, IDMP
   CHECK(b[32] == 3);                                // dim
   CHECK(b[40] == 5);                                // count
-  CHECK(b[48] == 9);                                // parameter bytes
-  CHECK(b[64] == 5);                                // next_id
-  CHECK(b[72] == 0);                                // no id map
+  CHECK(b[48] == 26);                               // parameter bytes
+  CHECK(b[64] == 7);                                // name length
+  CHECK(std::memcmp(&b[65], "next_id", 7) == 0);    // name
+  CHECK(b[72] == 4);                                // i64
+  CHECK(b[73] == 5);                                // next_id
+  CHECK(b[81] == 6);                                // name length
+  CHECK(std::memcmp(&b[82], "id_map", 6) == 0);     // name
+  CHECK(b[88] == 5);                                // u8
+  CHECK(b[89] == 0);                                // no id map
   CHECK(std::memcmp(&b[kSectionStart], "ROWS", 4) == 0);
   CHECK(b[kSectionStart + 4] == 1);   // f32
   CHECK(b[kSectionStart + 8] == 15);  // values
@@ -237,6 +244,64 @@ TEST_CASE("corrupted files fail the checksum", "[file]") {
     testing::write_bytes(path, b);
     CHECK_THROWS_AS((pstable::load_index<ExactIndex<float, Euclidean>>(path)), FormatError);
   }
+}
+
+TEST_CASE("named parameters are checked entry by entry", "[file]") {
+  using Catch::Contains;
+  testing::TempDir dir;
+  const Bytes good = small_file(dir);
+  const auto path = dir.file("crafted.pst");
+  auto error_with = [&](const Bytes& block) {
+    testing::write_bytes(path, testing::with_params_block(good, block));
+    return format_error(path);
+  };
+  const std::uint8_t i64 = 4, u8 = 5;
+  Bytes ok;
+  testing::put_param(ok, "next_id", i64, std::uint64_t{5});
+  testing::put_param(ok, "id_map", u8, std::uint8_t{0});
+  REQUIRE(testing::with_params_block(good, ok) == good);  // the layout of the docs, bit for bit
+
+  // In any order.
+  Bytes b;
+  testing::put_param(b, "id_map", u8, std::uint8_t{0});
+  testing::put_param(b, "next_id", i64, std::uint64_t{5});
+  testing::write_bytes(path, testing::with_params_block(good, b));
+  CHECK(pstable::load_index<ExactIndex<float, Euclidean>>(path).next_id() == 5);
+
+  b = ok;
+  testing::put_param(b, "num_shards", i64, std::uint64_t{2});
+  CHECK_THAT(error_with(b), Contains("unknown parameter 'num_shards' for an exact index") &&
+                                Contains("upgrade pstable"));
+  b = ok;
+  testing::put_param(b, "id_map", u8, std::uint8_t{0});
+  CHECK_THAT(error_with(b), Contains("parameter 'id_map' appears twice"));
+  b.clear();
+  testing::put_param(b, "next_id", u8, std::uint8_t{5});
+  testing::put_param(b, "id_map", u8, std::uint8_t{0});
+  CHECK_THAT(error_with(b), Contains("parameter 'next_id' is u8, expected i64"));
+  b.clear();
+  testing::put_param(b, "id_map", u8, std::uint8_t{0});
+  CHECK_THAT(error_with(b), Contains("parameter 'next_id' is missing"));
+  b = ok;
+  testing::put_param(b, "Next-Id", u8, std::uint8_t{0});
+  CHECK_THAT(error_with(b), Contains("parameter 3 has no valid name"));
+  b = ok;
+  b.push_back(0);  // an empty name
+  CHECK_THAT(error_with(b), Contains("parameter 3 has no valid name"));
+  b = ok;
+  testing::put_param(b, "x", 9, std::uint8_t{0});
+  CHECK_THAT(error_with(b), Contains("parameter 'x' has unknown element type 9"));
+  b = ok;
+  testing::put_param(b, "y", i64, std::uint32_t{0});  // 4 of its 8 bytes
+  CHECK_THAT(error_with(b), Contains("parameter 'y' runs past the parameters block"));
+  b = ok;
+  b.push_back(1);
+  b.push_back('z');
+  CHECK_THAT(error_with(b), Contains("parameter 'z' has no element type"));
+  b = ok;
+  b.push_back(40);
+  b.push_back('w');
+  CHECK_THAT(error_with(b), Contains("a parameter name of 40 bytes runs past"));
 }
 
 TEST_CASE("files from a newer pstable are refused with an upgrade hint", "[file]") {

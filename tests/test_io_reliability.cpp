@@ -45,9 +45,8 @@ std::string crafted(const std::string& name) {
   return std::string(PSTABLE_TEST_DATA_DIR) + "/crafted/" + name;
 }
 
-// Offsets in an index file (docs/file-format.md) and in the E2LSH parameters block.
-constexpr std::size_t kMetricByte = 26, kDimOffset = 32, kParamTables = 64, kParamHashes = 68,
-                      kParamNextId = 92;
+// Offsets in an index file's header (docs/file-format.md).
+constexpr std::size_t kMetricByte = 26, kDimOffset = 32;
 
 E2LSHParams small_params() {
   E2LSHParams p;
@@ -67,8 +66,10 @@ Bytes e2lsh_with_huge_header(const testing::TempDir& dir, std::uint64_t dim, std
   save_index(E2LSHIndex<float, Euclidean>(2, small_params()), path);
   Bytes b = testing::read_bytes(path);
   testing::patch_le<std::uint64_t>(b, kDimOffset, dim);
-  testing::patch_le<std::uint32_t>(b, kParamTables, static_cast<std::uint32_t>(L));
-  testing::patch_le<std::uint32_t>(b, kParamHashes, static_cast<std::uint32_t>(k));
+  testing::patch_le<std::uint32_t>(b, testing::param_offset(b, "num_tables"),
+                                   static_cast<std::uint32_t>(L));
+  testing::patch_le<std::uint32_t>(b, testing::param_offset(b, "num_hashes"),
+                                   static_cast<std::uint32_t>(k));
   fix_checksum(b);
   return b;
 }
@@ -165,7 +166,8 @@ TEST_CASE("E2LSH load bounds next_id (issue 13.6)", "[file][e2lsh][errors][issue
   const auto path = dir.file("crafted.pst");
   auto with_next_id = [&](std::int64_t next_id) {
     Bytes b = mapped;
-    testing::patch_le<std::uint64_t>(b, kParamNextId, static_cast<std::uint64_t>(next_id));
+    testing::patch_le<std::uint64_t>(b, testing::param_offset(b, "next_id"),
+                                    static_cast<std::uint64_t>(next_id));
     fix_checksum(b);
     testing::write_bytes(path, b);
   };

@@ -272,7 +272,7 @@ TEST_CASE("mapped loads reject truncated, corrupted and crafted files", "[file][
   // A valid checksum over bad content: a NaN row is refused by the index's own validation.
   Bytes nan = good;
   const float bad = std::numeric_limits<float>::quiet_NaN();
-  std::memcpy(nan.data() + 64 + 16 + 16, &bad, sizeof bad);  // header, parameters, section header
+  std::memcpy(nan.data() + 64 + 32 + 16, &bad, sizeof bad);  // header, parameters, section header
   testing::fix_checksum(nan);
   testing::write_bytes(path, nan);
   CHECK_THAT(map_error<Exact>(path), Catch::Contains("rejects"));

@@ -17,9 +17,10 @@
 namespace pstable {
 namespace detail {
 
-/// E2LSHIndex files (kind 2, docs/file-format.md). Parameters: num_tables, num_hashes (i32),
-/// bucket_width (f64), num_probes (i32), seed (u64), next_id (i64), mapped (u8), and from format
-/// version 2 on min_collisions (i32; version 1 files load with 1). Sections:
+/// E2LSHIndex files (kind 2, docs/file-format.md). Parameters: every field of E2LSHParams under
+/// its name and type (for_each_field), next_id (i64) and id_map (u8); formats 1-5 packed
+/// num_tables, num_hashes (i32), bucket_width (f64), num_probes (i32), seed (u64), next_id,
+/// mapped (u8), and from format 2 on min_collisions (i32; version 1 files load with 1). Sections:
 /// ROWS (every held row, removed ones included), DELS (u8 tombstone per row), IDMP (i64 id per
 /// row; empty unless compacted), PROJ (a_j / w, dim x L*k column-major) and OFFS (u_j, L*k),
 /// then TKEY (u64), TOFF (u32) and TROW (u32) for each table. The hash family and tables are
@@ -40,14 +41,10 @@ struct IndexSerializer<E2LSHIndex<T, Metric, Storage>> {
 
   static void save(const Index& index, IndexFileWriter& out) {
     const E2LSHParams& p = index.params_;
-    out.param<std::int32_t>(p.num_tables);
-    out.param<std::int32_t>(p.num_hashes);
-    out.param<double>(p.bucket_width);
-    out.param<std::int32_t>(p.num_probes);
-    out.param<std::uint64_t>(p.seed);
-    out.param<std::int64_t>(index.ids_.next_id());
-    out.param<std::uint8_t>(index.ids_.has_id_map() ? 1 : 0);
-    out.param<std::int32_t>(p.min_collisions);
+    E2LSHParams::for_each_field(
+        [&](const char* name, auto field, const char*) { out.param(name, p.*field); });
+    out.param<std::int64_t>("next_id", index.ids_.next_id());
+    out.param<std::uint8_t>("id_map", index.ids_.has_id_map() ? 1 : 0);
 
     const auto n = static_cast<std::size_t>(index.points_.size());
     const auto d = static_cast<std::size_t>(index.dim());
@@ -74,14 +71,25 @@ struct IndexSerializer<E2LSHIndex<T, Metric, Storage>> {
   static Index load(IndexFileReader& in) {
     const FileHeader& header = in.header();
     E2LSHParams p;
-    p.num_tables = in.param<std::int32_t>("num_tables");
-    p.num_hashes = in.param<std::int32_t>("num_hashes");
-    p.bucket_width = in.param<double>("bucket_width");
-    p.num_probes = in.param<std::int32_t>("num_probes");
-    p.seed = in.param<std::uint64_t>("seed");
-    const auto next_id = in.param<std::int64_t>("next_id");
-    const auto mapped = in.param<std::uint8_t>("mapped");
-    if (header.format_version >= 2) p.min_collisions = in.param<std::int32_t>("min_collisions");
+    std::int64_t next_id = 0;
+    std::uint8_t mapped = 0;
+    if (in.named_params()) {
+      // Every field of E2LSHParams by its name; one the file lacks keeps its default.
+      E2LSHParams::for_each_field([&](const char* name, auto field, const char*) {
+        p.*field = in.param_or(name, p.*field);
+      });
+      next_id = in.param<std::int64_t>("next_id");
+      mapped = in.param<std::uint8_t>("id_map");
+    } else {  // formats 1-5: packed in this order; min_collisions from format 2 on
+      p.num_tables = in.param<std::int32_t>("num_tables");
+      p.num_hashes = in.param<std::int32_t>("num_hashes");
+      p.bucket_width = in.param<double>("bucket_width");
+      p.num_probes = in.param<std::int32_t>("num_probes");
+      p.seed = in.param<std::uint64_t>("seed");
+      next_id = in.param<std::int64_t>("next_id");
+      mapped = in.param<std::uint8_t>("mapped");
+      if (header.format_version >= 2) p.min_collisions = in.param<std::int32_t>("min_collisions");
+    }
     try {
       p.validate();
     } catch (const InvalidArgument& e) {

@@ -24,8 +24,8 @@ struct IndexSerializer<ExactIndex<T, Metric>> {
   static constexpr IndexKind kind = IndexKind::exact;
 
   static void save(const ExactIndex<T, Metric>& index, IndexFileWriter& out) {
-    out.param<std::int64_t>(index.ids_.next_id());
-    out.param<std::uint8_t>(index.ids_.has_id_map() ? 1 : 0);
+    out.param<std::int64_t>("next_id", index.ids_.next_id());
+    out.param<std::uint8_t>("id_map", index.ids_.has_id_map() ? 1 : 0);
     out.section("ROWS", index.data().data(),
                 static_cast<std::size_t>(index.rows()) * static_cast<std::size_t>(index.dim()));
     write_id_sections(index.ids_, out);

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 #include "pstable/detail/endian.hpp"
@@ -21,7 +22,12 @@ namespace pstable {
 ///      ROWS, as kind 2 has: removed points and the ids after a compaction.
 ///   5: IDMP may hold any distinct ids below next_id in any order (ids chosen by the user at
 ///      add); up to 4 they increased with the row. Nothing else changed.
-inline constexpr std::uint32_t kIndexFormatVersion = 5;
+///   6: the parameters block holds named, typed entries instead of values packed in a fixed
+///      order, so a kind gains a parameter without a new layout.
+inline constexpr std::uint32_t kIndexFormatVersion = 6;
+
+/// First format version whose parameters block holds named entries.
+inline constexpr std::uint32_t kNamedParamsVersion = 6;
 
 /// How load_index reads an index file.
 ///   copy: the file is read into memory the index owns; the file may change afterwards.
@@ -149,6 +155,29 @@ constexpr ElementType element_type_of() noexcept {
     static_assert(std::is_same_v<E, std::uint64_t>, "section elements: f32 f64 i32 i64 u8 u32 u64");
     return ElementType::u64;
   }
+}
+
+/// Bytes of one element of `type`; 0 for a code this build does not know.
+constexpr std::size_t element_size(ElementType type) noexcept {
+  switch (type) {
+    case ElementType::u8: return 1;
+    case ElementType::f32:
+    case ElementType::i32:
+    case ElementType::u32: return 4;
+    case ElementType::f64:
+    case ElementType::i64:
+    case ElementType::u64: return 8;
+  }
+  return 0;
+}
+
+/// A parameter name in an index file: 1 to 64 characters of a-z, 0-9 and '_'.
+constexpr bool is_param_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 64) return false;
+  for (const char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
 }
 
 inline const char* to_string(ElementType type) noexcept {

@@ -6,9 +6,11 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pstable/config.hpp"
@@ -75,10 +77,14 @@ class IndexFileWriter {
     file_.write(placeholder.data(), placeholder.size());
   }
 
-  /// Appends one parameter (integer or float) to the parameters block; before any section.
+  /// Appends one named parameter (integer or float) to the parameters block; before any section.
+  /// An entry is: u8 name length, the name, u8 element type, the value (docs/file-format.md).
   template <class E>
-  void param(E value) {
-    PSTABLE_ASSERT(!params_written_);
+  void param(std::string_view name, E value) {
+    PSTABLE_ASSERT(!params_written_ && is_param_name(name));
+    params_.push_back(static_cast<unsigned char>(name.size()));
+    params_.insert(params_.end(), name.begin(), name.end());
+    params_.push_back(static_cast<unsigned char>(element_type_of<E>()));
     unsigned char bytes[sizeof(E)];
     store_le<E>(bytes, value);
     params_.insert(params_.end(), bytes, bytes + sizeof(E));
@@ -176,6 +182,7 @@ class IndexFileReader {
     params_.resize(static_cast<std::size_t>(header_.params_bytes));
     read_raw(params_.data(), params_.size(), "the parameters block");
     skip_padding(header_.params_bytes);
+    if (named_params()) index_params();
   }
 
   const std::string& path() const noexcept { return path_; }
@@ -187,15 +194,35 @@ class IndexFileReader {
     throw FormatError(concat("'", path(), "' is not a valid pstable index file: ", what));
   }
 
-  /// The next parameter from the parameters block; `name` goes into the error message.
+  /// Whether the parameters are named entries (format 6 on) rather than packed in a fixed order.
+  bool named_params() const noexcept { return header_.format_version >= kNamedParamsVersion; }
+
+  /// Parameter `name`, which must be in the file with element type E. Files before format 6
+  /// hold the parameters packed in the order the kind defines: there this reads the next one,
+  /// and `name` only goes into the error message.
   template <class E>
   E param(const char* name) {
-    if (params_.size() - param_offset_ < sizeof(E)) {
-      corrupt(concat("the parameters block (", params_.size(), " bytes) ends before '", name, "'"));
+    if (!named_params()) {
+      if (params_.size() - param_offset_ < sizeof(E)) {
+        corrupt(
+            concat("the parameters block (", params_.size(), " bytes) ends before '", name, "'"));
+      }
+      const E value = load_le<E>(params_.data() + param_offset_);
+      param_offset_ += sizeof(E);
+      return value;
     }
-    const E value = load_le<E>(params_.data() + param_offset_);
-    param_offset_ += sizeof(E);
-    return value;
+    const auto entry = named_.find(name);
+    if (entry == named_.end()) corrupt(concat("parameter '", name, "' is missing"));
+    return named_value<E>(entry->second, name);
+  }
+
+  /// Named parameter `name`, or `fallback` when the file does not hold it (format 6 on only): a
+  /// parameter added to a kind after format 6 defaults to what files without it meant.
+  template <class E>
+  E param_or(const char* name, E fallback) {
+    PSTABLE_ASSERT(named_params());
+    const auto entry = named_.find(name);
+    return entry == named_.end() ? fallback : named_value<E>(entry->second, name);
   }
 
   /// Reads the next section header, which must carry `tag` and elements of type E, and returns
@@ -292,8 +319,14 @@ class IndexFileReader {
 
   /// Checks that every parameter and section was consumed.
   void finish() {
-    if (param_offset_ != params_.size()) {
+    if (param_offset_ != params_.size() && !named_params()) {
       corrupt(concat("the parameters block has ", params_.size() - param_offset_, " unread bytes"));
+    }
+    for (const auto& [name, entry] : named_) {
+      if (!entry.read) {
+        corrupt(concat("unknown parameter '", name, "' for an ", to_string(info_.kind),
+                       " index (written by a newer pstable? upgrade pstable)"));
+      }
     }
     if (sections_read_ != header_.section_count || data_left() != 0) {
       corrupt(concat("the header lists ", header_.section_count, " sections, ", sections_read_,
@@ -472,8 +505,52 @@ class IndexFileReader {
   std::uint64_t map_position_ = 0;
   FileHeader header_;
   IndexFileInfo info_;
+  // Splits a named parameters block into its entries, checking each against the block's end.
+  void index_params() {
+    std::size_t at = 0;
+    const std::size_t end = params_.size();
+    while (at < end) {
+      const std::size_t length = params_[at++];
+      if (length > end - at) {
+        corrupt(concat("a parameter name of ", length, " bytes runs past the parameters block"));
+      }
+      const std::string name(reinterpret_cast<const char*>(&params_[at]), length);
+      if (!is_param_name(name)) {
+        corrupt(concat("parameter ", named_.size() + 1,
+                       " has no valid name (1-64 characters of a-z, 0-9 and _)"));
+      }
+      at += length;
+      if (at == end) corrupt(concat("parameter '", name, "' has no element type"));
+      const auto type = static_cast<ElementType>(params_[at++]);
+      const std::size_t size = element_size(type);
+      if (size == 0) corrupt(concat("parameter '", name, "' has unknown element type ", int(type)));
+      if (size > end - at) corrupt(concat("parameter '", name, "' runs past the parameters block"));
+      if (!named_.emplace(name, NamedParam{type, at, false}).second) {
+        corrupt(concat("parameter '", name, "' appears twice"));
+      }
+      at += size;
+    }
+  }
+
+  struct NamedParam {
+    ElementType type;
+    std::size_t at;  // offset of the value in params_
+    bool read;
+  };
+
+  template <class E>
+  E named_value(NamedParam& entry, const char* name) {
+    if (entry.type != element_type_of<E>()) {
+      corrupt(concat("parameter '", name, "' is ", to_string(entry.type), ", expected ",
+                     to_string(element_type_of<E>())));
+    }
+    entry.read = true;
+    return load_le<E>(params_.data() + entry.at);
+  }
+
   std::vector<unsigned char> params_;
   std::size_t param_offset_ = 0;
+  std::map<std::string, NamedParam, std::less<>> named_;
   std::uint32_t sections_read_ = 0;
 };
 

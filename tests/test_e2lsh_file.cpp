@@ -313,7 +313,7 @@ TEST_CASE("E2LSH file layout matches docs/file-format.md", "[file][e2lsh]") {
   CHECK(get_u64(b, 48) == 16 + 16 + 22 + 16 + 14 + 20 + 17 + 9);
   CHECK(b[64] == 10);  // the first entry's name length: "num_tables"
   CHECK(std::string(b.begin() + 65, b.begin() + 75) == "num_tables");
-  CHECK(b[75] == 3);   // i32
+  CHECK(b[75] == 3);  // i32
   CHECK(b[param_at(b, "num_tables")] == 4);
   CHECK(b[param_at(b, "min_collisions")] == 2);
   CHECK(b[param_at(b, "next_id")] == 10);
@@ -374,7 +374,8 @@ TEST_CASE("E2LSH files with a valid checksum but inconsistent contents are rejec
              Contains("min_collisions must be in [1, num_tables = 4], got 5"));
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[param_at(b, "id_map")] = 2; }),
              Contains("id-map flag is 2"));
-  CHECK_THAT(error_after(plain, [](Bytes& b) { b[param_at(b, "next_id")] = 41; }), Contains("next id 41"));
+  CHECK_THAT(error_after(plain, [](Bytes& b) { b[param_at(b, "next_id")] = 41; }),
+             Contains("next id 41"));
   CHECK_THAT(error_after(plain, [](Bytes& b) { b[param_at(b, "next_id") + 7] = 0x80; }),
              Contains("outside [0, 2^62]"));
 

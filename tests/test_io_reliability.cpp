@@ -167,7 +167,7 @@ TEST_CASE("E2LSH load bounds next_id (issue 13.6)", "[file][e2lsh][errors][issue
   auto with_next_id = [&](std::int64_t next_id) {
     Bytes b = mapped;
     testing::patch_le<std::uint64_t>(b, testing::param_offset(b, "next_id"),
-                                    static_cast<std::uint64_t>(next_id));
+                                     static_cast<std::uint64_t>(next_id));
     fix_checksum(b);
     testing::write_bytes(path, b);
   };

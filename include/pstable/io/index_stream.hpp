@@ -496,15 +496,6 @@ class IndexFileReader {
     return hex;
   }
 
-  static constexpr std::uint64_t kMaxDim = std::uint64_t(1) << 31;
-  static constexpr std::uint64_t kMaxCount = std::uint64_t(1) << 62;
-
-  std::string path_;
-  std::optional<InputFile> file_;          // LoadMode::copy
-  std::shared_ptr<const MappedFile> map_;  // LoadMode::map
-  std::uint64_t map_position_ = 0;
-  FileHeader header_;
-  IndexFileInfo info_;
   // Splits a named parameters block into its entries, checking each against the block's end.
   void index_params() {
     std::size_t at = 0;
@@ -548,6 +539,15 @@ class IndexFileReader {
     return load_le<E>(params_.data() + entry.at);
   }
 
+  static constexpr std::uint64_t kMaxDim = std::uint64_t(1) << 31;
+  static constexpr std::uint64_t kMaxCount = std::uint64_t(1) << 62;
+
+  std::string path_;
+  std::optional<InputFile> file_;          // LoadMode::copy
+  std::shared_ptr<const MappedFile> map_;  // LoadMode::map
+  std::uint64_t map_position_ = 0;
+  FileHeader header_;
+  IndexFileInfo info_;
   std::vector<unsigned char> params_;
   std::size_t param_offset_ = 0;
   std::map<std::string, NamedParam, std::less<>> named_;

@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 import pstable  # noqa: E402
 
 try:
+    import dask  # noqa: E402
     import dask.array as da  # noqa: E402
     from distributed import Client, LocalCluster  # noqa: E402
     from pstable.dask import ShardedIndex  # noqa: E402
@@ -90,6 +91,10 @@ def main():
     for kind, params in kinds.items():
         want[kind], qps = single_results(kind, base, queries, params)
         rows.append((kind, "single (no Dask)", qps, None))
+    # Dask's nanny would start each worker with MALLOC_TRIM_THRESHOLD_=65536, which makes
+    # pstable's searches several times slower (docs/scale-out.md): keep the rest of its setting.
+    dask.config.set({"distributed.nanny.pre-spawn-environ": {
+        "OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}})
     for workers in args.workers:
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                           dashboard_address=":0", silence_logs=40) as cluster, \

@@ -56,21 +56,15 @@ struct SectionAt {
   std::size_t data;  // offset of the first element
 };
 
-std::uint64_t get_u64(const Bytes& b, std::size_t at) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8; ++i) v |= std::uint64_t(b[at + i]) << (8 * i);
-  return v;
-}
-
 std::vector<SectionAt> sections_of(const Bytes& b) {
-  const std::uint64_t params = get_u64(b, 48);
+  const std::uint64_t params = testing::get_le<std::uint64_t>(b, 48);
   std::size_t at = 64 + static_cast<std::size_t>((params + 7) / 8 * 8);
   std::vector<SectionAt> out;
   static const std::size_t sizes[] = {0, 4, 8, 4, 8, 1, 4, 8};
   while (at + 8 < b.size()) {
     SectionAt s{
         std::string(b.begin() + static_cast<long>(at), b.begin() + static_cast<long>(at) + 4),
-        get_u64(b, at + 8), at + 16};
+        testing::get_le<std::uint64_t>(b, at + 8), at + 16};
     out.push_back(s);
     at = s.data + static_cast<std::size_t>((s.count * sizes[b[at + 4]] + 7) / 8 * 8);
   }
@@ -307,10 +301,11 @@ TEST_CASE("E2LSH file layout matches docs/file-format.md", "[file][e2lsh]") {
   pstable::save_index(index, dir.file("l.pst"));
   const Bytes b = testing::read_bytes(dir.file("l.pst"));
   CHECK((b[24] == 2 && b[25] == 2 && b[26] == 2 && b[27] == 0));  // e2lsh, float64, cosine, rows
-  CHECK(get_u64(b, 40) == 9);                                     // live points
-  CHECK(get_u64(b, 8) % (1ULL << 32) == kIndexFormatVersion);     // format version
+  CHECK(testing::get_le<std::uint64_t>(b, 40) == 9);              // live points
+  CHECK(testing::get_le<std::uint64_t>(b, 8) % (1ULL << 32) ==
+        kIndexFormatVersion);  // format version
   // Parameter bytes: 8 entries of 1 + name + 1 + value bytes.
-  CHECK(get_u64(b, 48) == 16 + 16 + 22 + 16 + 14 + 20 + 17 + 9);
+  CHECK(testing::get_le<std::uint64_t>(b, 48) == 16 + 16 + 22 + 16 + 14 + 20 + 17 + 9);
   CHECK(b[64] == 10);  // the first entry's name length: "num_tables"
   CHECK(std::string(b.begin() + 65, b.begin() + 75) == "num_tables");
   CHECK(b[75] == 3);  // i32

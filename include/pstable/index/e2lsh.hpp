@@ -13,6 +13,7 @@
 #include "pstable/core/range_neighbors.hpp"
 #include "pstable/core/topk.hpp"
 #include "pstable/core/types.hpp"
+#include "pstable/detail/gemm.hpp"
 #include "pstable/detail/huge_page_allocator.hpp"
 #include "pstable/detail/id_map.hpp"
 #include "pstable/detail/index_serializer.hpp"
@@ -266,15 +267,16 @@ class E2LSHIndex {
     std::vector<std::uint64_t, detail::HugePageAllocator<std::uint64_t>> keys(
         count * static_cast<std::size_t>(L));
     RowMatrix<T> block, f;
+    detail::GemmWorkspace<T> gemm;
     std::vector<std::int32_t> slots(static_cast<std::size_t>(k));
     for (Eigen::Index r0 = 0; r0 < m; r0 += kHashBlock) {
       const Eigen::Index nb = std::min(kHashBlock, m - r0);
       if constexpr (Metric::normalizes) {
         block = rows.middleRows(r0, nb);
         block.rowwise().normalize();
-        hashes_.project(block, f);
+        hashes_.project(block, f, gemm);
       } else {
-        hashes_.project(rows.middleRows(r0, nb), f);  // the same product, without a copy
+        hashes_.project(rows.middleRows(r0, nb), f, gemm);  // the same product, without a copy
       }
       detail::block_table_keys(f, L, k, keys.data() + r0, count, slots.data());
     }
@@ -372,6 +374,7 @@ class E2LSHIndex {
     std::vector<double> uppers;
     std::vector<T> buffer;
     RowMatrix<T> block, f, prepared_rows;
+    detail::GemmWorkspace<T> gemm;
 
     void reserve(std::size_t n, Eigen::Index d) {
       walk.reserve_rows(n);
@@ -401,7 +404,7 @@ class E2LSHIndex {
   void hash_block(const MatrixRef<T>& queries, Eigen::Index q0, Eigen::Index nb, Scratch& s) const {
     s.block = queries.middleRows(q0, nb);
     if constexpr (Metric::normalizes) s.block.rowwise().normalize();
-    hashes_.project(s.block, s.f);
+    hashes_.project(s.block, s.f, s.gemm);
   }
 
   // Steps "probe" and "gather" for query q0 + i: its distinct live candidates are appended to

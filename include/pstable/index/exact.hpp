@@ -16,12 +16,14 @@
 #include "pstable/core/range_neighbors.hpp"
 #include "pstable/core/topk.hpp"
 #include "pstable/core/types.hpp"
+#include "pstable/detail/gemm.hpp"
 #include "pstable/detail/id_map.hpp"
 #include "pstable/detail/index_serializer.hpp"
 #include "pstable/detail/parallel.hpp"
 #include "pstable/detail/point_set.hpp"
 #include "pstable/detail/range_collector.hpp"
 #include "pstable/detail/result_row.hpp"
+#include "pstable/detail/thread_scratch.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/metric/traits.hpp"
 #include "pstable/simd/dispatch.hpp"
@@ -323,6 +325,16 @@ class ExactIndex {
     detail::write_row<Metric>(top, out, q);
   }
 
+  // The GEMM path's buffers, one set per thread, kept across searches (detail::ScratchLease):
+  // nothing of the size of a block is allocated per call.
+  struct BlockScratch : detail::ScratchBase {
+    RowMatrix<T> qblock;
+    std::vector<T> products = std::vector<T>(static_cast<std::size_t>(kQueryBlock * kPointBlock));
+    std::vector<detail::TopK<T>> tops;
+    std::vector<T> buffer;
+    detail::GemmWorkspace<T> gemm;
+  };
+
   // GEMM path for queries [begin, end): blocks of queries x blocks of points.
   template <class Allowed>
   void search_blocks(const MatrixRef<T>& queries, Eigen::Index begin, Eigen::Index end,
@@ -330,27 +342,28 @@ class ExactIndex {
     const auto& kernels = simd::kernels<T>();
     const auto k = static_cast<std::size_t>(std::min(allowed.count, out.k()));
     const auto kept = static_cast<std::size_t>(std::min(allowed.count, out.k() + kRescoreExtra));
-    RowMatrix<T> qblock;
-    RowMatrix<T> products;
-    std::vector<detail::TopK<T>> tops(static_cast<std::size_t>(kQueryBlock), detail::TopK<T>(kept));
-    std::vector<T> buffer(static_cast<std::size_t>(dim()));
+    detail::ScratchLease<BlockScratch> lease;
+    BlockScratch& s = lease.get();
+    s.tops.resize(static_cast<std::size_t>(kQueryBlock), detail::TopK<T>(kept));
     for (Eigen::Index q0 = begin; q0 < end; q0 += kQueryBlock) {
       const Eigen::Index nq = std::min(kQueryBlock, end - q0);
-      qblock = queries.middleRows(q0, nq);
-      if constexpr (Metric::normalizes) qblock.rowwise().normalize();
-      for (Eigen::Index i = 0; i < nq; ++i) tops[static_cast<std::size_t>(i)].reset(kept);
+      s.qblock = queries.middleRows(q0, nq);
+      if constexpr (Metric::normalizes) s.qblock.rowwise().normalize();
+      for (Eigen::Index i = 0; i < nq; ++i) s.tops[static_cast<std::size_t>(i)].reset(kept);
       for (Eigen::Index p0 = 0; p0 < rows(); p0 += kPointBlock) {
         const Eigen::Index np = std::min(kPointBlock, rows() - p0);
-        products.resize(nq, np);
-        products.noalias() = qblock * points_.rows(p0, np).transpose();
+        Eigen::Map<RowMatrix<T>> products(s.products.data(), nq, np);
+        s.gemm.multiply(s.qblock, points_.rows(p0, np).transpose(), products);
         for (Eigen::Index i = 0; i < nq; ++i) {
-          select_block(products.row(i).data(), p0, np, allowed, tops[static_cast<std::size_t>(i)]);
+          select_block(products.row(i).data(), p0, np, allowed,
+                       s.tops[static_cast<std::size_t>(i)]);
         }
       }
       for (Eigen::Index i = 0; i < nq; ++i) {
-        rescore(kernels, queries.row(q0 + i), k, tops[static_cast<std::size_t>(i)], buffer);
+        auto& top = s.tops[static_cast<std::size_t>(i)];
+        rescore(kernels, queries.row(q0 + i), k, top, s.buffer);
         out.visited()(q0 + i) = allowed.count;
-        detail::write_row<Metric>(tops[static_cast<std::size_t>(i)], out, q0 + i);
+        detail::write_row<Metric>(top, out, q0 + i);
       }
     }
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pstable/core/types.hpp"
+#include "pstable/detail/gemm.hpp"
 
 namespace pstable::detail {
 
@@ -137,12 +138,18 @@ class HashFamily {
   /// b_j in [0, w).
   double offset(int j) const noexcept { return static_cast<double>(offsets_(0, j)) * width_; }
 
-  /// out = rows * A / w + u: row i holds f_j(rows.row(i)) for every function j.
+  /// out = rows * A / w + u: row i holds f_j(rows.row(i)) for every function j. `gemm` holds
+  /// the product's buffers across calls (a search's per-thread scratch).
+  template <class Rows>
+  void project(const Rows& rows, RowMatrix<T>& out, detail::GemmWorkspace<T>& gemm) const {
+    out.resize(rows.rows(), scaled_.cols());
+    gemm.multiply(rows, scaled_, out);
+    out.rowwise() += offsets_;
+  }
   template <class Rows>
   void project(const Rows& rows, RowMatrix<T>& out) const {
-    out.resize(rows.rows(), scaled_.cols());
-    out.noalias() = rows * scaled_;
-    out.rowwise() += offsets_;
+    detail::GemmWorkspace<T> gemm;
+    project(rows, out, gemm);
   }
 
   std::size_t memory_bytes() const noexcept {

@@ -91,10 +91,10 @@ def main():
     for kind, params in kinds.items():
         want[kind], qps = single_results(kind, base, queries, params)
         rows.append((kind, "single (no Dask)", qps, None))
-    # Dask's nanny would start each worker with MALLOC_TRIM_THRESHOLD_=65536, which makes
-    # pstable's searches several times slower (docs/scale-out.md): keep the rest of its setting.
-    dask.config.set({"distributed.nanny.pre-spawn-environ": {
-        "OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}})
+    # Dask compresses every message over 10 KB with lz4 where it pays on the data (Fashion-MNIST's
+    # pixels, many zeros, do): on one machine that made sending a batch of queries 10x slower
+    # than sending it as it is (docs/scale-out.md). Workers inherit this setting.
+    dask.config.set({"distributed.comm.compression": None})
     for workers in args.workers:
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                           dashboard_address=":0", silence_logs=40) as cluster, \

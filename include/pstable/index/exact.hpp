@@ -329,7 +329,9 @@ class ExactIndex {
   // nothing of the size of a block is allocated per call.
   struct BlockScratch : detail::ScratchBase {
     RowMatrix<T> qblock;
-    std::vector<T> products = std::vector<T>(static_cast<std::size_t>(kQueryBlock * kPointBlock));
+    std::vector<T, Eigen::aligned_allocator<T>> products =
+        std::vector<T, Eigen::aligned_allocator<T>>(
+            static_cast<std::size_t>(kQueryBlock * kPointBlock));
     std::vector<detail::TopK<T>> tops;
     std::vector<T> buffer;
     detail::GemmWorkspace<T> gemm;

@@ -1,5 +1,7 @@
 #include "catch_compat.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <tuple>
 #include <vector>
 
@@ -22,14 +24,17 @@ RowMatrix<T> random_rows(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
 // The oracle is Eigen's own product expression: the workspace must give the same bits, with
 // Eigen's blocking and its small-product and matrix-vector fallbacks.
 template <class T>
-void check_shapes(GemmWorkspace<T>& gemm) {
+void check_shapes(GemmWorkspace<T>& gemm, bool reversed) {
   using ColMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
-  // (queries, points, depth): GEMM-sized, edge blocks, one row, one column, tiny, empty depth.
+  // (queries, points, depth): GEMM-sized, edge blocks, one row, one column, tiny, empty depth,
+  // the hash product of a query block (L k = 144).
   const std::vector<std::tuple<int, int, int>> shapes = {
       {512, 1024, 784}, {37, 1000, 784}, {512, 59, 131}, {1, 300, 64}, {300, 1, 64},
-      {3, 4, 5},        {16, 16, 1},     {600, 2000, 3}, {2, 2, 0},    {512, 1024, 784}};
+      {3, 4, 5},        {16, 16, 1},     {600, 2000, 3}, {2, 2, 0},    {128, 144, 784}};
+  auto order = shapes;
+  if (reversed) std::reverse(order.begin(), order.end());  // buffers grown after smaller products
   unsigned seed = 1;
-  for (const auto& [m, n, d] : shapes) {
+  for (const auto& [m, n, d] : order) {
     CAPTURE(m, n, d);
     const RowMatrix<T> lhs = random_rows<T>(m, d, seed++);
     const RowMatrix<T> points = random_rows<T>(n, d, seed++);
@@ -59,10 +64,11 @@ void check_shapes(GemmWorkspace<T>& gemm) {
 }  // namespace
 
 TEST_CASE("GemmWorkspace gives Eigen's products bit for bit, for every shape", "[gemm]") {
+  const bool reversed = GENERATE(false, true);
   GemmWorkspace<float> f;
-  check_shapes(f);
+  check_shapes(f, reversed);
   GemmWorkspace<double> d;
-  check_shapes(d);
+  check_shapes(d, reversed);
 }
 
 TEST_CASE("GemmWorkspace keeps its buffers across products", "[gemm]") {

@@ -88,7 +88,8 @@ class GemmWorkspace {
 
    private:
     static void grow(Buffer& buffer, std::size_t size) {
-      if (buffer.size() < size) buffer.resize(size);  // never shrinks: no refill per product
+      // Grows to the exact size (no copy of the old contents) and never shrinks.
+      if (buffer.size() < size) Buffer(size).swap(buffer);
     }
   };
 #endif

@@ -392,6 +392,7 @@ class E2LSHIndex {
         found.resize(qb);
       }
       prepared_rows.resize(kQueryBlock, d);
+      block.resize(kQueryBlock, d);  // no-ops while the sizes stay: nothing reallocated per call
     }
     // After an exception mid-block: the arrays that must read zero are cleared.
     void recover() override {
@@ -402,9 +403,12 @@ class E2LSHIndex {
 
   // Step "hash": one product gives the hash values of a block of queries.
   void hash_block(const MatrixRef<T>& queries, Eigen::Index q0, Eigen::Index nb, Scratch& s) const {
-    s.block = queries.middleRows(q0, nb);
-    if constexpr (Metric::normalizes) s.block.rowwise().normalize();
-    hashes_.project(s.block, s.f, s.gemm);
+    auto rows = s.block.topRows(nb);
+    rows = queries.middleRows(q0, nb);
+    if constexpr (Metric::normalizes) rows.rowwise().normalize();
+    s.f.resize(kQueryBlock, hashes_.num_functions());  // rows [nb, kQueryBlock) unused
+    auto f = s.f.topRows(nb);
+    hashes_.project_into(rows, f, s.gemm);
   }
 
   // Steps "probe" and "gather" for query q0 + i: its distinct live candidates are appended to

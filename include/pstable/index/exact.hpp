@@ -347,15 +347,17 @@ class ExactIndex {
     detail::ScratchLease<BlockScratch> lease;
     BlockScratch& s = lease.get();
     s.tops.resize(static_cast<std::size_t>(kQueryBlock), detail::TopK<T>(kept));
+    s.qblock.resize(kQueryBlock, dim());  // a no-op while the size stays
     for (Eigen::Index q0 = begin; q0 < end; q0 += kQueryBlock) {
       const Eigen::Index nq = std::min(kQueryBlock, end - q0);
-      s.qblock = queries.middleRows(q0, nq);
-      if constexpr (Metric::normalizes) s.qblock.rowwise().normalize();
+      auto qblock = s.qblock.topRows(nq);
+      qblock = queries.middleRows(q0, nq);
+      if constexpr (Metric::normalizes) qblock.rowwise().normalize();
       for (Eigen::Index i = 0; i < nq; ++i) s.tops[static_cast<std::size_t>(i)].reset(kept);
       for (Eigen::Index p0 = 0; p0 < rows(); p0 += kPointBlock) {
         const Eigen::Index np = std::min(kPointBlock, rows() - p0);
         Eigen::Map<RowMatrix<T>> products(s.products.data(), nq, np);
-        s.gemm.multiply(s.qblock, points_.rows(p0, np).transpose(), products);
+        s.gemm.multiply(qblock, points_.rows(p0, np).transpose(), products);
         for (Eigen::Index i = 0; i < nq; ++i) {
           select_block(products.row(i).data(), p0, np, allowed,
                        s.tops[static_cast<std::size_t>(i)]);

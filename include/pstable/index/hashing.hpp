@@ -138,13 +138,19 @@ class HashFamily {
   /// b_j in [0, w).
   double offset(int j) const noexcept { return static_cast<double>(offsets_(0, j)) * width_; }
 
-  /// out = rows * A / w + u: row i holds f_j(rows.row(i)) for every function j. `gemm` holds
-  /// the product's buffers across calls (a search's per-thread scratch).
+  /// out = rows * A / w + u: row i holds f_j(rows.row(i)) for every function j. `out` is sized
+  /// by the caller (rows.rows() x num_functions(), row-major: a matrix or a block of one);
+  /// `gemm` holds the product's buffers across calls (a search's per-thread scratch).
+  template <class Rows, class Out>
+  void project_into(const Rows& rows, Out& out, detail::GemmWorkspace<T>& gemm) const {
+    gemm.multiply(rows, scaled_, out);
+    out.rowwise() += offsets_;
+  }
+  /// The same into `out`, resized to rows.rows() x num_functions().
   template <class Rows>
   void project(const Rows& rows, RowMatrix<T>& out, detail::GemmWorkspace<T>& gemm) const {
     out.resize(rows.rows(), scaled_.cols());
-    gemm.multiply(rows, scaled_, out);
-    out.rowwise() += offsets_;
+    project_into(rows, out, gemm);
   }
   template <class Rows>
   void project(const Rows& rows, RowMatrix<T>& out) const {

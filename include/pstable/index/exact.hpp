@@ -326,15 +326,27 @@ class ExactIndex {
   }
 
   // The GEMM path's buffers, one set per thread, kept across searches (detail::ScratchLease):
-  // nothing of the size of a block is allocated per call.
+  // nothing of the size of a block is allocated per call. They grow to the largest blocks the
+  // thread has searched (a thread given 16 queries of a split batch holds 16 rows, not 512).
   struct BlockScratch : detail::ScratchBase {
     RowMatrix<T> qblock;
-    std::vector<T, Eigen::aligned_allocator<T>> products =
-        std::vector<T, Eigen::aligned_allocator<T>>(
-            static_cast<std::size_t>(kQueryBlock * kPointBlock));
+    std::vector<T, Eigen::aligned_allocator<T>> products;
     std::vector<detail::TopK<T>> tops;
     std::vector<T> buffer;
     detail::GemmWorkspace<T> gemm;
+
+    void reserve(Eigen::Index queries, Eigen::Index points, Eigen::Index dim) {
+      if (qblock.rows() < queries || qblock.cols() != dim) {
+        qblock.resize(std::max(queries, qblock.cols() == dim ? qblock.rows() : 0), dim);
+      }
+      const auto size = static_cast<std::size_t>(queries * points);
+      if (products.size() < size) {
+        std::vector<T, Eigen::aligned_allocator<T>>(size).swap(products);  // exact, no copy
+      }
+      if (tops.size() < static_cast<std::size_t>(queries)) {
+        tops.resize(static_cast<std::size_t>(queries));
+      }
+    }
   };
 
   // GEMM path for queries [begin, end): blocks of queries x blocks of points.
@@ -346,8 +358,7 @@ class ExactIndex {
     const auto kept = static_cast<std::size_t>(std::min(allowed.count, out.k() + kRescoreExtra));
     detail::ScratchLease<BlockScratch> lease;
     BlockScratch& s = lease.get();
-    s.tops.resize(static_cast<std::size_t>(kQueryBlock), detail::TopK<T>(kept));
-    s.qblock.resize(kQueryBlock, dim());  // a no-op while the size stays
+    s.reserve(std::min(kQueryBlock, end - begin), std::min(kPointBlock, rows()), dim());
     for (Eigen::Index q0 = begin; q0 < end; q0 += kQueryBlock) {
       const Eigen::Index nq = std::min(kQueryBlock, end - q0);
       auto qblock = s.qblock.topRows(nq);

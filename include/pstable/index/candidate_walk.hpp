@@ -16,8 +16,9 @@ namespace pstable::detail {
 /// and tune_e2lsh run (so the tuner measures exactly what search does). Its steps:
 /// 1. `probe`: the bucket keys of tables [first, last): each table's home bucket and its
 ///    `num_probes` best perturbed buckets in multi-probe order;
-/// 2. `gather`: looks the buckets up (in stages with prefetches, so that the cache misses of
-///    different tables overlap) and counts each row's collisions with the query; a row is
+/// 2. `gather`: looks the buckets up in stages, each prefetching what the next reads (directory
+///    slots, bucket keys, the buckets' row lists), so that the cache misses of different buckets
+///    overlap, then counts each row's collisions with the query; a row is
 ///    `fresh` once its count reaches the threshold m, `touched` once it is seen at all;
 /// 3. `select_candidates`: the fresh rows, topped up from lower counts (m - 1, m - 2, ...) when
 ///    fewer than k of them are accepted.
@@ -64,17 +65,22 @@ class CandidateWalk {
   void gather(const std::vector<BucketTable>& tables, std::uint32_t min_hits, OnHit&& on_hit) {
     const std::size_t np = keys_.size();
     starts_.resize(np);
+    buckets_.resize(np);
     for (std::size_t j = gathered_; j < np; ++j) tables[tables_[j]].prefetch_directory(keys_[j]);
     for (std::size_t j = gathered_; j < np; ++j) {
       const auto& table = tables[tables_[j]];
       starts_[j] = table.locate(keys_[j]);
       table.prefetch_bucket(starts_[j]);
     }
+    for (std::size_t j = gathered_; j < np; ++j) {
+      buckets_[j] = tables[tables_[j]].find_from(starts_[j], keys_[j]);
+      prefetch_rows(buckets_[j]);
+    }
     // A row reaches min_hits once (it lies in one bucket per table). Branch-free: the outcome
     // is unpredictable.
     std::size_t nf = nf_, nt = nt_;
     for (std::size_t j = gathered_; j < np; ++j) {
-      const auto bucket = tables[tables_[j]].find_from(starts_[j], keys_[j]);
+      const auto bucket = buckets_[j];
       for (const std::uint32_t* r = bucket.begin; r != bucket.end; ++r) {
         const std::uint32_t row = *r;
         const std::uint32_t c = counts_.hit(row);
@@ -119,10 +125,19 @@ class CandidateWalk {
     }
   }
 
+  // The first lines of a bucket's row list (the hardware prefetcher follows longer ones).
+  static void prefetch_rows(const BucketTable::Range& bucket) noexcept {
+    constexpr std::ptrdiff_t kRowsPerLine = 64 / sizeof(std::uint32_t);
+    if (bucket.begin == bucket.end) return;
+    __builtin_prefetch(bucket.begin);
+    if (bucket.end - bucket.begin > kRowsPerLine) __builtin_prefetch(bucket.begin + kRowsPerLine);
+  }
+
   CollisionCounts counts_{0};
   std::vector<std::uint32_t> fresh_, touched_;
   std::vector<std::uint64_t> keys_;
   std::vector<std::uint32_t> tables_, starts_;
+  std::vector<BucketTable::Range> buckets_;
   std::vector<std::int32_t> slots_;
   std::vector<float> below_float_;
   std::vector<double> below_double_;

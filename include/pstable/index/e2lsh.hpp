@@ -340,7 +340,7 @@ class E2LSHIndex {
     detail::parallel_for(queries.rows(), num_threads, kQueryBlock, [&](auto begin, auto end, int) {
       detail::ScratchLease<Scratch> lease;
       Scratch& scratch = lease.get();
-      scratch.reserve(static_cast<std::size_t>(points_.size()), dim());
+      scratch.reserve(static_cast<std::size_t>(points_.size()), dim(), hashes_.num_functions());
       for (Eigen::Index q0 = begin; q0 < end; q0 += kQueryBlock) {
         const Eigen::Index nb = std::min(kQueryBlock, end - q0);
         hash_block(queries, q0, nb, scratch);
@@ -376,7 +376,7 @@ class E2LSHIndex {
     RowMatrix<T> block, f, prepared_rows;
     detail::GemmWorkspace<T> gemm;
 
-    void reserve(std::size_t n, Eigen::Index d) {
+    void reserve(std::size_t n, Eigen::Index d, Eigen::Index functions) {
       walk.reserve_rows(n);
       if (count.size() < n) {
         count.resize(n, 0);
@@ -393,6 +393,7 @@ class E2LSHIndex {
       }
       prepared_rows.resize(kQueryBlock, d);
       block.resize(kQueryBlock, d);  // no-ops while the sizes stay: nothing reallocated per call
+      f.resize(kQueryBlock, functions);
     }
     // After an exception mid-block: the arrays that must read zero are cleared.
     void recover() override {
@@ -406,8 +407,7 @@ class E2LSHIndex {
     auto rows = s.block.topRows(nb);
     rows = queries.middleRows(q0, nb);
     if constexpr (Metric::normalizes) rows.rowwise().normalize();
-    s.f.resize(kQueryBlock, hashes_.num_functions());  // rows [nb, kQueryBlock) unused
-    auto f = s.f.topRows(nb);
+    auto f = s.f.topRows(nb);  // rows [nb, kQueryBlock) unused
     hashes_.project_into(rows, f, s.gemm);
   }
 

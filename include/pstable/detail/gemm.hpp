@@ -5,6 +5,8 @@
 
 #include <Eigen/Core>
 
+#include "pstable/detail/thread_scratch.hpp"
+
 // Eigen 3.4's internal GEMM entry point is used directly (below); other Eigen versions take the
 // product expression, which is correct but allocates its packing buffers on every product.
 #if EIGEN_VERSION_AT_LEAST(3, 4, 0) && !EIGEN_VERSION_AT_LEAST(3, 4, 90)
@@ -80,16 +82,10 @@ class GemmWorkspace {
       this->m_kc = depth;
       Eigen::internal::computeProductBlockingSizes<T, T, 1>(this->m_kc, this->m_mc, this->m_nc,
                                                             Eigen::Index{1});
-      grow(a, static_cast<std::size_t>(this->m_mc * this->m_kc));
-      grow(b, static_cast<std::size_t>(this->m_kc * this->m_nc));
+      grow_exact(a, static_cast<std::size_t>(this->m_mc * this->m_kc));
+      grow_exact(b, static_cast<std::size_t>(this->m_kc * this->m_nc));
       this->m_blockA = a.data();
       this->m_blockB = b.data();
-    }
-
-   private:
-    static void grow(Buffer& buffer, std::size_t size) {
-      // Grows to the exact size (no copy of the old contents) and never shrinks.
-      if (buffer.size() < size) Buffer(size).swap(buffer);
     }
   };
 #endif

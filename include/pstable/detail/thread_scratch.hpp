@@ -1,8 +1,17 @@
 #pragma once
 
+#include <cstddef>
 #include <memory>
 
 namespace pstable::detail {
+
+/// Grows a scratch vector to at least `size` elements, to exactly that size and without copying
+/// the old contents (scratch is overwritten before it is read); never shrinks it, so a buffer
+/// reused across calls is allocated only when a larger one is first needed.
+template <class Vector>
+void grow_exact(Vector& buffer, std::size_t size) {
+  if (buffer.size() < size) Vector(size).swap(buffer);
+}
 
 /// Base of a per-thread search scratch: `dirty` is set while arrays that must read zero between
 /// uses are being filled, and `recover()` clears them when an exception left them half-filled.

@@ -339,10 +339,7 @@ class ExactIndex {
       if (qblock.rows() < queries || qblock.cols() != dim) {
         qblock.resize(std::max(queries, qblock.cols() == dim ? qblock.rows() : 0), dim);
       }
-      const auto size = static_cast<std::size_t>(queries * points);
-      if (products.size() < size) {
-        std::vector<T, Eigen::aligned_allocator<T>>(size).swap(products);  // exact, no copy
-      }
+      detail::grow_exact(products, static_cast<std::size_t>(queries * points));
       if (tops.size() < static_cast<std::size_t>(queries)) {
         tops.resize(static_cast<std::size_t>(queries));
       }

@@ -15,6 +15,7 @@
 #include "pstable/index/exact.hpp"
 #include "pstable/io/index_file.hpp"
 #include "pstable/simd/code_kernels.hpp"
+#include "pstable/storage/pca_sketch.hpp"
 #include "pstable/storage/scalar_quantizer.hpp"
 #include "pstable/storage/sq8.hpp"
 #include "pstable/storage/traits.hpp"
@@ -61,6 +62,11 @@ void check_same_results(const RowMatrix<T>& data, const RowMatrix<T>& queries,
     CHECK(one.ids().row(0) == a.ids().row(q));
     CHECK(one.distances().row(0) == a.distances().row(q));
   }
+  // A few queries per call are scored query by query (with sketches first, for d >= 256).
+  const Eigen::Index few = std::min<Eigen::Index>(queries.rows(), 5);
+  const auto some = coded.search(queries.topRows(few), k);
+  CHECK(some.ids() == a.ids().topRows(few));
+  CHECK(some.distances() == a.distances().topRows(few));
   // Range search scores every candidate on the full-precision rows: the same as flat storage.
   // The radius: the median of the queries' (k/2)-th values that exist (some queries of these
   // data sets find no candidate at all).
@@ -154,6 +160,45 @@ TEST_CASE("Sq8Storage: E2LSH results equal full-precision scoring, every metric"
   E2LSHParams pp = p;
   pp.bucket_width = 400.0;
   check_same_results<float, Euclidean>(pixels<float>(500, 64, 3), pixels<float>(30, 64, 4), pp, 10);
+}
+
+TEST_CASE("Sq8Storage with sketches (d >= 256): results equal full-precision scoring",
+          "[sq8][sketch]") {
+  E2LSHParams p;
+  p.num_tables = 6;
+  p.num_hashes = 4;
+  p.bucket_width = 16.0;
+  p.num_probes = 4;
+  p.seed = 5;
+  const auto data = clustered<float>(600, 288, 40);
+  const auto queries = clustered<float>(30, 288, 45);
+  static_assert(288 >= detail::PcaSketch<float>::kMinDim);
+  check_same_results<float, Euclidean>(data, queries, p, 10);
+  check_same_results<float, Cosine>(data, queries, p, 10);
+  check_same_results<double, Euclidean>(data.cast<double>(), queries.cast<double>(), p, 7);
+  E2LSHParams pm = p;
+  pm.bucket_width = 64.0;
+  check_same_results<float, Manhattan>(data, queries, pm, 10);  // no sketch: no product form
+  // Pixels far from the origin (the sketch takes the mean out), k beyond the candidates.
+  E2LSHParams pp = p;
+  pp.bucket_width = 1600.0;
+  check_same_results<float, Euclidean>(pixels<float>(500, 320, 6), pixels<float>(20, 320, 7), pp,
+                                       10);
+  check_same_results<float, Euclidean>(pixels<float>(200, 320, 8), pixels<float>(6, 320, 9), pp,
+                                       250);
+  // Rows added later are sketched on the first rows' basis; results stay exact.
+  E2LSHIndex<float, Euclidean> flat(288, p);
+  E2LSHIndex<float, Euclidean, Sq8Storage<float, Euclidean>> coded(288, p);
+  flat.add(data.topRows(100));
+  coded.add(data.topRows(100));
+  flat.add(data.bottomRows(500) * 3.0f);
+  coded.add(data.bottomRows(500) * 3.0f);
+  const auto before = flat.search(queries.topRows(4), 10);
+  const auto after = coded.search(queries.topRows(4), 10);
+  CHECK(before.ids() == after.ids());
+  CHECK(before.distances() == after.distances());
+  // 128 bytes of sketch per row, beside d bytes of codes.
+  CHECK(coded.memory_bytes() >= flat.memory_bytes() + 600 * (288 + 128));
 }
 
 TEST_CASE("Sq8Storage: adds that widen the range re-code; compact keeps results", "[sq8]") {

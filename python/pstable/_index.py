@@ -714,8 +714,10 @@ class E2LSHIndex(_Index):
         [1, num_tables]. Settable later, no rebuild.
     storage : {"full", "sq8"}, default "full", keyword-only
         "sq8" also keeps 8-bit codes of the rows (d bytes, padded to a multiple of 64, per point
-        more) and scores candidates on them first, reading full rows only for those that may
-        still be among the k best: the same results, fewer bytes read per query.
+        more; from d = 256 on also a 128-byte sketch per point, read before the codes when a
+        call holds fewer than 8 queries) and scores candidates on them first, reading full rows
+        only for those that may still be among the k best: the same results, fewer bytes read
+        per query.
 
     Raises
     ------

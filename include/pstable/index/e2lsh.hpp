@@ -244,6 +244,8 @@ class E2LSHIndex {
   static constexpr Eigen::Index kQueryBlock = 128;  // queries hashed and grouped together
   static constexpr std::size_t kPrefetchAhead = 2;  // candidates whose rows load ahead
   static constexpr Eigen::Index kGroupFrom = 8;     // queries from which verify groups by row
+  static constexpr std::size_t kRefineAhead = 4;    // candidates whose codes load ahead (refine)
+  static constexpr std::size_t kSketchAhead = 8;    // candidates whose sketches load ahead
   static constexpr std::uint32_t kGone = std::numeric_limits<std::uint32_t>::max();
 
   // add and add with ids (ids null: default ids).
@@ -358,6 +360,7 @@ class E2LSHIndex {
   struct Bounded {
     double lo, hi;
     std::uint32_t row;
+    std::uint32_t fetched = 0;  // refine prefetched its codes
   };
 
   // Per-thread scratch, reused across calls (detail::ScratchLease): sized by the largest index a
@@ -371,6 +374,7 @@ class E2LSHIndex {
     std::vector<detail::TopK<T>> tops;
     std::vector<typename Storage::QueryCode> codes;
     std::vector<std::vector<Bounded>> found;
+    std::vector<Bounded> refined;
     std::vector<double> uppers;
     std::vector<T> buffer;
     RowMatrix<T> block, f, prepared_rows;
@@ -454,10 +458,19 @@ class E2LSHIndex {
         points_.encode_query(s.prepared[qi], s.codes[qi]);
         s.found[qi].clear();
       }
-      visit_pairs(nb, s, [&](std::uint32_t row, std::uint32_t qi) {
-        const auto b = points_.bounds(kernels, s.codes[qi], static_cast<Id>(row));
-        s.found[qi].push_back({b.lo, b.hi, row});
-      });
+      // Sketches first where candidates are scored query by query (a few queries): their codes
+      // are read once per query, so the codes the sketches rule out are memory not read. A
+      // larger block reads each row's codes once for all its queries (visit_pairs groups them),
+      // and there the sketch stage would only add work.
+      if (points_.has_sketch() && nb < kGroupFrom) {
+        for (Eigen::Index i = 0; i < nb; ++i)
+          sketch_then_codes(static_cast<std::size_t>(i), kernels, s);
+      } else {
+        visit_pairs(nb, s, [&](std::uint32_t row, std::uint32_t qi) {
+          const auto b = points_.bounds(kernels, s.codes[qi], static_cast<Id>(row));
+          s.found[qi].push_back({b.lo, b.hi, row, 0});
+        });
+      }
       for (Eigen::Index i = 0; i < nb; ++i) rerank(static_cast<std::size_t>(i), kernels, s);
     } else {
       visit_pairs(nb, s, [&](std::uint32_t row, std::uint32_t qi) {
@@ -541,6 +554,68 @@ class E2LSHIndex {
       s.count[row] = 0;
     }
     s.dirty = false;
+  }
+
+  // Query qi's candidate intervals for a storage with sketches: every candidate's sketch
+  // interval (two lines per row, prefetched ahead), then refine.
+  [[gnu::noinline]] void sketch_then_codes(std::size_t qi, const simd::KernelSet<T>& kernels,
+                                           Scratch& s) const {
+    auto& qc = s.codes[qi];
+    points_.encode_sketch(qc);
+    auto& found = s.found[qi];
+    const std::size_t begin = s.first[qi], end = s.first[qi + 1];
+    for (std::size_t e = begin; e < std::min(end, begin + kSketchAhead); ++e)
+      points_.prefetch_sketch(s.gathered[e]);
+    for (std::size_t e = begin; e < end; ++e) {
+      if (e + kSketchAhead < end) points_.prefetch_sketch(s.gathered[e + kSketchAhead]);
+      const std::uint32_t row = s.gathered[e];
+      const auto b = points_.coarse_bounds(qc, static_cast<Id>(row));
+      found.push_back({b.lo, b.hi, row, 0});
+    }
+    refine(qi, kernels, s);
+  }
+
+  // Narrows query qi's sketch intervals (storages with has_sketch) to the codes' intervals,
+  // reading the codes only of candidates whose sketch interval starts at or below the k-th
+  // smallest upper end of the code intervals so far: the others cannot be among the k best.
+  // Codes are prefetched a few candidates ahead, for those that pass the current cut.
+  void refine(std::size_t qi, const simd::KernelSet<T>& kernels, Scratch& s) const {
+    auto& found = s.found[qi];
+    const std::size_t k = s.tops[qi].k();
+    auto& uppers = s.uppers;  // max-heap of the k smallest upper ends
+    uppers.clear();
+    double cut = std::numeric_limits<double>::infinity();
+    s.refined.clear();
+    const std::size_t n = found.size();
+    // Codes are prefetched for the next kRefineAhead candidates that pass the current cut (the
+    // cut only falls, so a few prefetched ones are skipped after all).
+    std::size_t ahead = 0, passing = 0;
+    for (std::size_t e = 0; e < n; ++e) {
+      for (; ahead < n && passing < kRefineAhead; ++ahead) {
+        if (found[ahead].lo <= cut) {
+          points_.prefetch(found[ahead].row);
+          found[ahead].fetched = 1;
+          ++passing;
+        }
+      }
+      const Bounded c = found[e];
+      passing -= c.fetched;
+      if (c.lo > cut) continue;
+      const auto b = points_.bounds(kernels, s.codes[qi], static_cast<Id>(c.row));
+      const Bounded narrowed{std::max(b.lo, c.lo), std::min(b.hi, c.hi), c.row, 0};
+      s.refined.push_back(narrowed);
+      if (k == 0) continue;
+      if (uppers.size() < k) {
+        uppers.push_back(narrowed.hi);
+        std::push_heap(uppers.begin(), uppers.end());
+      } else if (narrowed.hi < uppers.front()) {
+        std::pop_heap(uppers.begin(), uppers.end());
+        uppers.back() = narrowed.hi;
+        std::push_heap(uppers.begin(), uppers.end());
+      }
+      if (uppers.size() == k) cut = uppers.front();
+    }
+    found.swap(s.refined);
   }
 
   // Exact keys for the candidates of query qi whose interval starts at or below the k-th

@@ -17,6 +17,7 @@
 #include "pstable/metric/traits.hpp"
 #include "pstable/simd/code_kernels.hpp"
 #include "pstable/simd/dispatch.hpp"
+#include "pstable/storage/pca_sketch.hpp"
 #include "pstable/storage/scalar_quantizer.hpp"
 
 namespace pstable {
@@ -44,8 +45,14 @@ struct KeyBounds {
 /// error ||x - decode(code(x))|| (kept per row), the query's rounding to int16, and a margin for
 /// float rounding. The index re-ranks exactly every candidate whose lower end is at most the k-th
 /// smallest upper end, so its results (ids and distances) are those of full-precision scoring;
-/// the codes only decide how few rows are read in full. Memory: d bytes of codes (padded to a
-/// multiple of 64) plus 12 (float) or 20 (double) bytes per row beside the rows themselves.
+/// the codes only decide how few rows are read in full.
+///
+/// Rows of 256 dimensions or more also get a sketch on their main directions
+/// (detail::PcaSketch): 128 bytes per row that bound the key from two cache lines. The index
+/// reads the sketches first and the codes only of candidates whose sketch interval can still reach
+/// the k best (`has_sketch`, `coarse_bounds`). Memory: d bytes of codes (padded to a multiple of
+/// 64), 12 (float) or 20 (double) bytes per row, and 128 bytes of sketch for d >= 256, beside the
+/// rows themselves.
 template <class T, class Metric>
 class Sq8Storage {
   static_assert(Metric::has_product_form || Metric::key_is_distance,
@@ -61,7 +68,7 @@ class Sq8Storage {
   static constexpr Eigen::Index kMaxDim = Eigen::Index{1} << 20;
 
   explicit Sq8Storage(Eigen::Index dim)
-      : rows_((check_dim(dim), dim)), quantizer_(dim), stride_(padded(dim)) {}
+      : rows_((check_dim(dim), dim)), quantizer_(dim), sketch_(dim), stride_(padded(dim)) {}
 
   Eigen::Index dim() const noexcept { return rows_.dim(); }
   Eigen::Index size() const noexcept { return rows_.size(); }
@@ -84,7 +91,7 @@ class Sq8Storage {
     return rows_.memory_bytes() + codes_.capacity() +
            (error_.capacity() + norm_.capacity()) * sizeof(T) +
            code_sum_.capacity() * sizeof(std::int32_t) +
-           quantizer_.lo().size() * (4 * sizeof(T) + 1);
+           quantizer_.lo().size() * (4 * sizeof(T) + 1) + sketch_.memory_bytes();
   }
 
   void validate_rows(const MatrixRef<T>& rows, const char* what) const {
@@ -95,6 +102,8 @@ class Sq8Storage {
   /// On an exception (allocation) nothing changed.
   void append(const MatrixRef<T>& rows) {
     auto q = quantizer_.widened(rows);
+    auto sketch = sketch_;
+    if constexpr (Metric::has_product_form) sketch.append(rows);
     const bool recode = !q.same_codes(quantizer_);
     const auto old_n = static_cast<std::size_t>(size());
     const auto m = static_cast<std::size_t>(rows.rows());
@@ -128,6 +137,7 @@ class Sq8Storage {
     norm_.swap(norm);
     code_sum_.swap(sums);
     quantizer_ = std::move(q);
+    sketch_ = std::move(sketch);
   }
 
   const T* prepare_query(const T* q, std::vector<T>& buffer) const {
@@ -147,6 +157,13 @@ class Sq8Storage {
     for (std::size_t b = 0; b < stride_; b += 64) __builtin_prefetch(p + b);
   }
 
+  /// Whether rows have sketches (product-form metrics, dim >= 256): then `coarse_bounds` is
+  /// the cheaper first filter before `bounds`.
+  bool has_sketch() const noexcept { return Metric::has_product_form && sketch_.enabled(); }
+
+  /// Prefetches what `coarse_bounds` reads (the sketch).
+  void prefetch_sketch(Id i) const noexcept { sketch_.prefetch(i); }
+
   /// Prefetches what `key` reads (the full row).
   void prefetch_row(Id i) const noexcept { rows_.prefetch(i); }
 
@@ -156,6 +173,7 @@ class Sq8Storage {
     std::vector<std::int16_t> scaled;  // product form: round(q_j * scale_j / alpha)
     std::vector<T> decoded;            // distance form: a decoded row
     double alpha = 0, base = 0, norm = 0;
+    typename detail::PcaSketch<T>::Query sketch;  // from encode_sketch
   };
 
   /// Prepares `prepared_query` (from prepare_query, kept alive by the caller) for `bounds`.
@@ -185,6 +203,28 @@ class Sq8Storage {
       }
     } else {
       qc.decoded.resize(d);
+    }
+  }
+
+  /// Prepares qc (from encode_query) for `coarse_bounds` too (needs has_sketch()).
+  void encode_sketch(QueryCode& qc) const { sketch_.encode_query(qc.query, qc.sketch); }
+
+  /// A wider interval than `bounds`, also holding row i's true key, from the sketch alone
+  /// (needs encode_sketch).
+  detail::KeyBounds coarse_bounds(const QueryCode& qc, Id i) const noexcept {
+    if constexpr (Metric::has_product_form) {
+      const auto r = static_cast<std::size_t>(i);
+      const double eps =
+          4 * double(std::numeric_limits<T>::epsilon()) * std::sqrt(double(dim()) + 1);
+      const auto p = sketch_.product(qc.sketch, i);
+      const double reach = qc.norm + sketch_.centred_norm(i) + sketch_.mean_norm();
+      const double err = eps * reach * reach;
+      const double value = Metric::has_row_value ? double(row_values()[r]) : 0.0;
+      const double a = Metric::key_from_product(p.lo - err, value);
+      const double b = Metric::key_from_product(p.hi + err, value);
+      return {std::min(a, b), std::max(a, b)};
+    } else {
+      return {-std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
     }
   }
 
@@ -264,6 +304,7 @@ class Sq8Storage {
 
   detail::PointSet<T, Metric> rows_;
   detail::ScalarQuantizer8<T> quantizer_;
+  detail::PcaSketch<T> sketch_;
   std::size_t stride_;
   Codes codes_;
   std::vector<T> error_, norm_;

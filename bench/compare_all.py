@@ -92,7 +92,13 @@ def main():
     parser.add_argument("--study", default="build/release/bench/pstable_study")
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--out", default="docs/benchmarks.md")
+    parser.add_argument("--cpu", type=int, default=None,
+                        help="run everything (this process and pstable_study) on this CPU: the "
+                        "cores of a virtual machine can differ by 20-25%% for memory-bound work, "
+                        "so every index then runs on the same one")
     args = parser.parse_args()
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})  # inherited by pstable_study
     if not os.path.exists(args.study):
         sys.exit(f"{args.study} is missing; build it: cmake --build build/release --target "
                  "pstable_study")
@@ -124,6 +130,8 @@ def main():
     load_after = os.getloadavg()
     print("load average after: %.2f %.2f %.2f" % load_after, file=sys.stderr)
     cmd = f"/usr/bin/python3 bench/compare_all.py --queries {nq}"
+    if args.cpu is not None:
+        cmd += f" --cpu {args.cpu}"
     lines = [
         "# Benchmarks: pstable against FAISS and hnswlib",
         "",

@@ -199,6 +199,22 @@ TEST_CASE("Sq8Storage with sketches (d >= 256): results equal full-precision sco
   CHECK(before.distances() == after.distances());
   // 128 bytes of sketch per row, beside d bytes of codes.
   CHECK(coded.memory_bytes() >= flat.memory_bytes() + 600 * (288 + 128));
+
+  // No rows (never added, or all removed and compacted): no sketch basis, a clear error, and
+  // rows added afterwards fit one.
+  E2LSHIndex<float, Euclidean, Sq8Storage<float, Euclidean>> emptied(288, p);
+  CHECK_THROWS_AS(emptied.search(queries.topRows(2), 1), InvalidState);
+  emptied.add(data.topRows(3));
+  for (Id id = 0; id < 3; ++id) emptied.remove(id);
+  emptied.compact();
+  CHECK(emptied.size() == 0);
+  CHECK_THROWS_AS(emptied.search(queries.topRows(2), 1), InvalidState);
+  emptied.add(data);
+  E2LSHIndex<float, Euclidean> plain(288, p);
+  plain.add(data);
+  // Ids differ (the emptied index's continue after the removed ones); distances do not.
+  CHECK(emptied.search(queries.topRows(4), 10).distances() ==
+        plain.search(queries.topRows(4), 10).distances());
 }
 
 TEST_CASE("Sq8Storage: adds that widen the range re-code; compact keeps results", "[sq8]") {

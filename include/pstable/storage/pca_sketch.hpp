@@ -14,7 +14,8 @@
 namespace pstable::detail {
 
 /// A sketch of each row on its top principal directions, which bounds the row's inner product
-/// with a query from one 128-byte line per row (a candidate filter read before the codes).
+/// with a query from 128 bytes (two cache lines) per row: a candidate filter read before the
+/// codes.
 ///
 /// With the mean m, an orthonormal basis V (d x kDims) of the main directions, a = V^T (q - m),
 /// b = V^T (x - m), and residuals r_q, r_x orthogonal to V:
@@ -38,6 +39,8 @@ class PcaSketch {
 
   /// Whether rows of this dimension get sketches.
   bool enabled() const noexcept { return dim_ >= kMinDim; }
+  /// Whether the basis is fitted (rows were added), so that queries can be encoded.
+  bool ready() const noexcept { return basis_.size() > 0; }
   Eigen::Index size() const noexcept { return static_cast<Eigen::Index>(values_.size() / kStride); }
 
   std::size_t memory_bytes() const noexcept {
@@ -82,6 +85,7 @@ class PcaSketch {
     double mean_norm = 0;
   };
 
+  /// Needs ready().
   void encode_query(const T* q, Query& out) const {
     out.a.assign(kStride, 0.0f);
     Eigen::RowVectorXd c =
@@ -96,8 +100,8 @@ class PcaSketch {
     out.mean_norm = std::sqrt(mean_sq_);
   }
 
-  /// An interval holding q.x for row i, computed in real arithmetic; `slack` (>= 0) is the
-  /// half-width to add for the rounding of the stored values and of the caller's exact kernel.
+  /// An interval holding q.x for row i (`q` from encode_query), widened for the rounding of the
+  /// stored values and of this computation; the caller adds its exact kernel's rounding.
   struct Interval {
     double lo, hi;
   };

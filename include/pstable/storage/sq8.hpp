@@ -157,9 +157,9 @@ class Sq8Storage {
     for (std::size_t b = 0; b < stride_; b += 64) __builtin_prefetch(p + b);
   }
 
-  /// Whether rows have sketches (product-form metrics, dim >= 256): then `coarse_bounds` is
-  /// the cheaper first filter before `bounds`.
-  bool has_sketch() const noexcept { return Metric::has_product_form && sketch_.enabled(); }
+  /// Whether rows have sketches (product-form metrics, dim >= 256, once rows were added): then
+  /// `coarse_bounds` is the cheaper first filter before `bounds`.
+  bool has_sketch() const noexcept { return Metric::has_product_form && sketch_.ready(); }
 
   /// Prefetches what `coarse_bounds` reads (the sketch).
   void prefetch_sketch(Id i) const noexcept { sketch_.prefetch(i); }

@@ -11,11 +11,19 @@ selenium = pytest.importorskip("selenium", reason="Debian python3-selenium is ne
 if not (shutil.which("chromium") and shutil.which("chromedriver")):
     pytest.skip("Debian chromium and chromium-driver are needed (scripts/setup.sh web)", allow_module_level=True)
 
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 import browser  # noqa: E402
+
+
+def wait(driver, seconds):
+    """A wait that polls again when the page is replaced under it: a form submit navigates, and
+    Chromium can then answer a read of the old page's node with an "unhandled inspector error"
+    (a plain WebDriverException, which WebDriverWait does not ignore by default)."""
+    return WebDriverWait(driver, seconds, ignored_exceptions=(WebDriverException,))
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +53,7 @@ def test_click_a_query_and_see_relevant_results(server, engine, tmp_path):
         gallery = driver.find_elements(By.CSS_SELECTOR, ".gallery button")
         assert len(gallery) == 48
         driver.find_element(By.ID, f"query-{qid}").click()
-        WebDriverWait(driver, 30).until(EC.presence_of_element_located((By.ID, "results")))
+        wait(driver, 30).until(EC.presence_of_element_located((By.ID, "results")))
         cards = driver.find_elements(By.CSS_SELECTOR, "#results .result")
         assert len(cards) == 10
         relevant = [c.get_attribute("data-relevant") for c in cards].count("yes")
@@ -61,7 +69,7 @@ def test_click_a_query_and_see_relevant_results(server, engine, tmp_path):
         driver.find_element(By.CSS_SELECTOR, "label[for=mode-exact]").click()
         driver.find_element(By.CSS_SELECTOR, "label[for=metric-cosine]").click()
         driver.find_element(By.ID, "rerun").click()
-        WebDriverWait(driver, 30).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "exact scan, cosine"))
+        wait(driver, 30).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "exact scan, cosine"))
         visited = driver.find_element(By.ID, "visited").text
         assert visited.startswith(f"{SMALL:,}")
         driver.save_screenshot(str(tmp_path / "results.png"))
@@ -83,7 +91,7 @@ def test_pages_fit_a_390_pixel_wide_phone(server, path):
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
         driver.get(server + path)
-        WebDriverWait(driver, 10).until(EC.presence_of_element_located((By.TAG_NAME, "main")))
+        wait(driver, 10).until(EC.presence_of_element_located((By.TAG_NAME, "main")))
         viewport = driver.execute_script("return document.documentElement.clientWidth")
         widest = driver.execute_script("return document.documentElement.scrollWidth")
         assert viewport <= 390 and widest <= viewport, f"page is {widest} px wide in a {viewport} px viewport"

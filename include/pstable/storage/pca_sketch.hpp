@@ -79,10 +79,10 @@ class PcaSketch {
   /// A query in the form `product` needs.
   struct Query {
     std::vector<float> a;
-    double resid = 0;     // ||r_q||
-    double constant = 0;  // q.m - m.m
-    double reach = 0;     // ||q - m||
-    double mean_norm = 0;
+    double resid = 0;      // ||r_q||
+    double constant = 0;   // q.m - m.m
+    double reach = 0;      // ||q - m||
+    double mean_norm = 0;  // ||m||, kept per query so that no row pays its square root
   };
 
   /// Needs ready().
@@ -120,11 +120,11 @@ class PcaSketch {
     return {centre - half - err, centre + half + err};
   }
 
-  /// ||x - m|| of row i (rounded up): with ||m||, a bound on ||x|| for rounding margins.
+  /// ||x - m|| of row i (rounded up): with ||m|| (Query::mean_norm), a bound on ||x|| for
+  /// rounding margins.
   double centred_norm(Id i) const noexcept {
     return double(values_[static_cast<std::size_t>(i) * kStride + kDims + 2]);
   }
-  double mean_norm() const noexcept { return std::sqrt(mean_sq_); }
 
   void prefetch(Id i) const noexcept {
     const float* s = values_.data() + static_cast<std::size_t>(i) * kStride;

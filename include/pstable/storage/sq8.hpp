@@ -217,7 +217,7 @@ class Sq8Storage {
       const double eps =
           4 * double(std::numeric_limits<T>::epsilon()) * std::sqrt(double(dim()) + 1);
       const auto p = sketch_.product(qc.sketch, i);
-      const double reach = qc.norm + sketch_.centred_norm(i) + sketch_.mean_norm();
+      const double reach = qc.norm + sketch_.centred_norm(i) + qc.sketch.mean_norm;
       const double err = eps * reach * reach;
       const double value = Metric::has_row_value ? double(row_values()[r]) : 0.0;
       const double a = Metric::key_from_product(p.lo - err, value);

@@ -29,6 +29,18 @@ SWEPT = [  # (L, k hashes, w, probes, min_collisions): a few fixed settings besi
     (48, 12, 12, 30, 3)]
 
 
+def openblas_note():
+    """Which OpenBLAS kernels FAISS's flat scan ran on, and why that decides the exact-scan ratio."""
+    core = os.environ.get("OPENBLAS_CORETYPE")
+    chosen = (f"`OPENBLAS_CORETYPE={core}` is set in this environment, so OpenBLAS runs its {core} "
+              "kernels instead of the ones it picks for this CPU" if core else
+              "`OPENBLAS_CORETYPE` is not set, so OpenBLAS runs the kernels it picks for this CPU "
+              "(the architecture above)")
+    return (f"{chosen}. FAISS's IndexFlatL2 batch search is OpenBLAS's sgemm; pstable uses no BLAS "
+            "(its batch scan is Eigen's GEMM, built with `PSTABLE_BENCH_ARCH_FLAGS`), so the "
+            "scan's ratio to IndexFlatL2 depends on that choice (docs/performance.md).")
+
+
 def pstable_rows(study, nq):
     rows = []
     runs = [["--tune"]]
@@ -151,11 +163,7 @@ def main():
         "Figures taken under load are not results: rerun on a quiet machine." % (load_before + load_after),
         "* Run-to-run noise: on this 2-core VM the same index's q/s moves by 10-25 % between "
         "runs even on a quiet machine (the peers too); compare rows of one run, not across runs.",
-        "* OPENBLAS: this machine sets `OPENBLAS_CORETYPE` (and `OPENBLAS_L2_SIZE`) because older "
-        "OpenBLAS builds crash or compute wrongly on its processor; they were left as set, so "
-        "FAISS's IndexFlatL2 batch search runs with the Haswell kernels (see docs/performance.md "
-        "for both kernel choices). pstable does not use BLAS.",
-        "* BLAS seen by numpy/FAISS: " + "; ".join(peers.blas_info()) + ".",
+        "* BLAS seen by numpy/FAISS: " + "; ".join(peers.blas_info()) + ". " + openblas_note(),
         "* Memory: pstable's `memory_bytes()` (scan: the data it reads; E2LSH: data + tables), "
         "FAISS's serialized index, hnswlib's saved index file.",
         "* Items visited: distinct candidates whose distance is computed per query (IVF: the "

@@ -153,6 +153,25 @@ class IdMap {
     return out;
   }
 
+  /// The rows compaction keeps (those not removed), in order: row r is read from row_at(r), a
+  /// pointer to its `dim` values. With `remap`, remap[r] becomes r's row after compaction, or
+  /// `gone` for a removed row. Throws only bad_alloc.
+  template <class T, class RowAt>
+  RowMatrix<T> live_rows(Eigen::Index dim, RowAt&& row_at,
+                         std::vector<std::uint32_t>* remap = nullptr,
+                         std::uint32_t gone = 0) const {
+    RowMatrix<T> kept(live(), dim);
+    if (remap != nullptr) remap->assign(static_cast<std::size_t>(rows()), gone);
+    Eigen::Index next = 0;
+    for (Eigen::Index r = 0; r < rows(); ++r) {
+      if (removed(r)) continue;
+      if (remap != nullptr)
+        (*remap)[static_cast<std::size_t>(r)] = static_cast<std::uint32_t>(next);
+      kept.row(next++) = Eigen::Map<const RowVector<T>>(row_at(r), dim);
+    }
+    return kept;
+  }
+
   std::size_t memory_bytes() const noexcept {
     return removed_.capacity() + (ids_.capacity() + by_id_.capacity()) * sizeof(Id);
   }

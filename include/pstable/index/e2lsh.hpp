@@ -162,16 +162,10 @@ class E2LSHIndex {
   /// remaining points do not change. O(size() * (dim + L)).
   void compact() {
     if (ids_.num_removed() == 0) return;
-    const auto rows = static_cast<std::size_t>(points_.size());
-    std::vector<std::uint32_t> remap(rows, kGone);
+    std::vector<std::uint32_t> remap;
     detail::IdMap ids = ids_.compacted();
-    RowMatrix<T> kept(ids_.live(), dim());
-    Eigen::Index next = 0;
-    for (std::size_t r = 0; r < rows; ++r) {
-      if (ids_.removed(static_cast<Eigen::Index>(r))) continue;
-      remap[r] = static_cast<std::uint32_t>(next);
-      kept.row(next++) = Eigen::Map<const RowVector<T>>(points_.row(static_cast<Id>(r)), dim());
-    }
+    const RowMatrix<T> kept = ids_.live_rows<T>(
+        dim(), [&](Eigen::Index r) { return points_.row(static_cast<Id>(r)); }, &remap, kGone);
     Storage points(dim());
     points.append(kept);
     std::vector<detail::BucketTable> tables(tables_.size());

@@ -137,12 +137,8 @@ class ExactIndex {
   /// the rest into memory it owns). Ids of the remaining points do not change. O(size() * dim).
   void compact() {
     if (ids_.num_removed() == 0) return;
-    RowMatrix<T> kept(ids_.live(), dim());
-    Eigen::Index next = 0;
-    for (Eigen::Index r = 0; r < points_.size(); ++r) {
-      if (!ids_.removed(r))
-        kept.row(next++) = Eigen::Map<const RowVector<T>>(points_.row(r), dim());
-    }
+    const RowMatrix<T> kept =
+        ids_.live_rows<T>(dim(), [&](Eigen::Index r) { return points_.row(r); });
     detail::IdMap ids = ids_.compacted();
     detail::PointSet<T, Metric> points(dim());
     points.append(kept);

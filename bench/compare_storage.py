@@ -2,8 +2,9 @@
 """E2LSH candidate storages against each other and against hnswlib, in ONE run, from Python.
 
 Fashion-MNIST (60,000 training images, the first N test images as queries, pixels in [0, 1]),
-Euclidean, k = 10, ONE thread. For each E2LSH setting: the full-precision storage and
-storage="sq8" (8-bit codes first, survivors re-ranked: identical ids, checked here), batch q/s
+Euclidean, k = 10, ONE thread. For each E2LSH setting: the full-precision storage,
+storage="sq8" and storage="sq4" (8-bit or 4-bit codes first, survivors re-ranked: identical ids,
+checked here), batch q/s
 by the searching thread's CPU time, and the latency of one query per Python call (what a web
 request or a notebook loop pays). hnswlib (M 16, efC 100) with ef raised until recall 0.90, both
 ways too. The load average is printed first: figures taken on a busy machine are not results.
@@ -60,7 +61,7 @@ def main(argv=None):
     for text in args.params:
         params = parse(text)
         results = {}
-        for storage in ("full", "sq8"):
+        for storage in ("full", "sq8", "sq4"):
             index = pstable.E2LSHIndex(base.shape[1], storage=storage, **params)
             _, _, build = peers.timed(lambda: index.add(base))
             (ids, _), wall, cpu = peers.timed(lambda: index.search(queries, K, num_threads=1))
@@ -69,8 +70,9 @@ def main(argv=None):
             print(f"| E2LSH {text} {storage} | {peers.recall(ids, truth):.3f} | "
                   f"{len(queries) / cpu:,.0f} | {lat:.0f} | {build:.1f} | "
                   f"{index.memory_bytes / 1e6:.0f} |", flush=True)
-        if not np.array_equal(results["full"], results["sq8"]):
-            raise SystemExit(f"sq8 and full storage disagree for {text}")
+        for storage in ("sq8", "sq4"):
+            if not np.array_equal(results["full"], results[storage]):
+                raise SystemExit(f"{storage} and full storage disagree for {text}")
 
     import hnswlib
     hnsw = hnswlib.Index(space="l2", dim=base.shape[1])

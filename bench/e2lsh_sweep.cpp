@@ -161,8 +161,8 @@ int main(int argc, char** argv) {
   detail::for_each_storage(Storages{},
                            [&](const char* name, std::uint8_t) { storages.emplace_back(name); });
   app.add_option("--storage", storage,
-                 "candidate storage: full-precision rows (full), 8-bit codes (sq8), ..., or "
-                 "both: every storage")
+                 "candidate storage: full-precision rows (full), 8-bit codes (sq8), 4-bit codes "
+                 "(sq4), or both: every storage")
       ->check(CLI::IsMember(storages));
   app.add_option("--params", params_text,
                  "an extra fixed setting L,k,w,T[,m] (m = min_collisions); repeatable")

@@ -112,7 +112,8 @@ inline void add_options(CLI::App& app, Options& o, const std::vector<std::string
   app.add_flag("!--no-lsh", o.lsh, "the sequential scan only");
   app.add_option("--storage", o.storage,
                  "E2LSH candidate storage: full-precision rows (full), 8-bit codes first (sq8), "
-                 "or both (each E2LSH row twice)")
+                 "4-bit codes first (sq4), or both (every storage: each E2LSH row once per "
+                 "storage)")
       ->check(CLI::IsMember(storage_choices()));
   app.add_option("--radius", o.radius,
                  "also run search_radius with this radius (cosine: a similarity threshold) and "

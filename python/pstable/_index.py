@@ -29,7 +29,7 @@ _core = _simd.choose()
 Metric = Literal["euclidean", "l2", "cosine", "ip", "inner_product", "manhattan", "l1"]
 DType = Union[Literal["float32", "float64"], "np.dtype[Any]", type]
 #: How an E2LSHIndex scores candidates: full-precision rows, or 8-bit codes first.
-Storage = Literal["full", "sq8"]
+Storage = Literal["full", "sq8", "sq4"]
 #: The `filter=` of the searches: a boolean mask over ids, an integer array of allowed ids, or a
 #: callable given the index's ids (`ids()`) once per search that returns a boolean array aligned
 #: with them or allowed ids.
@@ -712,12 +712,13 @@ class E2LSHIndex(_Index):
     min_collisions : int, default 1, keyword-only
         m: probed buckets a point must share with the query to become a candidate (1 = any), in
         [1, num_tables]. Settable later, no rebuild.
-    storage : {"full", "sq8"}, default "full", keyword-only
+    storage : {"full", "sq8", "sq4"}, default "full", keyword-only
         "sq8" also keeps 8-bit codes of the rows (d bytes, padded to a multiple of 64, per point
         more; from d = 256 on also a 128-byte sketch per point, read before the codes when a
         call holds fewer than 8 queries) and scores candidates on them first, reading full rows
         only for those that may still be among the k best: the same results, fewer bytes read
-        per query.
+        per query. "sq4" does the same with 4-bit codes (d / 2 bytes, padded to a multiple of
+        64): half the code bytes, wider intervals, so more full rows are re-read.
 
     Raises
     ------
@@ -753,8 +754,8 @@ class E2LSHIndex(_Index):
 
     @property
     def storage(self) -> Storage:
-        """"full" (candidates scored on the full-precision rows) or "sq8" (on 8-bit codes first,
-        the survivors re-ranked on the rows)."""
+        """"full" (candidates scored on the full-precision rows), "sq8" or "sq4" (on 8-bit or
+        4-bit codes first, the survivors re-ranked on the rows)."""
         return self._impl.storage
 
     @property
@@ -840,9 +841,10 @@ class E2LSHIndex(_Index):
             about 4 bytes per point per table, are copied); see `ExactIndex.load`. `remove` only
             marks points in memory; the first `add` or `compact` copies the rows out of the
             mapping (copy on first write): the file is never written.
-        storage : {"full", "sq8"} or None, default None, keyword-only
-            The file's unless given: any E2LSH file loads with either (files hold the full rows;
-            8-bit codes are rebuilt from them, and a mapped load into "sq8" copies the rows).
+        storage : {"full", "sq8", "sq4"} or None, default None, keyword-only
+            The file's unless given: any E2LSH file loads with any storage (files hold the full
+            rows; codes are rebuilt from them, and a mapped load into "sq8" or "sq4" copies the
+            rows).
 
         Returns
         -------

@@ -19,7 +19,7 @@ class AnyLSHIndex : public AnyIndex {
   virtual void set_num_probes(int probes) = 0;
   virtual void set_min_collisions(int m) = 0;
   virtual E2LSHParams params() const = 0;
-  /// "full" or "sq8": how candidates are scored (the Storage's name).
+  /// "full", "sq8" or "sq4": how candidates are scored (the Storage's name).
   virtual std::string storage() const = 0;
 };
 

@@ -83,7 +83,7 @@ std::unique_ptr<AnyIndex> borrow_exact(const py::array& data, const std::string&
 }
 
 /// Calls `make(storage_tag)` with a null pointer of the storage type `storage` names
-/// (pstable::Storages lists them: "full", "sq8"); InvalidArgument for any other name.
+/// (pstable::Storages lists them: "full", "sq8", "sq4"); InvalidArgument for any other name.
 template <class T, class Metric, class Make>
 auto with_storage_named(const std::string& storage, Make&& make) {
   using R = decltype(make(static_cast<detail::PointSet<T, Metric>*>(nullptr)));
@@ -95,7 +95,7 @@ auto with_storage_named(const std::string& storage, Make&& make) {
 /// The index in an index file, read once (header, checksum and data through one reader, the GIL
 /// released): kind, metric and dtype come from the file unless given, and a file holding others
 /// than those given raises FormatError. `mmap` maps the file (LoadMode::map) instead of copying.
-/// An E2LSH index gets `storage` ("full" or "sq8"), the file's own unless given.
+/// An E2LSH index gets `storage` ("full", "sq8" or "sq4"), the file's own unless given.
 /// Returns an Index, or an LSHIndex for kind "e2lsh".
 py::object load_file(const std::string& path, const std::optional<std::string>& kind,
                      const std::optional<std::string>& metric,

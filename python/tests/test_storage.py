@@ -1,4 +1,4 @@
-"""E2LSHIndex(storage="sq8"): 8-bit codes change how many rows a search reads, never its answer."""
+"""E2LSHIndex(storage="sq8" | "sq4"): codes change how many rows a search reads, never its answer."""
 
 from __future__ import annotations
 
@@ -18,16 +18,17 @@ def clustered(n: int, d: int, seed: int) -> np.ndarray:
     return (centres[np.arange(n) % 8] + rng.normal(size=(n, d)) * 0.5).astype(np.float32)
 
 
+@pytest.mark.parametrize("storage", ["sq8", "sq4"])
 @pytest.mark.parametrize("metric", ["euclidean", "cosine", "manhattan"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_sq8_answers_like_full_precision(metric: str, dtype: str) -> None:
+def test_codes_answer_like_full_precision(storage: str, metric: str, dtype: str) -> None:
     data, queries = clustered(500, 16, 1).astype(dtype), clustered(30, 16, 2).astype(dtype)
     params = dict(PARAMS, bucket_width=16.0 if metric == "manhattan" else 4.0)
     full = pstable.E2LSHIndex(16, metric, dtype, **params)
-    coded = pstable.E2LSHIndex(16, metric, dtype, storage="sq8", **params)
+    coded = pstable.E2LSHIndex(16, metric, dtype, storage=storage, **params)
     full.add(data)
     coded.add(data)
-    assert (full.storage, coded.storage) == ("full", "sq8")
+    assert (full.storage, coded.storage) == ("full", storage)
     a_ids, a_dist, a_visited = full.search(queries, 10, return_counts=True)
     b_ids, b_dist, b_visited = coded.search(queries, 10, return_counts=True)
     np.testing.assert_array_equal(a_ids, b_ids)
@@ -35,7 +36,7 @@ def test_sq8_answers_like_full_precision(metric: str, dtype: str) -> None:
     np.testing.assert_array_equal(a_visited, b_visited)
     one_ids, one_dist = coded.search(queries[3], 10)  # one query per call: the direct path
     np.testing.assert_array_equal(one_ids, a_ids[3])
-    assert coded.memory_bytes >= full.memory_bytes + 500 * 16
+    assert coded.memory_bytes >= full.memory_bytes + 500 * 16 // (8 // int(storage[2]))
 
 
 def test_sq8_survives_save_load_and_pickle(tmp_path) -> None:
@@ -52,6 +53,12 @@ def test_sq8_survives_save_load_and_pickle(tmp_path) -> None:
     full = pstable.E2LSHIndex.load(path, storage="full")
     assert full.storage == "full"
     np.testing.assert_array_equal(full.search(queries, 8)[0], ids)
+    four = pstable.E2LSHIndex.load(path, storage="sq4")
+    assert four.storage == "sq4"
+    assert four.memory_bytes < coded.memory_bytes
+    np.testing.assert_array_equal(four.search(queries, 8)[0], ids)
+    four.save(tmp_path / "sq4.pst")
+    assert pstable.load(tmp_path / "sq4.pst").storage == "sq4"
     again = pickle.loads(pickle.dumps(coded))
     assert again.storage == "sq8"
     got_ids, got_dist = again.search(queries, 8)
@@ -60,7 +67,7 @@ def test_sq8_survives_save_load_and_pickle(tmp_path) -> None:
 
 
 def test_bad_storage_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="storage must be 'full' or 'sq8'"):
+    with pytest.raises(ValueError, match="storage must be 'full', 'sq8' or 'sq4'"):
         pstable.E2LSHIndex(4, storage="pq")
-    with pytest.raises(ValueError, match="storage must be 'full' or 'sq8'"):
+    with pytest.raises(ValueError, match="storage must be 'full', 'sq8' or 'sq4'"):
         pstable.E2LSHIndex(4, storage=None)  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ struct Cosine {
   static constexpr bool has_row_value = true;
   static constexpr bool has_product_form = true;
   static constexpr bool key_is_distance = false;  ///< key obeys the triangle inequality
+  static constexpr bool key_is_squared_l2 = false;
 
   template <class T>
   static T row_value(const simd::KernelSet<T>& k, const T* row, std::size_t d) noexcept {

@@ -26,6 +26,8 @@ struct Euclidean {
   static constexpr bool has_row_value = true;   ///< keeps row_value() per stored row
   static constexpr bool has_product_form = true;
   static constexpr bool key_is_distance = false;  ///< key obeys the triangle inequality
+  /// key is the squared L2 distance, and key_from_product leaves out the query's squared norm
+  static constexpr bool key_is_squared_l2 = true;
 
   template <class T>
   static T row_value(const simd::KernelSet<T>& k, const T* row, std::size_t d) noexcept {

@@ -20,6 +20,7 @@ struct Manhattan {
   static constexpr bool has_row_value = false;
   static constexpr bool has_product_form = false;
   static constexpr bool key_is_distance = true;  ///< key obeys the triangle inequality
+  static constexpr bool key_is_squared_l2 = false;
 
   template <class T>
   static T row_value(const simd::KernelSet<T>&, const T*, std::size_t) noexcept {

@@ -12,18 +12,24 @@
 
 namespace pstable::detail {
 
-/// Per-dimension affine 8-bit quantiser: coordinate j is coded as
-/// code = round((x - offset_j) / scale_j) in [0, 255] and decoded as offset_j + scale_j * code.
+/// Per-dimension affine quantiser to `Bits` bits (4 or 8; M = 2^Bits - 1): coordinate j is coded
+/// as code = round((x - offset_j) / scale_j) in [0, M] and decoded as offset_j + scale_j * code.
 ///
 /// It covers the observed range [lo_j, hi_j] of the rows it has seen: offset_j = lo_j and
-/// scale_j = (hi_j - lo_j) / 255, except that a column whose values are all integers spanning at
-/// most 255 gets scale 1, so 8-bit data (image pixels, counts) is coded LOSSLESSLY. The quantiser
-/// is a pure function of the range and integrality it has seen, so it is reproducible from the
-/// rows; `widened` grows it to cover new rows.
-template <class T>
-class ScalarQuantizer8 {
+/// scale_j = (hi_j - lo_j) / M, except that a column whose values are all integers spanning at
+/// most M gets scale 1, so with 8 bits, 8-bit data (image pixels, counts) is coded LOSSLESSLY. The
+/// quantiser is a pure function of the range and integrality it has seen, so it is reproducible
+/// from the rows; `widened` grows it to cover new rows. Codes are one byte each here; packing them
+/// is the storage's business.
+template <class T, unsigned Bits>
+class ScalarQuantizer {
+  static_assert(Bits == 4 || Bits == 8, "ScalarQuantizer codes 4 or 8 bits per value");
+
  public:
-  explicit ScalarQuantizer8(Eigen::Index dim = 0)
+  /// The largest code.
+  static constexpr unsigned kMaxCode = (1U << Bits) - 1;
+
+  explicit ScalarQuantizer(Eigen::Index dim = 0)
       : lo_(static_cast<std::size_t>(dim), T(0)),
         hi_(static_cast<std::size_t>(dim), T(0)),
         integral_(static_cast<std::size_t>(dim), 1),
@@ -31,9 +37,9 @@ class ScalarQuantizer8 {
         scale_(static_cast<std::size_t>(dim), T(1)) {}
 
   /// From a saved state (lo, hi, integral per column); throws FormatError when inconsistent.
-  static ScalarQuantizer8 from_state(std::vector<T> lo, std::vector<T> hi,
-                                     std::vector<std::uint8_t> integral, bool trained) {
-    ScalarQuantizer8 q;
+  static ScalarQuantizer from_state(std::vector<T> lo, std::vector<T> hi,
+                                    std::vector<std::uint8_t> integral, bool trained) {
+    ScalarQuantizer q;
     if (lo.size() != hi.size() || lo.size() != integral.size()) {
       throw FormatError("quantiser state has columns of different lengths");
     }
@@ -63,8 +69,8 @@ class ScalarQuantizer8 {
   const std::vector<T>& scales() const noexcept { return scale_; }
 
   /// The quantiser covering what this one covers and `rows` (finite, dim() columns).
-  ScalarQuantizer8 widened(const MatrixRef<T>& rows) const {
-    ScalarQuantizer8 q = *this;
+  ScalarQuantizer widened(const MatrixRef<T>& rows) const {
+    ScalarQuantizer q = *this;
     if (rows.rows() == 0) return q;
     for (Eigen::Index i = 0; i < rows.rows(); ++i) {
       for (std::size_t j = 0; j < lo_.size(); ++j) {
@@ -84,15 +90,15 @@ class ScalarQuantizer8 {
   }
 
   /// True when both code every value the same way.
-  bool same_codes(const ScalarQuantizer8& other) const noexcept {
+  bool same_codes(const ScalarQuantizer& other) const noexcept {
     return offset_ == other.offset_ && scale_ == other.scale_;
   }
 
-  /// Codes of one row of dim() values into codes[0, dim()).
+  /// Codes of one row of dim() values into codes[0, dim()), one byte each.
   void encode(const T* row, std::uint8_t* codes) const noexcept {
     for (std::size_t j = 0; j < lo_.size(); ++j) {
       const T c = std::nearbyint((row[j] - offset_[j]) / scale_[j]);
-      codes[j] = static_cast<std::uint8_t>(std::clamp(c, T(0), T(255)));
+      codes[j] = static_cast<std::uint8_t>(std::clamp(c, T(0), T(kMaxCode)));
     }
   }
 
@@ -106,7 +112,8 @@ class ScalarQuantizer8 {
     for (std::size_t j = 0; j < lo_.size(); ++j) {
       const T range = hi_[j] - lo_[j];
       offset_[j] = lo_[j];
-      scale_[j] = (range == T(0) || (integral_[j] && range <= T(255))) ? T(1) : range / T(255);
+      scale_[j] =
+          (range == T(0) || (integral_[j] && range <= T(kMaxCode))) ? T(1) : range / T(kMaxCode);
       // A subnormal range divides to 0: code such a column as constant (its coding error is
       // measured per row like any other, so the bounds still hold).
       if (!(scale_[j] > T(0))) scale_[j] = T(1);
@@ -118,5 +125,9 @@ class ScalarQuantizer8 {
   std::vector<T> offset_, scale_;
   bool trained_ = false;
 };
+
+/// The 8-bit quantiser (lossless for 8-bit data).
+template <class T>
+using ScalarQuantizer8 = ScalarQuantizer<T, 8>;
 
 }  // namespace pstable::detail

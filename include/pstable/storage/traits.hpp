@@ -6,7 +6,7 @@
 
 #include "pstable/detail/point_set.hpp"
 #include "pstable/metric/euclidean.hpp"
-#include "pstable/storage/sq8.hpp"
+#include "pstable/storage/scalar_codes.hpp"
 
 namespace pstable {
 
@@ -17,7 +17,7 @@ namespace pstable {
 /// code 0 is the full-precision rows, which every index kind has.
 template <template <class, class> class... Storage>
 struct StorageList {};
-using Storages = StorageList<detail::PointSet, Sq8Storage>;
+using Storages = StorageList<detail::PointSet, Sq8Storage, Sq4Storage>;
 
 /// The full-precision rows: E2LSHIndex's default storage ("full"), under a public name.
 template <class T, class Metric>
@@ -54,7 +54,7 @@ decltype(auto) with_storage(std::string_view name, F&& f, Unknown&& on_unknown) 
   return detail::dispatch_storage<T, Metric, R>(Storages{}, name, f, on_unknown);
 }
 
-/// "'full', 'sq8'": the accepted names, for messages.
+/// "'full', 'sq8', 'sq4'": the accepted names, for messages.
 inline std::string storage_names() {
   std::string out;
   detail::for_each_storage(Storages{}, [&](const char* name, std::uint8_t) {

@@ -22,53 +22,65 @@
 
 namespace pstable {
 namespace detail {
-/// An interval that holds a candidate's true ranking key (Sq8Storage::bounds).
+/// An interval that holds a candidate's true ranking key (ScalarCodeStorage::bounds).
 struct KeyBounds {
   double lo;
   double hi;
 };
 }  // namespace detail
 
-/// Point storage for E2LSHIndex that scores candidates on 8-bit codes first (a quarter of the
-/// bytes of float rows, an eighth of double rows) and re-ranks with the full-precision rows only
-/// the candidates that can still be among the k best: `E2LSHIndex<float, Euclidean,
-/// Sq8Storage<float, Euclidean>>`, or `storage="sq8"` in Python.
+/// Point storage for E2LSHIndex that scores candidates on `Bits`-bit codes first and re-ranks
+/// with the full-precision rows only the candidates that can still be among the k best. Two
+/// widths, each its own storage:
+/// - Sq8Storage (`storage="sq8"` in Python): 8 bits per value, a quarter of the bytes of float
+///   rows (an eighth of double rows); lossless for 8-bit data such as image pixels.
+/// - Sq4Storage (`storage="sq4"`): 4 bits per value, half of sq8's bytes, with wider intervals.
+/// E.g. `E2LSHIndex<float, Euclidean, Sq4Storage<float, Euclidean>>`.
 ///
-/// Codes: per-dimension affine 8-bit scalar quantisation (detail::ScalarQuantizer8; lossless for
-/// 8-bit data such as image pixels), widened and re-coded when added rows fall outside the range.
+/// Codes: per-dimension affine scalar quantisation (detail::ScalarQuantizer), widened and
+/// re-coded when added rows fall outside the range. 4-bit codes are packed two per byte
+/// (simd::CodeKernels describes the layout).
 ///
 /// Scoring: for metrics with a product form (Euclidean, cosine, inner product) the query is
 /// scaled into an int16 vector and dotted with a row's codes by an exact integer kernel
 /// (simd::code_kernels: AVX-512 VNNI, AVX-512 BW, AVX2, SSE4.1 or scalar, chosen at run time);
 /// other metrics whose key is a distance (Manhattan) decode the row and use the float kernel.
 /// Each estimate comes with an interval that provably holds the true key: from the row's coding
-/// error ||x - decode(code(x))|| (kept per row), the query's rounding to int16, and a margin for
-/// float rounding. The index re-ranks exactly every candidate whose lower end is at most the k-th
-/// smallest upper end, so its results (ids and distances) are those of full-precision scoring;
-/// the codes only decide how few rows are read in full.
+/// error e = ||x - decode(code(x))|| (kept per row), the query's rounding to int16, and a margin
+/// for float rounding. The product q.x is bounded by Cauchy-Schwarz (|q.(x - x')| <= ||q|| e);
+/// for Euclidean keys the interval is also cut to the triangle inequality's
+/// (| ||q - x|| - ||q - x'|| | <= e), which is much tighter when ||q - x|| is small against ||q||,
+/// as it is for near neighbours. The index re-ranks exactly every candidate whose lower end is at
+/// most the k-th smallest upper end, so its results (ids and distances) are those of
+/// full-precision scoring; the codes only decide how few rows are read in full.
 ///
 /// Rows of 256 dimensions or more also get a sketch on their main directions
 /// (detail::PcaSketch): 128 bytes per row that bound the key from two cache lines. The index
 /// reads the sketches first and the codes only of candidates whose sketch interval can still reach
-/// the k best (`has_sketch`, `coarse_bounds`). Memory: d bytes of codes (padded to a multiple of
-/// 64), 12 (float) or 20 (double) bytes per row, and 128 bytes of sketch for d >= 256, beside the
-/// rows themselves.
-template <class T, class Metric>
-class Sq8Storage {
+/// the k best (`has_sketch`, `coarse_bounds`). Memory per row, beside the rows themselves: the
+/// codes (d bytes for 8 bits, d / 2 for 4, padded to a multiple of 64), 20 (float) or 28 (double)
+/// bytes, and 128 bytes of sketch for d >= 256.
+template <class T, class Metric, unsigned Bits>
+class ScalarCodeStorage {
   static_assert(Metric::has_product_form || Metric::key_is_distance,
-                "Sq8Storage needs a metric with a product form or whose key is a distance");
+                "code storages need a metric with a product form or whose key is a distance");
+  static_assert(Bits == 4 || Bits == 8, "code storages hold 4 or 8 bits per value");
 
  public:
   using Scalar = T;
   /// Candidates are scored by `bounds` first and re-ranked with `key`.
   static constexpr bool kEstimates = true;
-  static constexpr const char* name = "sq8";
-  static constexpr std::uint8_t file_code = 1;  ///< header byte of its index files
+  static constexpr const char* name = Bits == 8 ? "sq8" : "sq4";
+  static constexpr std::uint8_t file_code = Bits == 8 ? 1 : 2;  ///< header byte of index files
   /// Largest dimension (the integer dot product must fit int32 with >= 8-bit query precision).
   static constexpr Eigen::Index kMaxDim = Eigen::Index{1} << 20;
 
-  explicit Sq8Storage(Eigen::Index dim)
-      : rows_((check_dim(dim), dim)), quantizer_(dim), sketch_(dim), stride_(padded(dim)) {}
+  explicit ScalarCodeStorage(Eigen::Index dim)
+      : rows_((check_dim(dim), dim)),
+        quantizer_(dim),
+        sketch_(dim),
+        stride_(padded(dim)),
+        values_(Bits == 8 ? stride_ : 2 * stride_) {}
 
   Eigen::Index dim() const noexcept { return rows_.dim(); }
   Eigen::Index size() const noexcept { return rows_.size(); }
@@ -79,18 +91,33 @@ class Sq8Storage {
     return rows_.rows(begin, count);
   }
   const std::vector<T>& row_values() const noexcept { return rows_.row_values(); }
-  const detail::ScalarQuantizer8<T>& quantizer() const noexcept { return quantizer_; }
-  /// Codes of row i (dim() bytes, then zero padding to a multiple of 64).
+  const detail::ScalarQuantizer<T, Bits>& quantizer() const noexcept { return quantizer_; }
+  /// Codes of row i (for 8 bits dim() bytes, for 4 bits packed as simd::CodeKernels says; then
+  /// zero padding to a multiple of 64 bytes).
   const std::uint8_t* codes(Id i) const noexcept {
     return codes_.data() + static_cast<std::size_t>(i) * stride_;
   }
   /// Bytes between two rows' codes.
   std::size_t code_stride() const noexcept { return stride_; }
 
+  /// Row i's codes one byte per value, into out[0, dim()).
+  void unpack(Id i, std::uint8_t* out) const noexcept {
+    const std::uint8_t* c = codes(i);
+    const auto d = static_cast<std::size_t>(dim());
+    for (std::size_t j = 0; j < d; ++j) {
+      if constexpr (Bits == 8) {
+        out[j] = c[j];
+      } else {
+        const std::uint8_t byte = c[j / 128 * 64 + j % 64];
+        out[j] = j % 128 < 64 ? byte & 15 : byte >> 4;
+      }
+    }
+  }
+
   std::size_t memory_bytes() const noexcept {
     return rows_.memory_bytes() + codes_.capacity() +
            (error_.capacity() + norm_.capacity()) * sizeof(T) +
-           code_sum_.capacity() * sizeof(std::int32_t) +
+           code_sum_.capacity() * sizeof(std::int32_t) + decoded_sq_.capacity() * sizeof(double) +
            quantizer_.lo().size() * (4 * sizeof(T) + 1) + sketch_.memory_bytes();
   }
 
@@ -110,6 +137,7 @@ class Sq8Storage {
     Codes codes;
     std::vector<T> error, norm;
     std::vector<std::int32_t> sums;
+    std::vector<double> decoded_sq;
     const std::size_t first = recode ? 0 : old_n;
     if (!recode) {
       codes.reserve((old_n + m) * stride_);
@@ -117,15 +145,20 @@ class Sq8Storage {
       error = error_;
       norm = norm_;
       sums = code_sum_;
+      decoded_sq = decoded_sq_;
     }
     codes.resize((old_n + m) * stride_, 0);
     error.resize(old_n + m);
     norm.resize(old_n + m);
     sums.resize(old_n + m);
-    std::vector<T> decoded(static_cast<std::size_t>(dim()));
+    decoded_sq.resize(old_n + m);
+    std::vector<std::uint8_t> unpacked(static_cast<std::size_t>(dim()));
     const auto code_rows = [&](std::size_t begin, std::size_t end, auto row_at) {
       for (std::size_t i = begin; i < end; ++i) {
-        code_row(q, row_at(i), codes.data() + i * stride_, decoded, error[i], norm[i], sums[i]);
+        const T* x = row_at(i);
+        q.encode(x, unpacked.data());
+        pack(unpacked.data(), codes.data() + i * stride_);
+        measure_row(q, x, unpacked.data(), error[i], norm[i], sums[i], decoded_sq[i]);
       }
     };
     code_rows(first, old_n, [&](std::size_t i) { return rows_.row(static_cast<Id>(i)); });
@@ -136,6 +169,7 @@ class Sq8Storage {
     error_.swap(error);
     norm_.swap(norm);
     code_sum_.swap(sums);
+    decoded_sq_.swap(decoded_sq);
     quantizer_ = std::move(q);
     sketch_ = std::move(sketch);
   }
@@ -170,9 +204,10 @@ class Sq8Storage {
   /// A prepared query in the form `bounds` needs.
   struct QueryCode {
     const T* query = nullptr;
-    std::vector<std::int16_t> scaled;  // product form: round(q_j * scale_j / alpha)
-    std::vector<T> decoded;            // distance form: a decoded row
-    double alpha = 0, base = 0, norm = 0;
+    std::vector<std::int16_t> scaled;    // product form: round(q_j * scale_j / alpha)
+    std::vector<T> decoded;              // distance form: a decoded row
+    std::vector<std::uint8_t> unpacked;  // distance form, 4 bits: a row's codes
+    double alpha = 0, base = 0, norm = 0, norm_sq = 0;
     typename detail::PcaSketch<T>::Query sketch;  // from encode_sketch
   };
 
@@ -194,7 +229,8 @@ class Sq8Storage {
       qc.alpha = vmax > 0 ? vmax / tmax : 0;
       qc.base = base;
       qc.norm = std::sqrt(norm_sq);
-      qc.scaled.assign(stride_, 0);
+      qc.norm_sq = norm_sq;
+      qc.scaled.assign(values_, 0);
       if (qc.alpha > 0) {
         for (std::size_t j = 0; j < d; ++j) {
           const double t = std::nearbyint(double(prepared_query[j]) * double(scale[j]) / qc.alpha);
@@ -203,6 +239,7 @@ class Sq8Storage {
       }
     } else {
       qc.decoded.resize(d);
+      if constexpr (Bits != 8) qc.unpacked.resize(d);
     }
   }
 
@@ -228,23 +265,52 @@ class Sq8Storage {
     }
   }
 
+  /// `key` (an exact key, from `key`) on the scale of the intervals `bounds` returns, rounded
+  /// up: a candidate whose interval starts above it has a larger exact key. (Euclidean intervals
+  /// leave out the query's squared norm; the other metrics' are on the key's own scale.)
+  double key_cut(const QueryCode& qc, T key) const noexcept {
+    const double shift = Metric::key_is_squared_l2 ? qc.norm_sq : 0.0;
+    const double cut = double(key) - shift;
+    return cut + 4 * std::numeric_limits<double>::epsilon() * (std::abs(double(key)) + shift);
+  }
+
   /// An interval holding row i's true key for the query (see the class comment).
   detail::KeyBounds bounds(const simd::KernelSet<T>& kernels, QueryCode& qc, Id i) const noexcept {
     const auto r = static_cast<std::size_t>(i);
     const auto d = static_cast<std::size_t>(dim());
     const double eps = 4 * double(std::numeric_limits<T>::epsilon()) * std::sqrt(double(d) + 1);
     if constexpr (Metric::has_product_form) {
-      const std::int32_t dot = simd::code_kernels().dot_u8_i16(codes(i), qc.scaled.data(), stride_);
+      const auto& kernels8 = simd::code_kernels();
+      const std::int32_t dot = Bits == 8 ? kernels8.dot_u8_i16(codes(i), qc.scaled.data(), stride_)
+                                         : kernels8.dot_u4_i16(codes(i), qc.scaled.data(), stride_);
+      // q.x' for the decoded row x', to within `rounding` (the query's rounding to int16).
       const double product = qc.base + qc.alpha * double(dot);
+      const double rounding = 0.5 * qc.alpha * double(code_sum_[r]);
       const double reach = qc.norm + double(norm_[r]);
-      const double err =
-          qc.norm * double(error_[r]) + 0.5 * qc.alpha * double(code_sum_[r]) + eps * reach * reach;
+      const double margin = eps * reach * reach;
+      const double err = qc.norm * double(error_[r]) + rounding + margin;
       const double value = Metric::has_row_value ? double(row_values()[r]) : 0.0;
       const double a = Metric::key_from_product(product - err, value);
       const double b = Metric::key_from_product(product + err, value);
-      return {std::min(a, b), std::max(a, b)};
+      detail::KeyBounds out{std::min(a, b), std::max(a, b)};
+      if constexpr (Metric::key_is_squared_l2) {
+        // ||q - x'||^2, then ||q - x|| within e of ||q - x'||; back to the key's scale, which
+        // leaves out ||q||^2.
+        const double approx = qc.norm_sq + decoded_sq_[r] - 2 * product;
+        const double e = double(error_[r]);
+        const double near = std::max(0.0, std::sqrt(std::max(0.0, approx - 2 * rounding)) - e);
+        const double far = std::sqrt(std::max(0.0, approx + 2 * rounding)) + e;
+        out.lo = std::max(out.lo, near * near - qc.norm_sq - 2 * margin);
+        out.hi = std::min(out.hi, far * far - qc.norm_sq + 2 * margin);
+      }
+      return out;
     } else {
-      quantizer_.decode(codes(i), qc.decoded.data());
+      const std::uint8_t* c = codes(i);
+      if constexpr (Bits != 8) {
+        unpack(i, qc.unpacked.data());
+        c = qc.unpacked.data();
+      }
+      quantizer_.decode(c, qc.decoded.data());
       const double est = double(Metric::key(kernels, qc.decoded.data(), T(0), qc.query, d));
       const double err = double(error_[r]) + eps * (std::abs(est) + double(error_[r]));
       return {est - err, est + err};
@@ -257,40 +323,54 @@ class Sq8Storage {
   static void check_dim(Eigen::Index dim) {
     detail::check_dimension(dim);
     if (dim > kMaxDim) {
-      throw InvalidArgument(detail::concat("Sq8Storage holds at most ", kMaxDim,
+      throw InvalidArgument(detail::concat(name, " storage holds at most ", kMaxDim,
                                            " dimensions, got ", dim, "; use the float storage"));
     }
   }
+  // Bytes of one row's codes: d (8 bits) or d / 2 (4 bits), padded to a multiple of 64.
   static std::size_t padded(Eigen::Index dim) {
-    return (static_cast<std::size_t>(dim) + 63) / 64 * 64;
+    const auto d = static_cast<std::size_t>(dim);
+    return Bits == 8 ? (d + 63) / 64 * 64 : (d + 127) / 128 * 64;
   }
-  // Largest |scaled query| so that d * 255 * max fits int32 (and int16).
+  // Largest |scaled query| so that d * max code * max fits int32 (and int16).
   static double max_scaled(std::size_t d) {
+    constexpr double kMaxCode = detail::ScalarQuantizer<T, Bits>::kMaxCode;
     return std::floor(
-        std::min(32767.0, 2147483647.0 / (255.0 * double(std::max<std::size_t>(d, 1)))));
+        std::min(32767.0, 2147483647.0 / (kMaxCode * double(std::max<std::size_t>(d, 1)))));
   }
 
-  // Codes one row and measures it.
-  void code_row(const detail::ScalarQuantizer8<T>& q, const T* x, std::uint8_t* codes,
-                std::vector<T>& decoded, T& error, T& norm, std::int32_t& sum) const {
-    q.encode(x, codes);
-    measure_row(q, x, codes, decoded, error, norm, sum);
-  }
-
-  // The row's coding error (the metric's own distance for distance keys, else Euclidean), norm
-  // and code sum.
-  void measure_row(const detail::ScalarQuantizer8<T>& q, const T* x, const std::uint8_t* codes,
-                   std::vector<T>& decoded, T& error, T& norm, std::int32_t& sum) const {
+  // Packs one row's codes (one byte each) into the layout `codes` returns; the padding stays 0.
+  void pack(const std::uint8_t* unpacked, std::uint8_t* out) const noexcept {
     const auto d = static_cast<std::size_t>(dim());
-    q.decode(codes, decoded.data());
-    double e = 0, n2 = 0;
+    if constexpr (Bits == 8) {
+      std::copy(unpacked, unpacked + d, out);
+    } else {
+      for (std::size_t j = 0; j < d; ++j) {
+        const auto shift = j % 128 < 64 ? 0 : 4;
+        out[j / 128 * 64 + j % 64] |= static_cast<std::uint8_t>(unpacked[j] << shift);
+      }
+    }
+  }
+
+  // The row's coding error (the metric's own distance for distance keys, else Euclidean), norm,
+  // code sum and the decoded row's squared norm. Product forms decode in double, as `bounds`
+  // does; distance forms decode in T, as `bounds` does.
+  void measure_row(const detail::ScalarQuantizer<T, Bits>& q, const T* x, const std::uint8_t* codes,
+                   T& error, T& norm, std::int32_t& sum, double& decoded_sq) const {
+    const auto d = static_cast<std::size_t>(dim());
+    const auto& off = q.offsets();
+    const auto& scale = q.scales();
+    double e = 0, n2 = 0, x2 = 0;
     std::int64_t s = 0;
     for (std::size_t j = 0; j < d; ++j) {
-      const double diff = double(x[j]) - double(decoded[j]);
       if constexpr (Metric::has_product_form) {
+        const double decoded = double(off[j]) + double(scale[j]) * double(codes[j]);
+        const double diff = double(x[j]) - decoded;
         e += diff * diff;
+        x2 += decoded * decoded;
       } else {
-        e += std::abs(diff);
+        const T decoded = off[j] + scale[j] * T(codes[j]);
+        e += std::abs(double(x[j]) - double(decoded));
       }
       n2 += double(x[j]) * double(x[j]);
       s += codes[j];
@@ -300,15 +380,26 @@ class Sq8Storage {
     error = std::nextafter(static_cast<T>(err), std::numeric_limits<T>::infinity());
     norm = static_cast<T>(std::sqrt(n2));
     sum = static_cast<std::int32_t>(s);
+    decoded_sq = x2;
   }
 
   detail::PointSet<T, Metric> rows_;
-  detail::ScalarQuantizer8<T> quantizer_;
+  detail::ScalarQuantizer<T, Bits> quantizer_;
   detail::PcaSketch<T> sketch_;
-  std::size_t stride_;
+  std::size_t stride_;  // bytes of codes per row
+  std::size_t values_;  // entries of a scaled query (stride_ or 2 stride_)
   Codes codes_;
   std::vector<T> error_, norm_;
   std::vector<std::int32_t> code_sum_;
+  std::vector<double> decoded_sq_;  // ||decode(code(x))||^2, product forms
 };
+
+/// 8-bit codes: ScalarCodeStorage<T, Metric, 8>, `storage="sq8"`.
+template <class T, class Metric>
+using Sq8Storage = ScalarCodeStorage<T, Metric, 8>;
+
+/// 4-bit codes: ScalarCodeStorage<T, Metric, 4>, `storage="sq4"`.
+template <class T, class Metric>
+using Sq4Storage = ScalarCodeStorage<T, Metric, 4>;
 
 }  // namespace pstable

@@ -17,7 +17,7 @@
 #include "pstable/simd/code_kernels.hpp"
 #include "pstable/storage/pca_sketch.hpp"
 #include "pstable/storage/scalar_quantizer.hpp"
-#include "pstable/storage/sq8.hpp"
+#include "pstable/storage/scalar_codes.hpp"
 #include "pstable/storage/traits.hpp"
 
 using namespace pstable;
@@ -44,11 +44,12 @@ RowMatrix<T> clustered(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
   return m;
 }
 
-template <class T, class Metric>
+template <class T, class Metric, unsigned Bits = 8>
 void check_same_results(const RowMatrix<T>& data, const RowMatrix<T>& queries,
                         const E2LSHParams& params, Eigen::Index k) {
+  INFO(Bits << "-bit codes, " << Metric::name);
   E2LSHIndex<T, Metric> flat(data.cols(), params);
-  E2LSHIndex<T, Metric, Sq8Storage<T, Metric>> coded(data.cols(), params);
+  E2LSHIndex<T, Metric, ScalarCodeStorage<T, Metric, Bits>> coded(data.cols(), params);
   flat.add(data);
   coded.add(data);
   // Batched (grouped by row) and one query per call (the direct path).
@@ -88,6 +89,45 @@ void check_same_results(const RowMatrix<T>& data, const RowMatrix<T>& queries,
   CHECK(coded.memory_bytes() > flat.memory_bytes());
 }
 
+// Both widths: check_same_results with 8-bit and with 4-bit codes.
+template <class T, class Metric>
+void check_both_widths(const RowMatrix<T>& data, const RowMatrix<T>& queries,
+                       const E2LSHParams& params, Eigen::Index k) {
+  check_same_results<T, Metric, 8>(data, queries, params, k);
+  check_same_results<T, Metric, 4>(data, queries, params, k);
+}
+
+// Every stored row's interval from `bounds` holds its true key (computed independently, in long
+// double), for random queries near and far.
+template <class T, class Metric, unsigned Bits>
+void check_bounds_hold(const RowMatrix<T>& data, const RowMatrix<T>& queries) {
+  INFO(Bits << "-bit codes, " << Metric::name);
+  ScalarCodeStorage<T, Metric, Bits> storage(data.cols());
+  storage.append(data);
+  const auto& kernels = simd::kernels<T>();
+  typename ScalarCodeStorage<T, Metric, Bits>::QueryCode qc;
+  std::vector<T> buffer;
+  const auto d = static_cast<std::size_t>(data.cols());
+  for (Eigen::Index q = 0; q < queries.rows(); ++q) {
+    const T* prepared = storage.prepare_query(queries.row(q).data(), buffer);
+    storage.encode_query(prepared, qc);
+    for (Eigen::Index i = 0; i < data.rows(); ++i) {
+      const auto b = storage.bounds(kernels, qc, static_cast<Id>(i));
+      // The key every storage re-ranks with, and the same in the product form's scale.
+      const double key = double(storage.key(kernels, prepared, static_cast<Id>(i)));
+      long double shift = 0;
+      if constexpr (Metric::key_is_squared_l2) {
+        for (std::size_t j = 0; j < d; ++j) shift += (long double)prepared[j] * prepared[j];
+      }
+      const double target = double((long double)key - shift);
+      INFO("query " << q << " row " << i << " [" << b.lo << ", " << b.hi << "] key " << target);
+      CHECK(b.lo <= b.hi);
+      CHECK(b.lo <= target + 1e-9 * std::abs(target));
+      CHECK(target - 1e-9 * std::abs(target) <= b.hi);
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("code kernels: every variant of this CPU equals the scalar loop", "[sq8][simd]") {
@@ -108,6 +148,81 @@ TEST_CASE("code kernels: every variant of this CPU equals the scalar loop", "[sq
     }
   }
   CHECK(simd::code_kernels().arch != nullptr);
+}
+
+TEST_CASE("code kernels: packed 4-bit codes, every variant equals the unpacked product",
+          "[sq4][simd]") {
+  std::mt19937 rng(6);
+  std::uniform_int_distribution<int> c(0, 255), q(-32767, 32767);
+  for (const std::size_t n : {0u, 64u, 128u, 192u, 448u, 1024u}) {
+    std::vector<std::uint8_t> packed(n);
+    std::vector<std::int16_t> query(2 * n);
+    for (auto& v : packed) v = static_cast<std::uint8_t>(c(rng));
+    for (auto& v : query) v = static_cast<std::int16_t>(q(rng));
+    // The layout, spelled out: byte b of block B holds value 128 B + b (low nibble) and
+    // 128 B + 64 + b (high nibble).
+    std::vector<std::uint8_t> values(2 * n);
+    for (std::size_t b = 0; b < n; ++b) {
+      values[b / 64 * 128 + b % 64] = packed[b] & 15;
+      values[b / 64 * 128 + 64 + b % 64] = packed[b] >> 4;
+    }
+    std::int64_t wide = 0;
+    for (std::size_t j = 0; j < 2 * n; ++j) wide += std::int64_t{values[j]} * query[j];
+    REQUIRE(simd::scalar::dot_u4_i16(packed.data(), query.data(), n) == wide);
+    for (const auto& kernels : simd::detail::supported_code_kernels()) {
+      INFO(kernels.arch << " n=" << n);
+      CHECK(kernels.dot_u4_i16(packed.data(), query.data(), n) == wide);
+    }
+  }
+}
+
+TEST_CASE("code storages: every interval holds the true key", "[sq8][sq4]") {
+  const auto data = clustered<float>(120, 40, 31);
+  RowMatrix<float> queries(6, 40);
+  queries.topRows(3) = clustered<float>(3, 40, 32);
+  queries.bottomRows(3) = gaussian<float>(3, 40, 33) * 20.0f;  // far from every row
+  check_bounds_hold<float, Euclidean, 8>(data, queries);
+  check_bounds_hold<float, Euclidean, 4>(data, queries);
+  check_bounds_hold<float, InnerProduct, 4>(data, queries);
+  check_bounds_hold<float, Cosine, 4>(data, queries);
+  check_bounds_hold<float, Manhattan, 4>(data, queries);
+  check_bounds_hold<double, Euclidean, 4>(data.cast<double>(), queries.cast<double>());
+  const auto px = pixels<float>(100, 200, 34);
+  check_bounds_hold<float, Euclidean, 4>(px, pixels<float>(4, 200, 35));
+  check_bounds_hold<float, Euclidean, 8>(px, pixels<float>(4, 200, 35));
+}
+
+TEST_CASE("Sq4Storage: codes pack two per byte; the triangle bound narrows Euclidean intervals",
+          "[sq4]") {
+  const auto data = clustered<float>(50, 200, 41);
+  Sq4Storage<float, Euclidean> sq4(200);
+  sq4.append(data);
+  CHECK(sq4.code_stride() == 128);  // 200 values: two blocks of 128
+  std::vector<std::uint8_t> unpacked(200), expect(200);
+  for (Id i = 0; i < 50; ++i) {
+    sq4.unpack(i, unpacked.data());
+    sq4.quantizer().encode(data.row(i).data(), expect.data());
+    CHECK(unpacked == expect);
+    for (std::size_t b = 200 - 192; b < 64; ++b) CHECK((sq4.codes(i)[64 + b] >> 4) == 0);  // pad
+  }
+  Sq8Storage<float, Euclidean> sq8(200);
+  sq8.append(data);
+  CHECK(sq8.code_stride() == 256);
+  CHECK(sq4.memory_bytes() + 50 * 128 <= sq8.memory_bytes());
+  // Near neighbours: the triangle inequality's interval is much narrower than Cauchy-Schwarz's
+  // alone (about 2 e ||q - x|| against 2 e ||q||, with e the coding error).
+  Sq4Storage<float, InnerProduct> product_only(200);
+  product_only.append(data);
+  const auto& kernels = simd::kernels<float>();
+  Sq4Storage<float, Euclidean>::QueryCode qc;
+  Sq4Storage<float, InnerProduct>::QueryCode qp;
+  RowMatrix<float> query = data.row(0) + gaussian<float>(1, 200, 42) * 0.1f;
+  sq4.encode_query(query.data(), qc);
+  product_only.encode_query(query.data(), qp);
+  const auto tight = sq4.bounds(kernels, qc, 0);
+  const auto loose = product_only.bounds(kernels, qp, 0);
+  // The Euclidean key is ||x||^2 - 2 q.x: Cauchy-Schwarz alone gives it twice IP's width.
+  CHECK(tight.hi - tight.lo < 0.5 * 2 * (loose.hi - loose.lo));
 }
 
 TEST_CASE("scalar quantiser: lossless on 8-bit data, bounded error otherwise", "[sq8]") {
@@ -137,9 +252,32 @@ TEST_CASE("scalar quantiser: lossless on 8-bit data, bounded error otherwise", "
   CHECK_FALSE(qg.widened(far).same_codes(qg));
   CHECK_THROWS_AS(detail::ScalarQuantizer8<double>::from_state({1.0}, {0.0}, {0}, true),
                   FormatError);
+  // 4 bits: integers spanning at most 15 are lossless, wider ranges get 15 steps.
+  RowMatrix<float> small(3, 2);
+  small << 0, 0, 15, 255, 7, 17;
+  const auto q4 = detail::ScalarQuantizer<float, 4>(2).widened(small);
+  CHECK(q4.scales() == std::vector<float>{1.0f, 17.0f});
+  for (Eigen::Index i = 0; i < 3; ++i) {
+    q4.encode(small.row(i).data(), codes.data());
+    CHECK(codes[0] <= 15);
+    CHECK(codes[1] <= 15);
+    q4.decode(codes.data(), back.data());
+    CHECK(back[0] == small(i, 0));
+    CHECK(back[1] == small(i, 1));  // 0, 255 and 17 are multiples of 17
+  }
+  const auto qg4 = detail::ScalarQuantizer<double, 4>(20).widened(g);
+  for (Eigen::Index i = 0; i < g.rows(); ++i) {
+    qg4.encode(g.row(i).data(), codes.data());
+    qg4.decode(codes.data(), backd.data());
+    for (int j = 0; j < 20; ++j) {
+      const auto js = static_cast<std::size_t>(j);
+      CHECK(codes[js] <= 15);
+      CHECK(std::abs(backd[js] - g(i, j)) <= qg4.scales()[js] / 2 * (1 + 1e-9));
+    }
+  }
 }
 
-TEST_CASE("Sq8Storage: E2LSH results equal full-precision scoring, every metric", "[sq8]") {
+TEST_CASE("code storages: E2LSH results equal full-precision scoring, every metric", "[sq8][sq4]") {
   E2LSHParams p;
   p.num_tables = 6;
   p.num_hashes = 4;
@@ -149,21 +287,21 @@ TEST_CASE("Sq8Storage: E2LSH results equal full-precision scoring, every metric"
   for (unsigned seed = 1; seed <= 3; ++seed) {
     const auto data = clustered<float>(600, 24, seed * 10);
     const auto queries = clustered<float>(40, 24, seed * 10 + 5);
-    check_same_results<float, Euclidean>(data, queries, p, 10);
-    check_same_results<float, Cosine>(data, queries, p, 10);
-    check_same_results<double, Cosine>(data.cast<double>(), queries.cast<double>(), p, 7);
-    check_same_results<double, Euclidean>(data.cast<double>(), queries.cast<double>(), p, 10);
+    check_both_widths<float, Euclidean>(data, queries, p, 10);
+    check_both_widths<float, Cosine>(data, queries, p, 10);
+    check_both_widths<double, Cosine>(data.cast<double>(), queries.cast<double>(), p, 7);
+    check_both_widths<double, Euclidean>(data.cast<double>(), queries.cast<double>(), p, 10);
     E2LSHParams pm = p;
     pm.bucket_width = 16.0;
-    check_same_results<float, Manhattan>(data, queries, pm, 10);
+    check_both_widths<float, Manhattan>(data, queries, pm, 10);
   }
   E2LSHParams pp = p;
   pp.bucket_width = 400.0;
-  check_same_results<float, Euclidean>(pixels<float>(500, 64, 3), pixels<float>(30, 64, 4), pp, 10);
+  check_both_widths<float, Euclidean>(pixels<float>(500, 64, 3), pixels<float>(30, 64, 4), pp, 10);
 }
 
-TEST_CASE("Sq8Storage with sketches (d >= 256): results equal full-precision scoring",
-          "[sq8][sketch]") {
+TEST_CASE("code storages with sketches (d >= 256): results equal full-precision scoring",
+          "[sq8][sq4][sketch]") {
   E2LSHParams p;
   p.num_tables = 6;
   p.num_hashes = 4;
@@ -173,19 +311,19 @@ TEST_CASE("Sq8Storage with sketches (d >= 256): results equal full-precision sco
   const auto data = clustered<float>(600, 288, 40);
   const auto queries = clustered<float>(30, 288, 45);
   static_assert(288 >= detail::PcaSketch<float>::kMinDim);
-  check_same_results<float, Euclidean>(data, queries, p, 10);
-  check_same_results<float, Cosine>(data, queries, p, 10);
-  check_same_results<double, Euclidean>(data.cast<double>(), queries.cast<double>(), p, 7);
+  check_both_widths<float, Euclidean>(data, queries, p, 10);
+  check_both_widths<float, Cosine>(data, queries, p, 10);
+  check_both_widths<double, Euclidean>(data.cast<double>(), queries.cast<double>(), p, 7);
   E2LSHParams pm = p;
   pm.bucket_width = 64.0;
-  check_same_results<float, Manhattan>(data, queries, pm, 10);  // no sketch: no product form
+  check_both_widths<float, Manhattan>(data, queries, pm, 10);  // no sketch: no product form
   // Pixels far from the origin (the sketch takes the mean out), k beyond the candidates.
   E2LSHParams pp = p;
   pp.bucket_width = 1600.0;
-  check_same_results<float, Euclidean>(pixels<float>(500, 320, 6), pixels<float>(20, 320, 7), pp,
-                                       10);
-  check_same_results<float, Euclidean>(pixels<float>(200, 320, 8), pixels<float>(6, 320, 9), pp,
-                                       250);
+  check_both_widths<float, Euclidean>(pixels<float>(500, 320, 6), pixels<float>(20, 320, 7), pp,
+                                      10);
+  check_both_widths<float, Euclidean>(pixels<float>(200, 320, 8), pixels<float>(6, 320, 9), pp,
+                                      250);
   // Rows added later are sketched on the first rows' basis; results stay exact.
   E2LSHIndex<float, Euclidean> flat(288, p);
   E2LSHIndex<float, Euclidean, Sq8Storage<float, Euclidean>> coded(288, p);
@@ -316,6 +454,18 @@ TEST_CASE("Sq8Storage: index files round-trip; either storage loads either file"
   testing::write_bytes(dir.file("exact.pst"), bytes);
   CHECK_THROWS_WITH((load_index<ExactIndex<float, Cosine>>(dir.file("exact.pst"))),
                     Catch::Contains("candidate storage sq8 for an exact index"));
+
+  // 4-bit codes: the header says "sq4"; every storage loads the file with the same results.
+  using Coded4 = E2LSHIndex<float, Cosine, Sq4Storage<float, Cosine>>;
+  const Coded4 coded4 = load_index<Coded4>(dir.file("sq8.pst"));
+  CHECK(coded4.memory_bytes() <= coded.memory_bytes());  // 12 values: both pad to 64 bytes
+  save_index(coded4, dir.file("sq4.pst"));
+  CHECK(std::string(to_string(read_index_file_info(dir.file("sq4.pst")).storage)) == "sq4");
+  for (const auto& ids : {load_index<Coded4>(dir.file("sq4.pst")).search(queries, 8).ids(),
+                          load_index<Coded>(dir.file("sq4.pst")).search(queries, 8).ids(),
+                          load_index<Flat>(dir.file("sq4.pst")).search(queries, 8).ids()}) {
+    CHECK(ids == before.ids());
+  }
 }
 
 TEST_CASE("Sq8Storage: a column whose range is subnormal codes as constant", "[sq8]") {
@@ -328,7 +478,7 @@ TEST_CASE("Sq8Storage: a column whose range is subnormal codes as constant", "[s
   p.num_tables = 4;
   p.num_hashes = 3;
   p.bucket_width = 4.0;
-  check_same_results<float, Euclidean>(data, queries, p, 5);
+  check_both_widths<float, Euclidean>(data, queries, p, 5);
 }
 
 TEST_CASE("the storage list maps names, types and file codes one to one", "[sq8][files]") {
@@ -338,14 +488,14 @@ TEST_CASE("the storage list maps names, types and file codes one to one", "[sq8]
     names.emplace_back(name);
     codes.push_back(code);
   });
-  CHECK(names == std::vector<std::string>{"full", "sq8"});
-  CHECK(codes == std::vector<int>{0, 1});  // written into files: never renumbered
-  CHECK(storage_names() == "'full', 'sq8'");
+  CHECK(names == std::vector<std::string>{"full", "sq8", "sq4"});
+  CHECK(codes == std::vector<int>{0, 1, 2});  // written into files: never renumbered
+  CHECK(storage_names() == "'full', 'sq8', 'sq4'");
   for (std::size_t i = 0; i < names.size(); ++i) {
     CHECK(storage_name(static_cast<std::uint8_t>(codes[i])) == names[i]);
     CHECK(std::string(to_string(StorageKind{static_cast<std::uint8_t>(codes[i])})) == names[i]);
   }
-  CHECK(storage_name(2) == nullptr);
+  CHECK(storage_name(3) == nullptr);
   CHECK(std::string(to_string(StorageKind{200})) == "unknown");
   const auto type_of = [](const char* name) {
     return with_storage<double, Manhattan>(
@@ -354,12 +504,14 @@ TEST_CASE("the storage list maps names, types and file codes one to one", "[sq8]
           using S = std::remove_pointer_t<decltype(tag)>;
           if (std::is_same_v<S, detail::PointSet<double, Manhattan>>) return "PointSet";
           if (std::is_same_v<S, Sq8Storage<double, Manhattan>>) return "Sq8Storage";
+          if (std::is_same_v<S, Sq4Storage<double, Manhattan>>) return "Sq4Storage";
           return "other";
         },
         [] { return std::string("none"); });
   };
   CHECK(type_of("full") == "PointSet");
   CHECK(type_of("sq8") == "Sq8Storage");
+  CHECK(type_of("sq4") == "Sq4Storage");
   CHECK(type_of("SQ8") == "none");
   CHECK(type_of("") == "none");
 }

@@ -361,7 +361,7 @@ class E2LSHIndex {
   // thread searched, never cleared per call (count, row_bits are left zero after every block).
   struct Scratch : detail::ScratchBase {
     detail::CandidateWalk walk;
-    std::vector<std::uint32_t> gathered, used, by_row, count, head, rerank;
+    std::vector<std::uint32_t> gathered, used, by_row, count, head;
     std::vector<std::uint64_t> row_bits;
     std::vector<std::size_t> first;
     std::vector<const T*> prepared;
@@ -613,28 +613,34 @@ class E2LSHIndex {
   }
 
   // Exact keys for the candidates of query qi whose interval starts at or below the k-th
-  // smallest upper end (every candidate whose true key can be among the k best).
+  // smallest upper end (every candidate whose true key can be among the k best), in ascending
+  // order of lower end: once k keys are known, the k-th best of them is a tighter cut than the
+  // upper ends (Storage::key_cut puts it on the intervals' scale), and the first candidate whose
+  // lower end exceeds it ends the walk (the rest start higher still). Wide intervals (4-bit
+  // codes) re-read about a third of the rows the upper-end cut alone would.
   void rerank(std::size_t qi, const simd::KernelSet<T>& kernels, Scratch& s) const {
     auto& found = s.found[qi];
     auto& top = s.tops[qi];
+    const std::size_t k = top.k();
     double cut = std::numeric_limits<double>::infinity();
-    if (found.size() > top.k()) {
+    if (found.size() > k && k > 0) {
       s.uppers.resize(found.size());
       for (std::size_t c = 0; c < found.size(); ++c) s.uppers[c] = found[c].hi;
-      const auto kth = s.uppers.begin() + static_cast<std::ptrdiff_t>(top.k() - 1);
+      const auto kth = s.uppers.begin() + static_cast<std::ptrdiff_t>(k - 1);
       std::nth_element(s.uppers.begin(), kth, s.uppers.end());
       cut = *kth;
     }
-    s.rerank.clear();
-    for (const auto& c : found) {
-      if (c.lo <= cut) s.rerank.push_back(c.row);
-    }
-    const std::size_t nr = s.rerank.size();
+    const auto end =
+        std::partition(found.begin(), found.end(), [cut](const Bounded& c) { return c.lo <= cut; });
+    std::sort(found.begin(), end, [](const Bounded& a, const Bounded& b) { return a.lo < b.lo; });
+    const auto nr = static_cast<std::size_t>(end - found.begin());
     for (std::size_t c = 0; c < std::min(nr, kPrefetchAhead); ++c)
-      points_.prefetch_row(s.rerank[c]);
+      points_.prefetch_row(found[c].row);
+    const auto& qc = s.codes[qi];
     for (std::size_t c = 0; c < nr; ++c) {
-      if (c + kPrefetchAhead < nr) points_.prefetch_row(s.rerank[c + kPrefetchAhead]);
-      const std::uint32_t row = s.rerank[c];
+      if (k > 0 && top.full() && found[c].lo > points_.key_cut(qc, top.threshold())) break;
+      if (c + kPrefetchAhead < nr) points_.prefetch_row(found[c + kPrefetchAhead].row);
+      const std::uint32_t row = found[c].row;
       const T key = points_.key(kernels, s.prepared[qi], static_cast<Id>(row));
       if (key <= top.threshold()) top.push(key, id_of(row));
     }

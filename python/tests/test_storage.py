@@ -55,7 +55,7 @@ def test_sq8_survives_save_load_and_pickle(tmp_path) -> None:
     np.testing.assert_array_equal(full.search(queries, 8)[0], ids)
     four = pstable.E2LSHIndex.load(path, storage="sq4")
     assert four.storage == "sq4"
-    assert four.memory_bytes < coded.memory_bytes
+    assert four.memory_bytes <= coded.memory_bytes  # 12 values: both pad to 64 bytes
     np.testing.assert_array_equal(four.search(queries, 8)[0], ids)
     four.save(tmp_path / "sq4.pst")
     assert pstable.load(tmp_path / "sq4.pst").storage == "sq4"

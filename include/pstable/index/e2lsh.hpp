@@ -357,6 +357,32 @@ class E2LSHIndex {
     std::uint32_t fetched = 0;  // refine prefetched its codes
   };
 
+  // The k smallest upper ends offered so far (a max-heap) and the largest of them, the cut: a
+  // candidate whose lower end exceeds the cut cannot be among the k best (+inf until k ends).
+  struct UpperCut {
+    std::vector<double> heap;
+    std::size_t k = 0;
+    double cut = std::numeric_limits<double>::infinity();
+
+    void reset(std::size_t k_best) {
+      heap.clear();
+      k = k_best;
+      cut = std::numeric_limits<double>::infinity();
+    }
+    void offer(double hi) {
+      if (k == 0 || !(hi < cut)) return;
+      if (heap.size() < k) {
+        heap.push_back(hi);
+        std::push_heap(heap.begin(), heap.end());
+      } else {
+        std::pop_heap(heap.begin(), heap.end());
+        heap.back() = hi;
+        std::push_heap(heap.begin(), heap.end());
+      }
+      if (heap.size() == k) cut = heap.front();
+    }
+  };
+
   // Per-thread scratch, reused across calls (detail::ScratchLease): sized by the largest index a
   // thread searched, never cleared per call (count, row_bits are left zero after every block).
   struct Scratch : detail::ScratchBase {
@@ -369,7 +395,7 @@ class E2LSHIndex {
     std::vector<typename Storage::QueryCode> codes;
     std::vector<std::vector<Bounded>> found;
     std::vector<Bounded> refined;
-    std::vector<double> uppers;
+    std::vector<UpperCut> cuts;
     std::vector<T> buffer;
     RowMatrix<T> block, f, prepared_rows;
     detail::GemmWorkspace<T> gemm;
@@ -388,6 +414,7 @@ class E2LSHIndex {
       if constexpr (Storage::kEstimates) {
         codes.resize(qb);
         found.resize(qb);
+        cuts.resize(qb);
       }
       prepared_rows.resize(kQueryBlock, d);
       block.resize(kQueryBlock, d);  // no-ops while the sizes stay: nothing reallocated per call
@@ -451,6 +478,7 @@ class E2LSHIndex {
         const auto qi = static_cast<std::size_t>(i);
         points_.encode_query(s.prepared[qi], s.codes[qi]);
         s.found[qi].clear();
+        s.cuts[qi].reset(k);
       }
       // Sketches first where candidates are scored query by query (a few queries): their codes
       // are read once per query, so the codes the sketches rule out are memory not read. A
@@ -460,9 +488,14 @@ class E2LSHIndex {
         for (Eigen::Index i = 0; i < nb; ++i)
           sketch_then_codes(static_cast<std::size_t>(i), kernels, s);
       } else {
+        // Pairs that start above their query's running cut are dropped at once (the cut only
+        // falls, so rerank would drop them too).
         visit_pairs(nb, s, [&](std::uint32_t row, std::uint32_t qi) {
           const auto b = points_.bounds(kernels, s.codes[qi], static_cast<Id>(row));
+          auto& cut = s.cuts[qi];
+          if (b.lo > cut.cut) return;
           s.found[qi].push_back({b.lo, b.hi, row, 0});
+          cut.offer(b.hi);
         });
       }
       for (Eigen::Index i = 0; i < nb; ++i) rerank(static_cast<std::size_t>(i), kernels, s);
@@ -575,10 +608,7 @@ class E2LSHIndex {
   // Codes are prefetched a few candidates ahead, for those that pass the current cut.
   void refine(std::size_t qi, const simd::KernelSet<T>& kernels, Scratch& s) const {
     auto& found = s.found[qi];
-    const std::size_t k = s.tops[qi].k();
-    auto& uppers = s.uppers;  // max-heap of the k smallest upper ends
-    uppers.clear();
-    double cut = std::numeric_limits<double>::infinity();
+    auto& cut = s.cuts[qi];  // reset by verify_block: no code interval offered yet
     s.refined.clear();
     const std::size_t n = found.size();
     // Codes are prefetched for the next kRefineAhead candidates that pass the current cut (the
@@ -586,7 +616,7 @@ class E2LSHIndex {
     std::size_t ahead = 0, passing = 0;
     for (std::size_t e = 0; e < n; ++e) {
       for (; ahead < n && passing < kRefineAhead; ++ahead) {
-        if (found[ahead].lo <= cut) {
+        if (found[ahead].lo <= cut.cut) {
           points_.prefetch(found[ahead].row);
           found[ahead].fetched = 1;
           ++passing;
@@ -594,20 +624,11 @@ class E2LSHIndex {
       }
       const Bounded c = found[e];
       passing -= c.fetched;
-      if (c.lo > cut) continue;
+      if (c.lo > cut.cut) continue;
       const auto b = points_.bounds(kernels, s.codes[qi], static_cast<Id>(c.row));
       const Bounded narrowed{std::max(b.lo, c.lo), std::min(b.hi, c.hi), c.row, 0};
       s.refined.push_back(narrowed);
-      if (k == 0) continue;
-      if (uppers.size() < k) {
-        uppers.push_back(narrowed.hi);
-        std::push_heap(uppers.begin(), uppers.end());
-      } else if (narrowed.hi < uppers.front()) {
-        std::pop_heap(uppers.begin(), uppers.end());
-        uppers.back() = narrowed.hi;
-        std::push_heap(uppers.begin(), uppers.end());
-      }
-      if (uppers.size() == k) cut = uppers.front();
+      cut.offer(narrowed.hi);
     }
     found.swap(s.refined);
   }
@@ -622,14 +643,7 @@ class E2LSHIndex {
     auto& found = s.found[qi];
     auto& top = s.tops[qi];
     const std::size_t k = top.k();
-    double cut = std::numeric_limits<double>::infinity();
-    if (found.size() > k && k > 0) {
-      s.uppers.resize(found.size());
-      for (std::size_t c = 0; c < found.size(); ++c) s.uppers[c] = found[c].hi;
-      const auto kth = s.uppers.begin() + static_cast<std::ptrdiff_t>(k - 1);
-      std::nth_element(s.uppers.begin(), kth, s.uppers.end());
-      cut = *kth;
-    }
+    const double cut = s.cuts[qi].cut;  // the k-th smallest upper end of `found`
     const auto end =
         std::partition(found.begin(), found.end(), [cut](const Bounded& c) { return c.lo <= cut; });
     std::sort(found.begin(), end, [](const Bounded& a, const Bounded& b) { return a.lo < b.lo; });

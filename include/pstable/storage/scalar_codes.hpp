@@ -293,11 +293,13 @@ class ScalarCodeStorage {
       const double a = Metric::key_from_product(product - err, value);
       const double b = Metric::key_from_product(product + err, value);
       detail::KeyBounds out{std::min(a, b), std::max(a, b)};
-      if constexpr (Metric::key_is_squared_l2) {
+      // Where the coding error's term is below the rounding terms (8-bit data under 8 bits),
+      // Cauchy-Schwarz's interval is as tight, and the square roots would cost more than the rest.
+      const double e = double(error_[r]);
+      if (Metric::key_is_squared_l2 && qc.norm * e > rounding + margin) {
         // ||q - x'||^2, then ||q - x|| within e of ||q - x'||; back to the key's scale, which
         // leaves out ||q||^2.
         const double approx = qc.norm_sq + decoded_sq_[r] - 2 * product;
-        const double e = double(error_[r]);
         const double near = std::max(0.0, std::sqrt(std::max(0.0, approx - 2 * rounding)) - e);
         const double far = std::sqrt(std::max(0.0, approx + 2 * rounding)) + e;
         out.lo = std::max(out.lo, near * near - qc.norm_sq - 2 * margin);

@@ -222,10 +222,32 @@ inline double seconds_since(std::clock_t start) {
 
 namespace detail {
 
+/// The tuner's real-index step: builds an E2LSHIndex of one storage over `base` with `params`
+/// and searches `queries` for k neighbours on one thread, setting `seconds` to the search's
+/// processor time. Type-erased, so that the tuner itself is compiled once per scalar and metric,
+/// not once per storage.
+template <class T>
+using SearchTimer =
+    std::function<Neighbors<T>(const E2LSHParams& params, const RowMatrix<T>& base,
+                               const RowMatrix<T>& queries, Eigen::Index k, double& seconds)>;
+
+template <class T, class Metric, class Storage>
+SearchTimer<T> search_timer() {
+  return [](const E2LSHParams& params, const RowMatrix<T>& base, const RowMatrix<T>& queries,
+            Eigen::Index k, double& seconds) {
+    E2LSHIndex<T, Metric, Storage> index(base.cols(), params);
+    index.add(base);
+    const auto start = std::clock();
+    auto found = index.search(queries, k, 1);
+    seconds = seconds_since(start);
+    return found;
+  };
+}
+
 // tune_e2lsh with held-out rows (user_queries == nullptr) or the caller's sample queries.
 template <class T, class Metric>
 TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_queries,
-                           const TuneOptions& options) {
+                           const TuneOptions& options, const SearchTimer<T>& time_search) {
   static_assert(has_lsh_family_v<Metric>, "tune_e2lsh needs a metric E2LSHIndex supports");
   using Family = typename LshFamilyOf<Metric>::type;
   using Index = E2LSHIndex<T, Metric>;
@@ -534,11 +556,8 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
     double qps = 0, recall = 0, visited = 0;
   };
   const auto measure = [&](const E2LSHParams& params) {
-    E2LSHIndex<T, Metric> index(d, params);
-    index.add(base);
-    const auto start = std::clock();
-    const auto found = index.search(queries, options.k, 1);
-    const double seconds = detail::seconds_since(start);
+    double seconds = 0;
+    const auto found = time_search(params, base, queries, options.k, seconds);
     double hits = 0;
     for (Eigen::Index q = 0; q < nq; ++q) {
       for (Eigen::Index j = 0; j < options.k; ++j) {
@@ -564,13 +583,27 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   };
   if (TuneTrial* t = trial_of(best.params)) t->measured_qps = chosen.qps;
   if (best_cost < std::numeric_limits<double>::infinity() && shortlisting) {
-    // The cheapest accepted settings by the model, the model's choice among them.
+    // The cheapest accepted settings by the model, recalibrated on the real index just timed:
+    // the distance cost timed on scattered rows overstates what search pays per candidate
+    // (candidates are grouped, prefetched and shared by queries), which made the model favour
+    // probes over candidates and kept settings with fewer probes off the shortlist. The
+    // measured time of the model's choice, less its modelled hashing and lookups, gives the
+    // cost per candidate that search really pays (at most the timed one).
+    const double measured_us = 1e6 / std::max(chosen.qps, 1e-9);
+    const double fixed_us = best.estimated_us - best.mean_visited * t_distance;
+    const double per_candidate = best.mean_visited > 0
+                                     ? std::clamp((measured_us - fixed_us) / best.mean_visited,
+                                                  0.05 * t_distance, t_distance)
+                                     : t_distance;
+    const auto calibrated = [&](const TuneTrial& trial) {
+      return trial.estimated_us - trial.mean_visited * (t_distance - per_candidate);
+    };
     std::vector<const TuneTrial*> cheapest;
     for (const auto& trial : result.trials) {
       if (trial.recall >= target - 1e-12) cheapest.push_back(&trial);
     }
-    std::sort(cheapest.begin(), cheapest.end(), [](const TuneTrial* a, const TuneTrial* b) {
-      return a->estimated_us < b->estimated_us;
+    std::sort(cheapest.begin(), cheapest.end(), [&](const TuneTrial* a, const TuneTrial* b) {
+      return calibrated(*a) < calibrated(*b);
     });
     std::vector<std::pair<TuneTrial, Measured>> runs = {{best, chosen}};
     for (const TuneTrial* trial : cheapest) {
@@ -632,27 +665,35 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
 ///    t_distance with costs timed on this machine, and among the settings reaching the target
 ///    whose cost is within `cost_tolerance` of the cheapest picks the one with the fewest
 ///    candidates;
-/// 5. builds real E2LSHIndexes for the `shortlist` cheapest accepted settings and the model's
-///    choice, times their search over the sample queries (one thread) and keeps the fastest
+/// 5. builds a real E2LSHIndex for the model's choice and times its search over the sample
+///    queries (one thread); from that time recalibrates the cost per candidate (never above
+///    t_distance), then builds and times the `shortlist` cheapest accepted settings under the
+///    recalibrated model, and keeps the fastest
 ///    reaching the target (ties within cost_tolerance: fewest distances); with all four unit
 ///    costs fixed it keeps the model's choice, so the result is reproducible;
 /// 6. reports the chosen index's recall and speed and the exact scan's speed on the same
 ///    sample: `scan_is_faster` says when an ExactIndex is the better choice.
 /// Cosine tunes on unit-normalised rows. Needs at least num_queries + k + 1 rows (fewer queries
 /// are held out from small data).
-template <class T, class Metric>
+///
+/// `Storage` is the candidate storage the timed indexes use (FullStorage by default): tune with
+/// the storage the index will have, since code storages shift the balance between probing and
+/// candidates (a candidate costs less on codes).
+template <class T, class Metric, class Storage = detail::PointSet<T, Metric>>
 TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {}) {
-  return detail::tune_e2lsh_impl<T, Metric>(data, nullptr, options);
+  return detail::tune_e2lsh_impl<T, Metric>(data, nullptr, options,
+                                            detail::search_timer<T, Metric, Storage>());
 }
 
 /// tune_e2lsh with the caller's sample queries (the first `num_queries` rows of `queries`),
 /// searched against every row of `data` (or a `max_points` sample): for data whose own rows are
 /// poor stand-ins for real queries, such as a database of near-duplicates, where a held-out row
 /// always has a twin at distance ~0.
-template <class T, class Metric>
+template <class T, class Metric, class Storage = detail::PointSet<T, Metric>>
 TuneResult tune_e2lsh(const MatrixRef<T>& data, const MatrixRef<T>& queries,
                       const TuneOptions& options = {}) {
-  return detail::tune_e2lsh_impl<T, Metric>(data, &queries, options);
+  return detail::tune_e2lsh_impl<T, Metric>(data, &queries, options,
+                                            detail::search_timer<T, Metric, Storage>());
 }
 
 }  // namespace pstable

@@ -4,7 +4,8 @@
 Database: the 60,000 training images; queries: the first N test images (default 2,000); pixels
 in [0, 1]; Euclidean; k = 10; ONE thread for every index. pstable runs through pstable_study
 (--threads 1 --json): the sequential scan (ExactIndex), tune_e2lsh's setting for recall 0.9 and
-a few swept E2LSH settings, each with both candidate storages (full rows, sq8 codes). Peers
+a few swept E2LSH settings, each with every candidate storage (full rows, sq8 and sq4 codes; the
+tuner runs once per storage, timing indexes of that storage). Peers
 (bench/peers.py): FAISS IndexFlatL2, IndexIVFFlat (nlist 256, nprobe raised until recall 0.90),
 IndexLSH (nbits sweep) and hnswlib (M 16, ef raised until recall 0.90). Speed is queries per CPU
 second of the searching thread(s), which the load of a shared machine does not inflate;
@@ -131,7 +132,8 @@ def main():
                                       log=lambda s: print(s, file=sys.stderr))
 
     exact = next(r for r in ours if r["family"] == "exact")
-    tuned = next(r for r in ours if r["family"] == "e2lsh_tuned")
+    # Each storage is tuned on its own; the fastest tuned index stands for E2LSH against peers.
+    tuned = max((r for r in ours if r["family"] == "e2lsh_tuned"), key=lambda r: r["qps"])
     at90 = {}
     for r in theirs:
         fam = r["family"]

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _checks
-from ._index import DType, E2LSHIndex, Metric, _as_rows, _core, _dtype_name
+from ._index import DType, E2LSHIndex, Metric, Storage, _as_rows, _core, _dtype_name, _storage_name
 
 
 @dataclass
@@ -50,6 +50,8 @@ class TuneResult:
     unit_costs_us : dict
         The unit costs used, in microseconds (timed unless given): distance, lookup, hash and
         entry.
+    storage : str
+        The candidate storage the timed indexes used ("full", "sq8" or "sq4").
     """
 
     params: dict[str, Any]
@@ -68,16 +70,18 @@ class TuneResult:
     k: int
     trials: list[dict[str, Any]] = field(default_factory=list, repr=False)
     unit_costs_us: dict[str, float] = field(default_factory=dict, repr=False)
+    storage: Storage = "full"
 
     def make_index(self) -> E2LSHIndex:
-        """An empty E2LSHIndex with the chosen parameters, metric and dtype.
+        """An empty E2LSHIndex with the chosen parameters, metric, dtype and storage.
 
         Returns
         -------
         E2LSHIndex
-            ``E2LSHIndex(dim, metric=metric, dtype=dtype, **params)``.
+            ``E2LSHIndex(dim, metric=metric, dtype=dtype, storage=storage, **params)``.
         """
-        return E2LSHIndex(self.dim, metric=self.metric, dtype=self.dtype, **self.params)  # type: ignore[arg-type]
+        return E2LSHIndex(self.dim, metric=self.metric, dtype=self.dtype,  # type: ignore[arg-type]
+                          storage=self.storage, **self.params)
 
 
 #: `progress=` of tune: None (a bar when stderr is a terminal or a notebook), a bool, or a
@@ -122,7 +126,7 @@ def tune(
     collision_thresholds: Sequence[int] = (1, 2, 3, 4), seed: int = 1,
     distance_us: float = 0.0, lookup_us: float = 0.0, hash_us: float = 0.0, entry_us: float = 0.0,
     cost_tolerance: float = 0.1, shortlist: int = 4, queries: Optional[npt.ArrayLike] = None,
-    progress: ProgressLike = None,
+    progress: ProgressLike = None, storage: Storage = "full",
 ) -> TuneResult:
     """Chooses E2LSH parameters reaching `target_recall` at recall@k on `data` at least cost.
 
@@ -174,6 +178,11 @@ def tune(
         code runs in a Jupyter kernel, nothing otherwise; True or False force it on or off; a
         callable is called as progress(done, total, stage) before the first step and after each
         (stage: "ground truth", "model", "timing", "done").
+    storage : {"full", "sq8", "sq4"}, default "full", keyword-only
+        The candidate storage of the indexes built and timed (E2LSHIndex's `storage`): tune with
+        the storage the index will have, since candidates cost less on codes and the fastest
+        setting moves towards more candidates and fewer probes. An unknown name raises
+        ValueError.
 
     Returns
     -------
@@ -224,7 +233,7 @@ def tune(
         seed=c.integer(seed, "seed", "uint64"), distance_us=distance_us, lookup_us=lookup_us,
         hash_us=hash_us, entry_us=entry_us, cost_tolerance=cost_tolerance,
         shortlist=c.integer(shortlist, "shortlist", "int32"),
-    ), sample, _progress_callback(progress))
+    ), sample, _progress_callback(progress), _storage_name(storage))
     return TuneResult(
         params=dict(r["params"]), recall=r["recall"], mean_visited=r["mean_visited"],
         visited_fraction=r["visited_fraction"], queries_per_second=r["queries_per_second"],
@@ -234,4 +243,5 @@ def tune(
         trials=list(r["trials"]),
         unit_costs_us={"distance": r["distance_us"], "lookup": r["lookup_us"], "hash": r["hash_us"],
                        "entry": r["entry_us"]},
+        storage=storage,
     )

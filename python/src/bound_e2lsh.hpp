@@ -98,17 +98,17 @@ py::list params_docs() {
   return out;
 }
 
-template <class T, class Metric>
+template <class T, class Metric, class Storage>
 py::dict tune_typed(const py::array& data, const py::object& queries, const TuneOptions& options) {
   const auto view = view_rows<T>(data, "data");
   TuneResult r;
   if (queries.is_none()) {
     py::gil_scoped_release release;
-    r = tune_e2lsh<T, Metric>(MatrixRef<T>(view), options);
+    r = tune_e2lsh<T, Metric, Storage>(MatrixRef<T>(view), options);
   } else {
     const auto sample = view_rows<T>(py::reinterpret_borrow<py::array>(queries), "queries");
     py::gil_scoped_release release;
-    r = tune_e2lsh<T, Metric>(MatrixRef<T>(view), MatrixRef<T>(sample), options);
+    r = tune_e2lsh<T, Metric, Storage>(MatrixRef<T>(view), MatrixRef<T>(sample), options);
   }
   py::dict d;
   d["params"] = params_dict(r.params);

@@ -158,9 +158,10 @@ std::unique_ptr<AnyLSHIndex> make_e2lsh(Eigen::Index dim, const std::string& met
   });
 }
 
-/// tune_e2lsh for the dtype of `data` (float32 or float64, C-contiguous) and `metric`.
+/// tune_e2lsh for the dtype of `data` (float32 or float64, C-contiguous), `metric` and the
+/// candidate storage the timed indexes use.
 py::dict tune(const py::array& data, const std::string& metric, const TuneOptions& options,
-              const py::object& queries) {
+              const py::object& queries, const std::string& storage) {
   const std::string dtype = py::str(data.dtype()).cast<std::string>();
   return with_types(dtype, metric, [&](auto types) -> py::dict {
     using T = typename decltype(types)::Scalar;
@@ -168,7 +169,10 @@ py::dict tune(const py::array& data, const std::string& metric, const TuneOption
     if constexpr (!has_lsh_family_v<M>) {
       throw InvalidArgument(no_lsh_family(M::name));
     } else {
-      return tune_typed<T, M>(data, queries, options);
+      return with_storage_named<T, M>(storage, [&](auto* tag) -> py::dict {
+        using S = std::remove_pointer_t<decltype(tag)>;
+        return tune_typed<T, M, S>(data, queries, options);
+      });
     }
   });
 }
@@ -307,7 +311,7 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
   m.def(
       "tune",
       [](const py::array& data, const std::string& metric, const py::dict& options,
-         const py::object& queries, const py::object& progress) {
+         const py::object& queries, const py::object& progress, const std::string& storage) {
         auto o = params_from<pstable::TuneOptions>(options);
         // Between steps, with the GIL: Ctrl-C (KeyboardInterrupt) and an exception raised by
         // progress(done, total, stage) cancel the tuning. `progress` outlives the call.
@@ -316,10 +320,10 @@ PYBIND11_MODULE(PSTABLE_MODULE_NAME, m) {
           if (PyErr_CheckSignals() != 0) throw py::error_already_set();
           if (!cb.is_none()) cb(p.done, p.total, p.stage);
         };
-        return tune(data, metric, o, queries);
+        return tune(data, metric, o, queries, storage);
       },
       py::arg("data"), py::arg("metric"), py::arg("options"), py::arg("queries") = py::none(),
-      py::arg("progress") = py::none());
+      py::arg("progress") = py::none(), py::arg("storage") = "full");
   m.def("e2lsh_params_fields", &params_docs<pstable::E2LSHParams>);
   m.def("tune_options_fields", &params_docs<pstable::TuneOptions>);
   bind_eval(m);

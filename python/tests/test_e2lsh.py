@@ -286,3 +286,18 @@ def test_tune_reports_progress_and_can_be_cancelled(rng, capsys):
     assert capsys.readouterr().err == ""
     with pytest.raises(TypeError, match="progress must be"):
         pstable.tune(data, progress="yes", **opts)
+
+
+def test_tune_times_the_storage_asked_for(rng):
+    data = clustered(rng, n=2000, dim=16)
+    opts = dict(k=10, target_recall=0.9, num_queries=100, max_tables=16, hash_counts=[4, 8],
+                probe_counts=[0, 8], shortlist=2, progress=False)
+    r = pstable.tune(data, storage="sq8", **opts)
+    assert r.storage == "sq8"
+    index = r.make_index()
+    assert index.storage == "sq8" and index.params == {**index.params, **r.params}
+    # With all unit costs fixed nothing is timed: the choice does not depend on the storage.
+    fixed = dict(opts, distance_us=0.2, lookup_us=0.1, hash_us=0.01, entry_us=0.005)
+    assert pstable.tune(data, storage="sq4", **fixed).params == pstable.tune(data, **fixed).params
+    with pytest.raises(ValueError, match="storage must be"):
+        pstable.tune(data, storage="pq", **opts)

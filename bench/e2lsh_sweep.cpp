@@ -87,15 +87,10 @@ std::vector<Row> measure(const std::string& storage, const std::string& name,
                          const E2LSHParams& params, const RowMatrix<float>& base,
                          const RowMatrix<float>& queries, const Neighbors<float>& truth) {
   std::vector<Row> rows;
-  detail::for_each_storage(Storages{}, [&](const char* each, std::uint8_t) {
-    if (storage != "both" && storage != each) return;
-    with_storage<float, Euclidean>(
-        each,
-        [&](auto* tag) {
-          using S = std::remove_pointer_t<decltype(tag)>;
-          rows.push_back(measure_with<S>(name, params, base, queries, truth));
-        },
-        [] {});
+  for_each_storage_type<float, Euclidean>([&](auto* tag) {
+    using S = std::remove_pointer_t<decltype(tag)>;
+    if (storage == "both" || storage == S::name)
+      rows.push_back(measure_with<S>(name, params, base, queries, truth));
   });
   return rows;
 }
@@ -201,46 +196,41 @@ int main(int argc, char** argv) {
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   if (tune) {
     // Each storage is tuned with indexes of its own timed (candidates cost less on codes).
-    detail::for_each_storage(Storages{}, [&](const char* each, std::uint8_t) {
+    for_each_storage_type<float, Euclidean>([&](auto* tag) {
+      using S = std::remove_pointer_t<decltype(tag)>;
+      const char* each = S::name;
       if (storage != "both" && storage != each) return;
-      with_storage<float, Euclidean>(
-          each,
-          [&](auto* tag) {
-            using S = std::remove_pointer_t<decltype(tag)>;
-            t = cpu_now();
-            const TuneResult tuned = tune_e2lsh<float, Euclidean, S>(base);
-            const double tune_s = since(t);
-            std::printf(
-                "tuner (%s): %.1f s, chose L=%d k=%d w=%.2f T=%d m=%d; on its held-out sample: "
-                "recall %.3f, visited %.2f%%, %.0f q/s (r10 = %.2f, %zu trials)\n",
-                each, tune_s, tuned.params.num_tables, tuned.params.num_hashes,
-                tuned.params.bucket_width, tuned.params.num_probes, tuned.params.min_collisions,
-                tuned.recall, 100 * tuned.visited_fraction, tuned.queries_per_second,
-                tuned.typical_distance, tuned.trials.size());
-            std::printf(
-                "RESULT name=tuner/%s seconds=%.2f sample_recall=%.4f sample_visited=%.5f\n", each,
-                tune_s, tuned.recall, tuned.visited_fraction);
-            std::printf(
-                "tuner cost model: distance %.3f us, lookup %.3f us, entry %.4f us, hash %.4f "
-                "us\n",
-                tuned.distance_us, tuned.lookup_us, tuned.entry_us, tuned.hash_us);
-            auto trials = tuned.trials;
-            std::sort(trials.begin(), trials.end(), [](const TuneTrial& a, const TuneTrial& b) {
-              return a.estimated_us < b.estimated_us;
-            });
-            int shown = 0;
-            for (const auto& tr : trials) {
-              if (tr.recall < 0.9 || ++shown > 25) continue;
-              std::printf(
-                  "  trial L=%2d k=%2d w=%6.2f T=%3d m=%d recall %.3f visited %6.0f probed %6.0f "
-                  "entries %6.0f est %7.1f us measured %6.0f q/s\n",
-                  tr.params.num_tables, tr.params.num_hashes, tr.params.bucket_width,
-                  tr.params.num_probes, tr.params.min_collisions, tr.recall, tr.mean_visited,
-                  tr.mean_probed, tr.mean_entries, tr.estimated_us, tr.measured_qps);
-            }
-            print(measure_with<S>("tuned", tuned.params, base, queries, truth));
-          },
-          [] {});
+      t = cpu_now();
+      const TuneResult tuned = tune_e2lsh<float, Euclidean, S>(base);
+      const double tune_s = since(t);
+      std::printf(
+          "tuner (%s): %.1f s, chose L=%d k=%d w=%.2f T=%d m=%d; on its held-out sample: "
+          "recall %.3f, visited %.2f%%, %.0f q/s (r10 = %.2f, %zu trials)\n",
+          each, tune_s, tuned.params.num_tables, tuned.params.num_hashes, tuned.params.bucket_width,
+          tuned.params.num_probes, tuned.params.min_collisions, tuned.recall,
+          100 * tuned.visited_fraction, tuned.queries_per_second, tuned.typical_distance,
+          tuned.trials.size());
+      std::printf("RESULT name=tuner/%s seconds=%.2f sample_recall=%.4f sample_visited=%.5f\n",
+                  each, tune_s, tuned.recall, tuned.visited_fraction);
+      std::printf(
+          "tuner cost model: distance %.3f us, lookup %.3f us, entry %.4f us, hash %.4f "
+          "us\n",
+          tuned.distance_us, tuned.lookup_us, tuned.entry_us, tuned.hash_us);
+      auto trials = tuned.trials;
+      std::sort(trials.begin(), trials.end(), [](const TuneTrial& a, const TuneTrial& b) {
+        return a.estimated_us < b.estimated_us;
+      });
+      int shown = 0;
+      for (const auto& tr : trials) {
+        if (tr.recall < 0.9 || ++shown > 25) continue;
+        std::printf(
+            "  trial L=%2d k=%2d w=%6.2f T=%3d m=%d recall %.3f visited %6.0f probed %6.0f "
+            "entries %6.0f est %7.1f us measured %6.0f q/s\n",
+            tr.params.num_tables, tr.params.num_hashes, tr.params.bucket_width,
+            tr.params.num_probes, tr.params.min_collisions, tr.recall, tr.mean_visited,
+            tr.mean_probed, tr.mean_entries, tr.estimated_us, tr.measured_qps);
+      }
+      print(measure_with<S>("tuned", tuned.params, base, queries, truth));
     });
   }
   for (const auto& p : extra) {

@@ -159,33 +159,28 @@ std::vector<study::Row> run_study(const Options& o, const study::Dataset& d) {
     options.seed = o.seed;
     // Each storage is tuned with indexes of its own timed: candidates cost less on codes, so
     // the fastest setting differs.
-    pstable::detail::for_each_storage(pstable::Storages{}, [&](const char* each, std::uint8_t) {
+    pstable::for_each_storage_type<float, Metric>([&](auto* tag) {
+      using S = std::remove_pointer_t<decltype(tag)>;
+      const char* each = S::name;
       if (o.storage != "both" && o.storage != each) return;
-      pstable::with_storage<float, Metric>(
-          each,
-          [&](auto* tag) {
-            using S = std::remove_pointer_t<decltype(tag)>;
-            progress.set_label(std::string("tuning E2LSH (") + each + ")");
-            const auto tune_start = study::Clock::now();
-            const auto tuned = pstable::tune_e2lsh<float, Metric, S>(d.base, options);
-            const double tune_seconds = study::seconds_since(tune_start);
-            std::fprintf(stderr,
-                         "pstable_study: tune_e2lsh (%s) chose L=%d k=%d w=%g probes=%d m=%d in "
-                         "%.1f s (recall %.3f on its held-out sample%s)\n",
-                         each, tuned.params.num_tables, tuned.params.num_hashes,
-                         tuned.params.bucket_width, tuned.params.num_probes,
-                         tuned.params.min_collisions, tune_seconds, tuned.recall,
-                         tuned.reached_target ? "" : ", target NOT reached");
-            // The tuner's own probe count, unless --probes asks for others.
-            const std::vector<int> probes =
-                o.probes_given && !o.grid ? o.probes : std::vector<int>{tuned.params.num_probes};
-            for (auto& r : study::run_e2lsh<Metric>(d.base, d.queries, k, threads, tuned.params,
-                                                    probes, true, radius, each, progress)) {
-              r.tune_seconds = tune_seconds;
-              runs.push_back(std::move(r));
-            }
-          },
-          [] {});
+      progress.set_label(std::string("tuning E2LSH (") + each + ")");
+      const auto tune_start = study::Clock::now();
+      const auto tuned = pstable::tune_e2lsh<float, Metric, S>(d.base, options);
+      const double tune_seconds = study::seconds_since(tune_start);
+      std::fprintf(stderr,
+                   "pstable_study: tune_e2lsh (%s) chose L=%d k=%d w=%g probes=%d m=%d in "
+                   "%.1f s (recall %.3f on its held-out sample%s)\n",
+                   each, tuned.params.num_tables, tuned.params.num_hashes,
+                   tuned.params.bucket_width, tuned.params.num_probes, tuned.params.min_collisions,
+                   tune_seconds, tuned.recall, tuned.reached_target ? "" : ", target NOT reached");
+      // The tuner's own probe count, unless --probes asks for others.
+      const std::vector<int> probes =
+          o.probes_given && !o.grid ? o.probes : std::vector<int>{tuned.params.num_probes};
+      for (auto& r : study::run_e2lsh<Metric>(d.base, d.queries, k, threads, tuned.params, probes,
+                                              true, radius, each, progress)) {
+        r.tune_seconds = tune_seconds;
+        runs.push_back(std::move(r));
+      }
     });
   }
   if (o.lsh && (!o.tune || o.grid)) {

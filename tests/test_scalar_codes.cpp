@@ -496,6 +496,13 @@ TEST_CASE("the storage list maps names, types and file codes one to one", "[sq8]
     CHECK(std::string(to_string(StorageKind{static_cast<std::uint8_t>(codes[i])})) == names[i]);
   }
   CHECK(storage_name(3) == nullptr);
+  std::vector<std::string> typed;  // the same list, as types
+  for_each_storage_type<float, Cosine>([&](auto* tag) {
+    using S = std::remove_pointer_t<decltype(tag)>;
+    static_assert(std::is_same_v<typename S::Scalar, float>);
+    typed.emplace_back(S::name);
+  });
+  CHECK(typed == names);
   CHECK(std::string(to_string(StorageKind{200})) == "unknown");
   const auto type_of = [](const char* name) {
     return with_storage<double, Manhattan>(

@@ -165,18 +165,13 @@ std::vector<MethodRun> run_e2lsh(const Matrix& base, const Matrix& queries, Eige
                                  std::optional<float> radius, const std::string& storage,
                                  Progress& progress) {
   std::vector<MethodRun> runs;
-  pstable::detail::for_each_storage(pstable::Storages{}, [&](const char* each, std::uint8_t) {
-    if (storage != "both" && storage != each) return;
-    pstable::with_storage<float, Metric>(
-        each,
-        [&](auto* tag) {
-          using S = std::remove_pointer_t<decltype(tag)>;
-          for (auto& r : run_e2lsh_with<Metric, S>(base, queries, k, threads, params, probes, tuned,
-                                                   radius, progress)) {
-            runs.push_back(std::move(r));
-          }
-        },
-        [] {});
+  pstable::for_each_storage_type<float, Metric>([&](auto* tag) {
+    using S = std::remove_pointer_t<decltype(tag)>;
+    if (storage != "both" && storage != S::name) return;
+    for (auto& r : run_e2lsh_with<Metric, S>(base, queries, k, threads, params, probes, tuned,
+                                             radius, progress)) {
+      runs.push_back(std::move(r));
+    }
   });
   return runs;
 }

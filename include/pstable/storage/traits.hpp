@@ -33,6 +33,11 @@ void for_each_storage(StorageList<S...>, F&& f) {
   (f(StorageTag<S>::name, StorageTag<S>::file_code), ...);
 }
 
+template <class T, class Metric, template <class, class> class... S, class F>
+void for_each_storage_type(StorageList<S...>, F& f) {
+  (f(static_cast<S<T, Metric>*>(nullptr)), ...);
+}
+
 template <class T, class Metric, class R, class F, class Unknown>
 R dispatch_storage(StorageList<>, std::string_view, F&, Unknown& on_unknown) {
   return on_unknown();
@@ -52,6 +57,13 @@ template <class T, class Metric, class F, class Unknown>
 decltype(auto) with_storage(std::string_view name, F&& f, Unknown&& on_unknown) {
   using R = decltype(f(static_cast<detail::PointSet<T, Metric>*>(nullptr)));
   return detail::dispatch_storage<T, Metric, R>(Storages{}, name, f, on_unknown);
+}
+
+/// Calls f(static_cast<Storage<T, Metric>*>(nullptr)) for every storage in `Storages`, in order
+/// (the benches measure each; `Storage::name` says which it is).
+template <class T, class Metric, class F>
+void for_each_storage_type(F&& f) {
+  detail::for_each_storage_type<T, Metric>(Storages{}, f);
 }
 
 /// "'full', 'sq8', 'sq4'": the accepted names, for messages.

@@ -300,10 +300,11 @@ class ScalarCodeStorage {
         // ||q - x'||^2, then ||q - x|| within e of ||q - x'||; back to the key's scale, which
         // leaves out ||q||^2.
         const double approx = qc.norm_sq + decoded_sq_[r] - 2 * product;
-        const double near = std::max(0.0, std::sqrt(std::max(0.0, approx - 2 * rounding)) - e);
-        const double far = std::sqrt(std::max(0.0, approx + 2 * rounding)) + e;
-        out.lo = std::max(out.lo, near * near - qc.norm_sq - 2 * margin);
-        out.hi = std::min(out.hi, far * far - qc.norm_sq + 2 * margin);
+        // (Not `near`/`far`: <windows.h> defines both as macros.)
+        const double dist_lo = std::max(0.0, std::sqrt(std::max(0.0, approx - 2 * rounding)) - e);
+        const double dist_hi = std::sqrt(std::max(0.0, approx + 2 * rounding)) + e;
+        out.lo = std::max(out.lo, dist_lo * dist_lo - qc.norm_sq - 2 * margin);
+        out.hi = std::min(out.hi, dist_hi * dist_hi - qc.norm_sq + 2 * margin);
       }
       return out;
     } else {

@@ -66,6 +66,35 @@ namespace detail {
 
 #if defined(PSTABLE_X86_CODE_KERNELS)
 
+// The sum of an accumulator's int32 lanes (two for AVX-512). Helpers, not lambdas: a lambda does
+// not inherit its function's target.
+__attribute__((target("sse4.1"))) inline std::int32_t sum_lanes_sse41(__m128i s) noexcept {
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+__attribute__((target("avx2"))) inline std::int32_t sum_lanes_avx2(__m256i a, __m256i b) noexcept {
+  const __m256i acc = _mm256_add_epi32(a, b);
+  return sum_lanes_sse41(
+      _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)));
+}
+
+// Through memory: g++ 12's reduce/extract/cast intrinsics warn -Wuninitialized (their
+// _mm256_undefined_si256 operand).
+__attribute__((target("avx512f"))) inline std::int32_t sum_lanes_avx512(__m512i a,
+                                                                        __m512i b) noexcept {
+  alignas(64) std::int32_t lanes[16];
+  _mm512_store_si512(lanes, _mm512_add_epi32(a, b));
+  std::int32_t sum = 0;
+  for (const std::int32_t lane : lanes) sum += lane;
+  return sum;
+}
+
+// Multiply-add of int16 pairs into int32 lanes: vpmaddwd + vpaddd, or with VNNI one vpdpwssd.
+#define PSTABLE_MADD_BW(acc, a, b) _mm512_add_epi32((acc), _mm512_madd_epi16((a), (b)))
+#define PSTABLE_MADD_VNNI(acc, a, b) _mm512_dpwssd_epi32((acc), (a), (b))
+
 __attribute__((target("sse4.1"))) inline std::int32_t dot_u8_i16_sse41(const std::uint8_t* codes,
                                                                        const std::int16_t* query,
                                                                        std::size_t n) noexcept {
@@ -77,9 +106,7 @@ __attribute__((target("sse4.1"))) inline std::int32_t dot_u8_i16_sse41(const std
     const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(query + j));
     acc = _mm_add_epi32(acc, _mm_madd_epi16(c, q));
   }
-  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4E));
-  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xB1));
-  std::int32_t sum = _mm_cvtsi128_si32(acc);
+  std::int32_t sum = sum_lanes_sse41(acc);
   for (; j < n; ++j) sum += std::int32_t{codes[j]} * query[j];
   return sum;
 }
@@ -101,11 +128,7 @@ __attribute__((target("avx2"))) inline std::int32_t dot_u8_i16_avx2(const std::u
         acc1, _mm256_madd_epi16(
                   c1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(query + j + 16))));
   }
-  __m256i acc = _mm256_add_epi32(acc0, acc1);
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  std::int32_t sum = _mm_cvtsi128_si32(s);
+  std::int32_t sum = sum_lanes_avx2(acc0, acc1);
   for (; j < n; ++j) sum += std::int32_t{codes[j]} * query[j];
   return sum;
 }
@@ -130,22 +153,13 @@ __attribute__((target("avx2"))) inline std::int32_t dot_u8_i16_avx2(const std::u
           _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + j))); \
       acc0 = MADD(acc0, c, _mm512_loadu_si512(query + j));                                       \
     }                                                                                            \
-    /* lanes summed through memory: g++ 12's reduce/extract/cast intrinsics warn       */        \
-    /* -Wuninitialized (their _mm256_undefined_si256 operand)                           */       \
-    alignas(64) std::int32_t lanes[16];                                                          \
-    _mm512_store_si512(lanes, _mm512_add_epi32(acc0, acc1));                                     \
-    std::int32_t sum = 0;                                                                        \
-    for (const std::int32_t lane : lanes) sum += lane;                                           \
+    std::int32_t sum = sum_lanes_avx512(acc0, acc1);                                             \
     for (; j < n; ++j) sum += std::int32_t{codes[j]} * query[j];                                 \
     return sum;                                                                                  \
   }
 
-#define PSTABLE_MADD_BW(acc, a, b) _mm512_add_epi32((acc), _mm512_madd_epi16((a), (b)))
-#define PSTABLE_MADD_VNNI(acc, a, b) _mm512_dpwssd_epi32((acc), (a), (b))
 PSTABLE_DOT_U8_I16_AVX512(dot_u8_i16_avx512bw, "avx512f,avx512bw", PSTABLE_MADD_BW)
 PSTABLE_DOT_U8_I16_AVX512(dot_u8_i16_avx512vnni, "avx512f,avx512bw,avx512vnni", PSTABLE_MADD_VNNI)
-#undef PSTABLE_MADD_BW
-#undef PSTABLE_MADD_VNNI
 #undef PSTABLE_DOT_U8_I16_AVX512
 
 // Packed 4-bit codes: each byte's nibbles are split with a shift and a mask, then widened to int16
@@ -171,9 +185,7 @@ __attribute__((target("sse4.1"))) inline std::int32_t dot_u4_i16_sse41(const std
     acc = madd_u8x16_sse41(acc, _mm_and_si128(v, mask), q);
     acc = madd_u8x16_sse41(acc, _mm_and_si128(_mm_srli_epi16(v, 4), mask), q + 64);
   }
-  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4E));
-  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xB1));
-  return _mm_cvtsi128_si32(acc);
+  return sum_lanes_sse41(acc);
 }
 
 __attribute__((target("avx2"))) inline void madd_u8x32_avx2(__m256i& acc, __m256i c8,
@@ -197,11 +209,7 @@ __attribute__((target("avx2"))) inline std::int32_t dot_u4_i16_avx2(const std::u
     madd_u8x32_avx2(acc0, _mm256_and_si256(v, mask), q);
     madd_u8x32_avx2(acc1, _mm256_and_si256(_mm256_srli_epi16(v, 4), mask), q + 64);
   }
-  __m256i acc = _mm256_add_epi32(acc0, acc1);
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
+  return sum_lanes_avx2(acc0, acc1);
 }
 
 // AVX-512: one 64-byte block (128 values) per step, loaded as two 32-byte halves (no 512-bit
@@ -223,15 +231,9 @@ __attribute__((target("avx2"))) inline std::int32_t dot_u4_i16_avx2(const std::u
       acc1 = MADD(acc1, _mm512_cvtepu8_epi16(_mm256_and_si256(_mm256_srli_epi16(v1, 4), mask)),   \
                   _mm512_loadu_si512(q + 96));                                                    \
     }                                                                                             \
-    alignas(64) std::int32_t lanes[16];                                                           \
-    _mm512_store_si512(lanes, _mm512_add_epi32(acc0, acc1));                                      \
-    std::int32_t sum = 0;                                                                         \
-    for (const std::int32_t lane : lanes) sum += lane;                                            \
-    return sum;                                                                                   \
+    return sum_lanes_avx512(acc0, acc1);                                                          \
   }
 
-#define PSTABLE_MADD_BW(acc, a, b) _mm512_add_epi32((acc), _mm512_madd_epi16((a), (b)))
-#define PSTABLE_MADD_VNNI(acc, a, b) _mm512_dpwssd_epi32((acc), (a), (b))
 PSTABLE_DOT_U4_I16_AVX512(dot_u4_i16_avx512bw, "avx512f,avx512bw", PSTABLE_MADD_BW)
 PSTABLE_DOT_U4_I16_AVX512(dot_u4_i16_avx512vnni, "avx512f,avx512bw,avx512vnni", PSTABLE_MADD_VNNI)
 #undef PSTABLE_MADD_BW

@@ -59,7 +59,8 @@ struct KeyBounds {
 /// reads the sketches first and the codes only of candidates whose sketch interval can still reach
 /// the k best (`has_sketch`, `coarse_bounds`). Memory per row, beside the rows themselves: the
 /// codes (d bytes for 8 bits, d / 2 for 4, padded to a multiple of 64), 20 (float) or 28 (double)
-/// bytes, and 128 bytes of sketch for d >= 256.
+/// bytes for Euclidean keys (8 fewer for the other metrics, which keep no ||x'||^2), and 128
+/// bytes of sketch for d >= 256.
 template <class T, class Metric, unsigned Bits>
 class ScalarCodeStorage {
   static_assert(Metric::has_product_form || Metric::key_is_distance,
@@ -151,14 +152,16 @@ class ScalarCodeStorage {
     error.resize(old_n + m);
     norm.resize(old_n + m);
     sums.resize(old_n + m);
-    decoded_sq.resize(old_n + m);
+    if constexpr (Metric::key_is_squared_l2) decoded_sq.resize(old_n + m);
     std::vector<std::uint8_t> unpacked(static_cast<std::size_t>(dim()));
     const auto code_rows = [&](std::size_t begin, std::size_t end, auto row_at) {
       for (std::size_t i = begin; i < end; ++i) {
         const T* x = row_at(i);
         q.encode(x, unpacked.data());
         pack(unpacked.data(), codes.data() + i * stride_);
-        measure_row(q, x, unpacked.data(), error[i], norm[i], sums[i], decoded_sq[i]);
+        double unkept = 0;  // ||x'||^2 is kept for Euclidean keys only (the triangle interval)
+        double& x2 = Metric::key_is_squared_l2 ? decoded_sq[i] : unkept;
+        measure_row(q, x, unpacked.data(), error[i], norm[i], sums[i], x2);
       }
     };
     code_rows(first, old_n, [&](std::size_t i) { return rows_.row(static_cast<Id>(i)); });
@@ -394,7 +397,7 @@ class ScalarCodeStorage {
   Codes codes_;
   std::vector<T> error_, norm_;
   std::vector<std::int32_t> code_sum_;
-  std::vector<double> decoded_sq_;  // ||decode(code(x))||^2, product forms
+  std::vector<double> decoded_sq_;  // ||decode(code(x))||^2, Euclidean keys only (else empty)
 };
 
 /// 8-bit codes: ScalarCodeStorage<T, Metric, 8>, `storage="sq8"`.

@@ -148,6 +148,59 @@ TEST_CASE("the tuner times indexes of the storage it is given", "[tuning][sq8]")
   CHECK(built >= 2);
 }
 
+TEST_CASE("the tuner chooses the storage when asked", "[tuning][sq8]") {
+  const RowMatrix<float> data = clustered(3000, 16, 5);
+  auto options = small_options();
+  // Without choose_storage: the storage it was given, nothing else timed.
+  const TuneResult plain =
+      tune_e2lsh<float, Euclidean, Sq8Storage<float, Euclidean>>(data, options);
+  CHECK(plain.storage == "sq8");
+  CHECK(plain.storage_timings.empty());
+  CHECK(tune_e2lsh<float, Euclidean>(data, options).storage == "full");
+
+  // With it: the chosen setting timed with every storage (the tuner's own first), and the
+  // result is the fastest of them, with that storage's figures.
+  options.choose_storage = true;
+  std::vector<TuneProgress> seen;
+  options.progress = [&](const TuneProgress& p) { seen.push_back(p); };
+  const TuneResult r = tune_e2lsh<float, Euclidean, Sq8Storage<float, Euclidean>>(data, options);
+  REQUIRE(r.storage_timings.size() == 3);
+  CHECK(r.storage_timings[0].storage == "sq8");
+  std::vector<std::string> names;
+  double fastest = 0;
+  std::string fastest_name;
+  for (const auto& t : r.storage_timings) {
+    names.push_back(t.storage);
+    CHECK(t.queries_per_second > 0);
+    if (t.queries_per_second > fastest) {
+      fastest = t.queries_per_second;
+      fastest_name = t.storage;
+    }
+  }
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"full", "sq4", "sq8"});
+  CHECK(r.storage == fastest_name);
+  CHECK(r.queries_per_second == fastest);
+  CHECK(r.reached_target);
+  // Two more indexes timed: the progress total counts them, and the last report completes it.
+  REQUIRE_FALSE(seen.empty());
+  CHECK(seen.front().total ==
+        1 + static_cast<int>(options.hash_counts.size() * options.table_collision.size()) + 1 +
+            options.shortlist + 2);
+  CHECK(seen.back().done == seen.front().total);
+
+  // Fixed costs time nothing: the given storage stands.
+  options.progress = nullptr;
+  options.distance_us = 0.3;
+  options.lookup_us = 0.1;
+  options.hash_us = 0.01;
+  options.entry_us = 0.005;
+  const TuneResult fixed =
+      tune_e2lsh<float, Euclidean, Sq4Storage<float, Euclidean>>(data, options);
+  CHECK(fixed.storage == "sq4");
+  CHECK(fixed.storage_timings.empty());
+}
+
 TEST_CASE("the tuner takes the caller's sample queries", "[tuning]") {
   // A database of near-duplicates: every point has three jittered copies, so a held-out row
   // always finds its twins at distance ~0 and is a poor stand-in for a real query.

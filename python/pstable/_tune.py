@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence, TextIO, Union
+from typing import Any, Callable, Literal, Optional, Sequence, TextIO, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +51,11 @@ class TuneResult:
         The unit costs used, in microseconds (timed unless given): distance, lookup, hash and
         entry.
     storage : str
-        The candidate storage the timed indexes used ("full", "sq8" or "sq4").
+        The candidate storage the figures were measured with ("full", "sq8" or "sq4"): the one
+        `tune` was given, or with ``storage="auto"`` the fastest; `make_index` builds it.
+    storage_timings : dict
+        With ``storage="auto"``: queries/second of the chosen setting with each storage that
+        can hold the data (one thread, the sample queries); empty otherwise.
     """
 
     params: dict[str, Any]
@@ -71,6 +75,7 @@ class TuneResult:
     trials: list[dict[str, Any]] = field(default_factory=list, repr=False)
     unit_costs_us: dict[str, float] = field(default_factory=dict, repr=False)
     storage: Storage = "full"
+    storage_timings: dict[str, float] = field(default_factory=dict)
 
     def make_index(self) -> E2LSHIndex:
         """An empty E2LSHIndex with the chosen parameters, metric, dtype and storage.
@@ -126,7 +131,7 @@ def tune(
     collision_thresholds: Sequence[int] = (1, 2, 3, 4), seed: int = 1,
     distance_us: float = 0.0, lookup_us: float = 0.0, hash_us: float = 0.0, entry_us: float = 0.0,
     cost_tolerance: float = 0.1, shortlist: int = 4, queries: Optional[npt.ArrayLike] = None,
-    progress: ProgressLike = None, storage: Storage = "full",
+    progress: ProgressLike = None, storage: Union[Storage, Literal["auto"]] = "full",
 ) -> TuneResult:
     """Chooses E2LSH parameters reaching `target_recall` at recall@k on `data` at least cost.
 
@@ -178,11 +183,13 @@ def tune(
         code runs in a Jupyter kernel, nothing otherwise; True or False force it on or off; a
         callable is called as progress(done, total, stage) before the first step and after each
         (stage: "ground truth", "model", "timing", "done").
-    storage : {"full", "sq8", "sq4"}, default "full", keyword-only
+    storage : {"full", "sq8", "sq4", "auto"}, default "full", keyword-only
         The candidate storage of the indexes built and timed (E2LSHIndex's `storage`): tune with
         the storage the index will have, since candidates cost less on codes and the fastest
-        setting moves towards more candidates and fewer probes. An unknown name raises
-        ValueError.
+        setting moves towards more candidates and fewer probes. "auto" tunes with "sq8", then
+        times the chosen setting with every storage and keeps the fastest (`storage` and
+        `storage_timings` of the result): 8-bit codes pay on 8-bit data such as pixels, 4-bit
+        codes can lose to full rows on float features. An unknown name raises ValueError.
 
     Returns
     -------
@@ -232,8 +239,8 @@ def tune(
         collision_thresholds=i32(collision_thresholds, "collision_thresholds"),
         seed=c.integer(seed, "seed", "uint64"), distance_us=distance_us, lookup_us=lookup_us,
         hash_us=hash_us, entry_us=entry_us, cost_tolerance=cost_tolerance,
-        shortlist=c.integer(shortlist, "shortlist", "int32"),
-    ), sample, _progress_callback(progress), _storage_name(storage))
+        shortlist=c.integer(shortlist, "shortlist", "int32"), choose_storage=storage == "auto",
+    ), sample, _progress_callback(progress), "sq8" if storage == "auto" else _storage_name(storage))
     return TuneResult(
         params=dict(r["params"]), recall=r["recall"], mean_visited=r["mean_visited"],
         visited_fraction=r["visited_fraction"], queries_per_second=r["queries_per_second"],
@@ -243,5 +250,5 @@ def tune(
         trials=list(r["trials"]),
         unit_costs_us={"distance": r["distance_us"], "lookup": r["lookup_us"], "hash": r["hash_us"],
                        "entry": r["entry_us"]},
-        storage=storage,
+        storage=r["storage"], storage_timings=dict(r["storage_timings"]),
     )

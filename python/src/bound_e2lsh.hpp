@@ -125,6 +125,10 @@ py::dict tune_typed(const py::array& data, const py::object& queries, const Tune
   d["entry_us"] = r.entry_us;
   d["exact_queries_per_second"] = r.exact_queries_per_second;
   d["scan_is_faster"] = r.scan_is_faster;
+  d["storage"] = r.storage;
+  py::dict timings;
+  for (const auto& t : r.storage_timings) timings[py::str(t.storage)] = t.queries_per_second;
+  d["storage_timings"] = timings;
   py::list trials;
   for (const auto& t : r.trials) {
     py::dict td;

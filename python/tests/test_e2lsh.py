@@ -301,3 +301,20 @@ def test_tune_times_the_storage_asked_for(rng):
     assert pstable.tune(data, storage="sq4", **fixed).params == pstable.tune(data, **fixed).params
     with pytest.raises(ValueError, match="storage must be"):
         pstable.tune(data, storage="pq", **opts)
+
+
+def test_tune_auto_keeps_the_fastest_storage(rng):
+    data = clustered(rng, n=2000, dim=16)
+    opts = dict(k=10, target_recall=0.9, num_queries=100, max_tables=16, hash_counts=[4, 8],
+                probe_counts=[0, 8], shortlist=2, progress=False)
+    assert pstable.tune(data, storage="sq8", **opts).storage_timings == {}
+    r = pstable.tune(data, storage="auto", **opts)
+    assert sorted(r.storage_timings) == ["full", "sq4", "sq8"]
+    assert all(qps > 0 for qps in r.storage_timings.values())
+    assert r.storage == max(r.storage_timings, key=r.storage_timings.get)
+    assert r.queries_per_second == r.storage_timings[r.storage]
+    assert r.make_index().storage == r.storage
+    # Fixed unit costs time nothing: "auto" keeps the storage it tuned with.
+    fixed = dict(opts, distance_us=0.2, lookup_us=0.1, hash_us=0.01, entry_us=0.005)
+    r = pstable.tune(data, storage="auto", **fixed)
+    assert r.storage == "sq8" and r.storage_timings == {}

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -23,6 +24,7 @@
 #include "pstable/index/hashing.hpp"
 #include "pstable/index/multiprobe.hpp"
 #include "pstable/simd/dispatch.hpp"
+#include "pstable/storage/traits.hpp"
 
 namespace pstable {
 
@@ -68,6 +70,11 @@ struct TuneOptions {
   /// cost_tolerance, the one computing the fewest distances). 0, or all four unit costs fixed:
   /// the model alone decides (reproducible).
   int shortlist = 4;
+  /// Also time the chosen setting with every other candidate storage (`Storages`: full rows,
+  /// 8-bit and 4-bit codes) and keep the fastest: TuneResult::storage names it. Codes pay on data
+  /// they fit (8-bit pixels) and can lose on data they do not (4-bit codes of float features
+  /// re-rank most candidates). Ignored when the unit costs are fixed (nothing is timed).
+  bool choose_storage = false;
   /// Called before the first step and after every step, on the calling thread (not an option of
   /// for_each_field). It may throw to cancel: the exception leaves tune_e2lsh, nothing else is
   /// changed. The Python binding draws a progress bar with it and checks for Ctrl-C.
@@ -98,6 +105,8 @@ struct TuneOptions {
           "settings this close to the cheapest tie");
     visit("shortlist", &TuneOptions::shortlist,
           "cheapest modelled settings built and timed (0 = the model decides)");
+    visit("choose_storage", &TuneOptions::choose_storage,
+          "also time the choice with every storage and keep the fastest");
   }
 
   /// True when all four unit costs are given: nothing is timed, the choice is reproducible.
@@ -176,9 +185,21 @@ struct TuneTrial {
   double measured_qps = 0;
 };
 
+/// One candidate storage's timing of the chosen setting (TuneOptions::choose_storage).
+struct StorageTiming {
+  std::string storage;            ///< its name ("full", "sq8", "sq4")
+  double queries_per_second = 0;  ///< one thread, processor time, over the sample queries
+};
+
 /// What the tuner chose and what the chosen index measured on the held-out queries.
 struct TuneResult {
-  E2LSHParams params;             ///< the chosen setting (see cost_tolerance)
+  E2LSHParams params;  ///< the chosen setting (see cost_tolerance)
+  /// The candidate storage the figures below were measured with: the tuner's `Storage`, or
+  /// with choose_storage the fastest of `storage_timings`.
+  std::string storage;
+  /// With choose_storage: the chosen setting timed with every storage that can hold the data
+  /// (the tuner's own first); empty otherwise.
+  std::vector<StorageTiming> storage_timings;
   double recall = 0;              ///< measured by an E2LSHIndex with `params` over the sample
   double mean_visited = 0;        ///< distinct candidates per query, same run
   double visited_fraction = 0;    ///< mean_visited / indexed points
@@ -244,10 +265,23 @@ SearchTimer<T> search_timer() {
   };
 }
 
-// tune_e2lsh with held-out rows (user_queries == nullptr) or the caller's sample queries.
+/// A search timer for every storage in `Storages`, with its name (TuneOptions::choose_storage).
+template <class T, class Metric>
+std::vector<std::pair<const char*, SearchTimer<T>>> every_search_timer() {
+  std::vector<std::pair<const char*, SearchTimer<T>>> out;
+  pstable::for_each_storage_type<T, Metric>([&](auto* tag) {
+    using S = std::remove_pointer_t<decltype(tag)>;
+    out.emplace_back(S::name, search_timer<T, Metric, S>());
+  });
+  return out;
+}
+
+// tune_e2lsh with held-out rows (user_queries == nullptr) or the caller's sample queries;
+// `time_search` builds and times indexes of the storage named `storage`.
 template <class T, class Metric>
 TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_queries,
-                           const TuneOptions& options, const SearchTimer<T>& time_search) {
+                           const TuneOptions& options, const char* storage,
+                           const SearchTimer<T>& time_search) {
   static_assert(has_lsh_family_v<Metric>, "tune_e2lsh needs a metric E2LSHIndex supports");
   using Family = typename LshFamilyOf<Metric>::type;
   using Index = E2LSHIndex<T, Metric>;
@@ -273,10 +307,13 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   // Rows held out of the index as queries: none when the caller gives queries.
   const Eigen::Index held = user_queries != nullptr ? 0 : nq;
   const bool shortlisting = options.shortlist > 0 && !options.fixed_costs();
+  const bool choosing_storage = options.choose_storage && !options.fixed_costs();
+  int other_storages = -1;
+  detail::for_each_storage(Storages{}, [&](const char*, std::uint8_t) { ++other_storages; });
   TuneProgress progress{
       0,
       1 + static_cast<int>(options.hash_counts.size() * options.table_collision.size()) + 1 +
-          (shortlisting ? options.shortlist : 0),
+          (shortlisting ? options.shortlist : 0) + (choosing_storage ? other_storages : 0),
       "ground truth"};
   int models_left = static_cast<int>(options.hash_counts.size() * options.table_collision.size());
   // `steps` more done, `next` the stage that follows; only the last report reaches the total
@@ -555,9 +592,9 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   struct Measured {
     double qps = 0, recall = 0, visited = 0;
   };
-  const auto measure = [&](const E2LSHParams& params) {
+  const auto measure_with = [&](const SearchTimer<T>& timer, const E2LSHParams& params) {
     double seconds = 0;
-    const auto found = time_search(params, base, queries, options.k, seconds);
+    const auto found = timer(params, base, queries, options.k, seconds);
     double hits = 0;
     for (Eigen::Index q = 0; q < nq; ++q) {
       for (Eigen::Index j = 0; j < options.k; ++j) {
@@ -568,6 +605,7 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
     return Measured{static_cast<double>(nq) / std::max(seconds, 1e-9),
                     hits / static_cast<double>(nq * options.k), found.mean_visited()};
   };
+  const auto measure = [&](const E2LSHParams& params) { return measure_with(time_search, params); };
   const auto same = [](const E2LSHParams& a, const E2LSHParams& b) {
     return a.num_tables == b.num_tables && a.num_hashes == b.num_hashes &&
            a.bucket_width == b.bucket_width && a.num_probes == b.num_probes &&
@@ -632,6 +670,29 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
     }
   }
 
+  // 6. With choose_storage, the chosen setting with every other storage: the fastest is kept
+  // (their results are the same: every storage re-ranks with the exact kernels).
+  result.storage = storage;
+  if (choosing_storage) {
+    result.storage_timings.push_back({storage, chosen.qps});
+    for (const auto& [name, timer] : every_search_timer<T, Metric>()) {
+      if (std::string_view(name) == storage) continue;
+      Measured m;
+      try {
+        m = measure_with(timer, best.params);
+      } catch (const InvalidArgument&) {  // a storage that cannot hold these rows (dimension)
+        report(1, "timing");
+        continue;
+      }
+      report(1, "timing");
+      result.storage_timings.push_back({name, m.qps});
+      if (m.recall >= chosen.recall - 1e-12 && m.qps > chosen.qps) {
+        chosen = m;
+        result.storage = name;
+      }
+    }
+  }
+
   result.params = best.params;
   result.recall = chosen.recall;
   result.mean_visited = chosen.visited;
@@ -671,17 +732,20 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
 ///    recalibrated model, and keeps the fastest
 ///    reaching the target (ties within cost_tolerance: fewest distances); with all four unit
 ///    costs fixed it keeps the model's choice, so the result is reproducible;
-/// 6. reports the chosen index's recall and speed and the exact scan's speed on the same
+/// 6. with `choose_storage`, times the chosen setting with every other candidate storage too
+///    and keeps the fastest (TuneResult::storage, storage_timings);
+/// 7. reports the chosen index's recall and speed and the exact scan's speed on the same
 ///    sample: `scan_is_faster` says when an ExactIndex is the better choice.
 /// Cosine tunes on unit-normalised rows. Needs at least num_queries + k + 1 rows (fewer queries
 /// are held out from small data).
 ///
 /// `Storage` is the candidate storage the timed indexes use (FullStorage by default): tune with
 /// the storage the index will have, since code storages shift the balance between probing and
-/// candidates (a candidate costs less on codes).
+/// candidates (a candidate costs less on codes). With `choose_storage` it is the storage the
+/// parameters are tuned with, and the other storages are timed on its choice.
 template <class T, class Metric, class Storage = detail::PointSet<T, Metric>>
 TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {}) {
-  return detail::tune_e2lsh_impl<T, Metric>(data, nullptr, options,
+  return detail::tune_e2lsh_impl<T, Metric>(data, nullptr, options, Storage::name,
                                             detail::search_timer<T, Metric, Storage>());
 }
 
@@ -692,7 +756,7 @@ TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {})
 template <class T, class Metric, class Storage = detail::PointSet<T, Metric>>
 TuneResult tune_e2lsh(const MatrixRef<T>& data, const MatrixRef<T>& queries,
                       const TuneOptions& options = {}) {
-  return detail::tune_e2lsh_impl<T, Metric>(data, &queries, options,
+  return detail::tune_e2lsh_impl<T, Metric>(data, &queries, options, Storage::name,
                                             detail::search_timer<T, Metric, Storage>());
 }
 

@@ -29,7 +29,7 @@ import peers  # noqa: E402
 
 K = 10
 DEFAULT_PARAMS = {"fashion": ["32,12,14,20,3", "24,12,12,20,2", "16,12,16,0,1"],
-                  "mixture": ["13,12,13.66,4,1", "24,12,10,12,2"]}
+                  "mixture": ["13,12,13.66,4,1"]}
 
 
 def load(data, queries):

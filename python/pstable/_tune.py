@@ -122,6 +122,12 @@ def _progress_callback(progress: ProgressLike) -> Optional[Callable[[int, int, s
     raise TypeError(f"progress must be None, a bool or a callable, got {type(progress).__name__}")
 
 
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
+
+
 def tune(
     data: npt.ArrayLike, k: int = 10, target_recall: float = 0.9, metric: Metric = "euclidean",
     dtype: Optional[DType] = None, *, recall_margin: float = 0.01, num_queries: int = 1000,
@@ -132,6 +138,7 @@ def tune(
     distance_us: float = 0.0, lookup_us: float = 0.0, hash_us: float = 0.0, entry_us: float = 0.0,
     cost_tolerance: float = 0.1, shortlist: int = 4, queries: Optional[npt.ArrayLike] = None,
     progress: ProgressLike = None, storage: Union[Storage, Literal["auto"]] = "full",
+    choose_storage: bool = False,
 ) -> TuneResult:
     """Chooses E2LSH parameters reaching `target_recall` at recall@k on `data` at least cost.
 
@@ -190,6 +197,10 @@ def tune(
         times the chosen setting with every storage and keeps the fastest (`storage` and
         `storage_timings` of the result): 8-bit codes pay on 8-bit data such as pixels, 4-bit
         codes can lose to full rows on float features. An unknown name raises ValueError.
+    choose_storage : bool, default False, keyword-only
+        Tune with `storage`, then time the chosen setting with every other storage and keep the
+        fastest (``storage="auto"`` is ``storage="sq8", choose_storage=True``). Nothing is timed
+        when all four unit costs are fixed: the given storage stands.
 
     Returns
     -------
@@ -239,7 +250,8 @@ def tune(
         collision_thresholds=i32(collision_thresholds, "collision_thresholds"),
         seed=c.integer(seed, "seed", "uint64"), distance_us=distance_us, lookup_us=lookup_us,
         hash_us=hash_us, entry_us=entry_us, cost_tolerance=cost_tolerance,
-        shortlist=c.integer(shortlist, "shortlist", "int32"), choose_storage=storage == "auto",
+        shortlist=c.integer(shortlist, "shortlist", "int32"),
+        choose_storage=storage == "auto" or _flag(choose_storage, "choose_storage"),
     ), sample, _progress_callback(progress), "sq8" if storage == "auto" else _storage_name(storage))
     return TuneResult(
         params=dict(r["params"]), recall=r["recall"], mean_visited=r["mean_visited"],

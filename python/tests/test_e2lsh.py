@@ -314,6 +314,11 @@ def test_tune_auto_keeps_the_fastest_storage(rng):
     assert r.storage == max(r.storage_timings, key=r.storage_timings.get)
     assert r.queries_per_second == r.storage_timings[r.storage]
     assert r.make_index().storage == r.storage
+    # choose_storage= does the same from any storage, and is checked.
+    r = pstable.tune(data, storage="full", choose_storage=True, **opts)
+    assert list(r.storage_timings)[0] == "full" and len(r.storage_timings) == 3
+    with pytest.raises(TypeError, match="choose_storage must be a bool"):
+        pstable.tune(data, choose_storage="yes", **opts)
     # Fixed unit costs time nothing: "auto" keeps the storage it tuned with.
     fixed = dict(opts, distance_us=0.2, lookup_us=0.1, hash_us=0.01, entry_us=0.005)
     r = pstable.tune(data, storage="auto", **fixed)

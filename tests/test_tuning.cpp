@@ -290,6 +290,11 @@ TEST_CASE("the tuner handles Manhattan with the Cauchy family", "[tuning]") {
   bool matches = false;
   for (double rho : options.table_collision) matches = matches || std::abs(p - rho) < 1e-6;
   CHECK(matches);
+  // Every storage holds L1 rows too (the code storages bound the distance itself).
+  options.choose_storage = true;
+  const TuneResult chosen = tune_e2lsh<float, Manhattan>(data, options);
+  CHECK(chosen.storage_timings.size() == 3);
+  CHECK(chosen.reached_target);
 }
 
 TEST_CASE("the tuner rejects bad options and data", "[tuning][errors]") {

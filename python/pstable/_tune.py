@@ -52,10 +52,11 @@ class TuneResult:
         entry.
     storage : str
         The candidate storage the figures were measured with ("full", "sq8" or "sq4"): the one
-        `tune` was given, or with ``storage="auto"`` the fastest; `make_index` builds it.
+        `tune` was given, or when it chose the storage the fastest; `make_index` builds it.
     storage_timings : dict
-        With ``storage="auto"``: queries/second of the chosen setting with each storage that
-        can hold the data (one thread, the sample queries); empty otherwise.
+        With ``storage="auto"`` or ``choose_storage=True``: queries/second of the chosen setting
+        with each storage that can hold the data (one thread, the sample queries), the tuning
+        storage first; empty otherwise.
     """
 
     params: dict[str, Any]

@@ -522,3 +522,59 @@ TEST_CASE("the storage list maps names, types and file codes one to one", "[sq8]
   CHECK(type_of("SQ8") == "none");
   CHECK(type_of("") == "none");
 }
+
+// Queries are copied to a cache-line boundary when they do not start on one (a 16-byte-aligned
+// numpy array, a message buffer): the copy must change no result, for any storage, metric and
+// path (batch, one query, the exact scan).
+template <class Metric, class Storage>
+void check_misaligned_queries() {
+  const Eigen::Index d = 40;  // rows of 160 bytes: not a whole number of lines either
+  const RowMatrix<float> data = gaussian<float>(800, d, 31);
+  const RowMatrix<float> queries = gaussian<float>(20, d, 32);
+  E2LSHParams p;
+  p.num_tables = 6;
+  p.num_hashes = 6;
+  p.bucket_width = 6.0;
+  p.num_probes = 4;
+  E2LSHIndex<float, Metric, Storage> index(d, p);
+  index.add(data);
+  ExactIndex<float, Metric> exact(d);
+  exact.add(data);
+  const auto want = index.search(queries, 5, 1);
+  const auto want_exact = exact.search(queries, 5, 1);
+  std::vector<float> buffer(static_cast<std::size_t>(queries.size()) + 64);
+  for (std::size_t offset = 1; offset < 16;
+       offset += 3) {  // 4, 16, 28, 40 and 52 bytes past a line
+    float* start =
+        detail::aligned_rows(buffer, 1, static_cast<std::size_t>(queries.size())) + offset;
+    REQUIRE(start + queries.size() <= buffer.data() + buffer.size());
+    Eigen::Map<RowMatrix<float>>(start, queries.rows(), d) = queries;
+    const Eigen::Map<const RowMatrix<float>> shifted(start, queries.rows(), d);
+    const auto got = index.search(shifted, 5, 1);
+    CHECK(got.ids() == want.ids());
+    CHECK(got.distances() == want.distances());
+    const auto one = index.search(shifted.topRows(1), 5, 1);
+    CHECK(one.ids().row(0) == want.ids().row(0));
+    CHECK(one.distances().row(0) == want.distances().row(0));
+    const auto scanned = exact.search(shifted, 5, 1);
+    CHECK(scanned.ids() == want_exact.ids());
+    CHECK(scanned.distances() == want_exact.distances());
+  }
+  // prepare_query: the query itself when aligned (and not normalised), else an aligned copy.
+  detail::PointSet<float, Metric> rows(d);
+  rows.append(data);
+  std::vector<float> scratch;
+  const float* aligned = detail::aligned_rows(buffer, 1, static_cast<std::size_t>(d));
+  const float* prepared = rows.prepare_query(aligned + 1, scratch);
+  CHECK(detail::query_aligned(prepared));
+  if constexpr (!Metric::normalizes) {
+    CHECK(rows.prepare_query(aligned, scratch) == aligned);
+    CHECK(std::equal(prepared, prepared + d, aligned + 1));
+  }
+}
+
+TEST_CASE("queries at any address give the same results", "[sq8][e2lsh][exact]") {
+  check_misaligned_queries<Euclidean, detail::PointSet<float, Euclidean>>();
+  check_misaligned_queries<Euclidean, Sq8Storage<float, Euclidean>>();
+  check_misaligned_queries<Cosine, Sq4Storage<float, Cosine>>();
+}

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "pstable/core/types.hpp"
+#include "pstable/detail/aligned_rows.hpp"
 #include "pstable/detail/point_store.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/metric/traits.hpp"
@@ -77,18 +79,23 @@ class PointSet {
     append_values(0, count);
   }
 
-  /// The query as keys need it: a normalising metric divides it by its norm (into `buffer`).
+  /// The query as keys need it, on a cache-line boundary (detail::kQueryAlignment): `q` itself
+  /// when it is aligned and the metric does not normalise, else a copy inside `buffer`, divided
+  /// by its norm for a normalising metric. Valid until `buffer` is used again.
   const T* prepare_query(const T* q, std::vector<T>& buffer) const {
+    const auto d = static_cast<std::size_t>(dim());
     if constexpr (!Metric::normalizes) {
-      return q;
+      if (query_aligned(q)) return q;
+      T* out = aligned_rows(buffer, 1, d);
+      std::copy(q, q + d, out);
+      return out;
     } else {
-      const auto d = static_cast<std::size_t>(dim());
-      buffer.resize(d);
+      T* out = aligned_rows(buffer, 1, d);
       T n2 = 0;
       for (std::size_t j = 0; j < d; ++j) n2 += q[j] * q[j];
       const T inv = T(1) / std::sqrt(n2);
-      for (std::size_t j = 0; j < d; ++j) buffer[j] = q[j] * inv;
-      return buffer.data();
+      for (std::size_t j = 0; j < d; ++j) out[j] = q[j] * inv;
+      return out;
     }
   }
 

@@ -396,8 +396,10 @@ class E2LSHIndex {
     std::vector<std::vector<Bounded>> found;
     std::vector<Bounded> refined;
     std::vector<UpperCut> cuts;
-    std::vector<T> buffer;
-    RowMatrix<T> block, f, prepared_rows;
+    std::vector<T> buffer, prepared_rows;  // prepared_rows: kQueryBlock aligned rows
+    T* prepared_base = nullptr;            // the first of them (detail::aligned_rows)
+    std::size_t prepared_stride = 0;
+    RowMatrix<T> block, f;
     detail::GemmWorkspace<T> gemm;
 
     void reserve(std::size_t n, Eigen::Index d, Eigen::Index functions) {
@@ -416,7 +418,8 @@ class E2LSHIndex {
         found.resize(qb);
         cuts.resize(qb);
       }
-      prepared_rows.resize(kQueryBlock, d);
+      prepared_stride = detail::aligned_stride<T>(static_cast<std::size_t>(d));
+      prepared_base = detail::aligned_rows(prepared_rows, qb, prepared_stride);
       block.resize(kQueryBlock, d);  // no-ops while the sizes stay: nothing reallocated per call
       f.resize(kQueryBlock, functions);
     }
@@ -446,9 +449,10 @@ class E2LSHIndex {
     const auto qi = static_cast<std::size_t>(i);
     const T* query = queries.row(q0 + i).data();
     const T* p = points_.prepare_query(query, s.buffer);
-    if (p != query) {  // the storage prepared a copy: keep it for the verify step
-      std::copy(p, p + dim(), s.prepared_rows.row(i).data());
-      p = s.prepared_rows.row(i).data();
+    if (p != query) {  // the storage prepared a copy (aligned): keep it for the verify step
+      T* kept = s.prepared_base + qi * s.prepared_stride;
+      std::copy(p, p + dim(), kept);
+      p = kept;
     }
     s.prepared[qi] = p;
     s.first[qi] = s.gathered.size();

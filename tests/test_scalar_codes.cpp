@@ -545,8 +545,7 @@ void check_misaligned_queries() {
   std::vector<float> buffer(static_cast<std::size_t>(queries.size()) + 64);
   for (std::size_t offset = 1; offset < 16;
        offset += 3) {  // 4, 16, 28, 40 and 52 bytes past a line
-    float* start =
-        detail::aligned_rows(buffer, 1, static_cast<std::size_t>(queries.size())) + offset;
+    float* start = detail::aligned_space(buffer, static_cast<std::size_t>(queries.size())) + offset;
     REQUIRE(start + queries.size() <= buffer.data() + buffer.size());
     Eigen::Map<RowMatrix<float>>(start, queries.rows(), d) = queries;
     const Eigen::Map<const RowMatrix<float>> shifted(start, queries.rows(), d);
@@ -564,7 +563,7 @@ void check_misaligned_queries() {
   detail::PointSet<float, Metric> rows(d);
   rows.append(data);
   std::vector<float> scratch;
-  const float* aligned = detail::aligned_rows(buffer, 1, static_cast<std::size_t>(d));
+  const float* aligned = detail::aligned_space(buffer, static_cast<std::size_t>(d));
   const float* prepared = rows.prepare_query(aligned + 1, scratch);
   CHECK(detail::query_aligned(prepared));
   if constexpr (!Metric::normalizes) {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "pstable/core/types.hpp"
-#include "pstable/detail/aligned_rows.hpp"
+#include "pstable/detail/aligned_space.hpp"
 #include "pstable/detail/point_store.hpp"
 #include "pstable/detail/validate.hpp"
 #include "pstable/metric/traits.hpp"
@@ -86,11 +86,11 @@ class PointSet {
     const auto d = static_cast<std::size_t>(dim());
     if constexpr (!Metric::normalizes) {
       if (query_aligned(q)) return q;
-      T* out = aligned_rows(buffer, 1, d);
+      T* out = aligned_space(buffer, d);
       std::copy(q, q + d, out);
       return out;
     } else {
-      T* out = aligned_rows(buffer, 1, d);
+      T* out = aligned_space(buffer, d);
       T n2 = 0;
       for (std::size_t j = 0; j < d; ++j) n2 += q[j] * q[j];
       const T inv = T(1) / std::sqrt(n2);

@@ -396,9 +396,7 @@ class E2LSHIndex {
     std::vector<std::vector<Bounded>> found;
     std::vector<Bounded> refined;
     std::vector<UpperCut> cuts;
-    std::vector<T> buffer, prepared_rows;  // prepared_rows: kQueryBlock aligned rows
-    T* prepared_base = nullptr;            // the first of them (detail::aligned_rows)
-    std::size_t prepared_stride = 0;
+    std::vector<std::vector<T>> buffers;  // per query of a block: its prepared copy, if any
     RowMatrix<T> block, f;
     detail::GemmWorkspace<T> gemm;
 
@@ -418,8 +416,7 @@ class E2LSHIndex {
         found.resize(qb);
         cuts.resize(qb);
       }
-      prepared_stride = detail::aligned_stride<T>(static_cast<std::size_t>(d));
-      prepared_base = detail::aligned_rows(prepared_rows, qb, prepared_stride);
+      buffers.resize(qb);
       block.resize(kQueryBlock, d);  // no-ops while the sizes stay: nothing reallocated per call
       f.resize(kQueryBlock, functions);
     }
@@ -447,14 +444,8 @@ class E2LSHIndex {
                     std::size_t top_up, Keep& keep, Scratch& s, CountVector& visited,
                     CountVector& probed) const {
     const auto qi = static_cast<std::size_t>(i);
-    const T* query = queries.row(q0 + i).data();
-    const T* p = points_.prepare_query(query, s.buffer);
-    if (p != query) {  // the storage prepared a copy (aligned): keep it for the verify step
-      T* kept = s.prepared_base + qi * s.prepared_stride;
-      std::copy(p, p + dim(), kept);
-      p = kept;
-    }
-    s.prepared[qi] = p;
+    // A buffer per query of the block: a prepared copy lives until the verify step.
+    s.prepared[qi] = points_.prepare_query(queries.row(q0 + i).data(), s.buffers[qi]);
     s.first[qi] = s.gathered.size();
     const auto min_hits = static_cast<std::uint32_t>(params_.min_collisions);
     s.walk.begin_query();

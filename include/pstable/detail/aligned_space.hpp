@@ -18,21 +18,13 @@ bool query_aligned(const T* p) noexcept {
   return reinterpret_cast<std::uintptr_t>(p) % kQueryAlignment == 0;
 }
 
-/// Values per row so that rows of d values laid out back to back all stay aligned.
+/// Room for `count` values inside `buffer` (grown as needed) starting on a kQueryAlignment
+/// boundary. Valid until `buffer` is resized again.
 template <class T>
-std::size_t aligned_stride(std::size_t d) noexcept {
-  constexpr std::size_t per_line = kQueryAlignment / sizeof(T);
+T* aligned_space(std::vector<T>& buffer, std::size_t count) {
   static_assert(kQueryAlignment % sizeof(T) == 0, "values must tile a cache line");
-  return (d + per_line - 1) / per_line * per_line;
-}
-
-/// The first of `rows` rows of `stride` values (a multiple of aligned_stride's unit) inside
-/// `buffer`, grown as needed, starting on a kQueryAlignment boundary. Valid until `buffer` is
-/// resized again.
-template <class T>
-T* aligned_rows(std::vector<T>& buffer, std::size_t rows, std::size_t stride) {
   constexpr std::size_t slack = kQueryAlignment / sizeof(T);
-  if (buffer.size() < rows * stride + slack) buffer.resize(rows * stride + slack);
+  if (buffer.size() < count + slack) buffer.resize(count + slack);
   const auto address = reinterpret_cast<std::uintptr_t>(buffer.data());
   const std::size_t skip = (kQueryAlignment - address % kQueryAlignment) % kQueryAlignment;
   return buffer.data() + skip / sizeof(T);

@@ -58,9 +58,9 @@ struct KeyBounds {
 /// (detail::PcaSketch): 128 bytes per row that bound the key from two cache lines. The index
 /// reads the sketches first and the codes only of candidates whose sketch interval can still reach
 /// the k best (`has_sketch`, `coarse_bounds`). Memory per row, beside the rows themselves: the
-/// codes (d bytes for 8 bits, d / 2 for 4, padded to a multiple of 64), 20 (float) or 28 (double)
-/// bytes for Euclidean keys (8 fewer for the other metrics, which keep no ||x'||^2), and 128
-/// bytes of sketch for d >= 256.
+/// codes (d bytes for 8 bits, d / 2 for 4, padded to a multiple of 64), 32 (float) or 40 (double)
+/// bytes of what the intervals need (RowInfo, one cache line per candidate), and 128 bytes of
+/// sketch for d >= 256.
 template <class T, class Metric, unsigned Bits>
 class ScalarCodeStorage {
   static_assert(Metric::has_product_form || Metric::key_is_distance,
@@ -116,9 +116,7 @@ class ScalarCodeStorage {
   }
 
   std::size_t memory_bytes() const noexcept {
-    return rows_.memory_bytes() + codes_.capacity() +
-           (error_.capacity() + norm_.capacity()) * sizeof(T) +
-           code_sum_.capacity() * sizeof(std::int32_t) + decoded_sq_.capacity() * sizeof(double) +
+    return rows_.memory_bytes() + codes_.capacity() + info_.capacity() * sizeof(RowInfo) +
            quantizer_.lo().size() * (4 * sizeof(T) + 1) + sketch_.memory_bytes();
   }
 
@@ -136,32 +134,22 @@ class ScalarCodeStorage {
     const auto old_n = static_cast<std::size_t>(size());
     const auto m = static_cast<std::size_t>(rows.rows());
     Codes codes;
-    std::vector<T> error, norm;
-    std::vector<std::int32_t> sums;
-    std::vector<double> decoded_sq;
+    std::vector<RowInfo> info;
     const std::size_t first = recode ? 0 : old_n;
     if (!recode) {
       codes.reserve((old_n + m) * stride_);
       codes.assign(codes_.begin(), codes_.end());
-      error = error_;
-      norm = norm_;
-      sums = code_sum_;
-      decoded_sq = decoded_sq_;
+      info = info_;
     }
     codes.resize((old_n + m) * stride_, 0);
-    error.resize(old_n + m);
-    norm.resize(old_n + m);
-    sums.resize(old_n + m);
-    if constexpr (Metric::key_is_squared_l2) decoded_sq.resize(old_n + m);
+    info.resize(old_n + m);
     std::vector<std::uint8_t> unpacked(static_cast<std::size_t>(dim()));
     const auto code_rows = [&](std::size_t begin, std::size_t end, auto row_at) {
       for (std::size_t i = begin; i < end; ++i) {
         const T* x = row_at(i);
         q.encode(x, unpacked.data());
         pack(unpacked.data(), codes.data() + i * stride_);
-        double unkept = 0;  // ||x'||^2 is kept for Euclidean keys only (the triangle interval)
-        double& x2 = Metric::key_is_squared_l2 ? decoded_sq[i] : unkept;
-        measure_row(q, x, unpacked.data(), error[i], norm[i], sums[i], x2);
+        info[i] = measure_row(q, x, unpacked.data());
       }
     };
     code_rows(first, old_n, [&](std::size_t i) { return rows_.row(static_cast<Id>(i)); });
@@ -169,10 +157,11 @@ class ScalarCodeStorage {
               [&](std::size_t i) { return rows.row(static_cast<Eigen::Index>(i - old_n)).data(); });
     rows_.append(rows);  // strong guarantee; nothing below throws
     codes_.swap(codes);
-    error_.swap(error);
-    norm_.swap(norm);
-    code_sum_.swap(sums);
-    decoded_sq_.swap(decoded_sq);
+    info_.swap(info);
+    // The row values are known only now (rows_ computes them); copied beside the rest.
+    if constexpr (Metric::has_row_value) {
+      for (std::size_t i = first; i < old_n + m; ++i) info_[i].value = rows_.row_values()[i];
+    }
     quantizer_ = std::move(q);
     sketch_ = std::move(sketch);
   }
@@ -188,10 +177,11 @@ class ScalarCodeStorage {
 
   T key_from_product(T product, Id i) const noexcept { return rows_.key_from_product(product, i); }
 
-  /// Prefetches what `bounds` reads (the codes).
+  /// Prefetches what `bounds` reads (the codes and the row's RowInfo).
   void prefetch(Id i) const noexcept {
     const char* p = reinterpret_cast<const char*>(codes(i));
     for (std::size_t b = 0; b < stride_; b += 64) __builtin_prefetch(p + b);
+    prefetch_info(i);
   }
 
   /// Whether rows have sketches (product-form metrics, dim >= 256, once rows were added): then
@@ -199,7 +189,10 @@ class ScalarCodeStorage {
   bool has_sketch() const noexcept { return Metric::has_product_form && sketch_.ready(); }
 
   /// Prefetches what `coarse_bounds` reads (the sketch).
-  void prefetch_sketch(Id i) const noexcept { sketch_.prefetch(i); }
+  void prefetch_sketch(Id i) const noexcept {
+    sketch_.prefetch(i);
+    prefetch_info(i);
+  }
 
   /// Prefetches what `key` reads (the full row).
   void prefetch_row(Id i) const noexcept { rows_.prefetch(i); }
@@ -259,7 +252,7 @@ class ScalarCodeStorage {
       const auto p = sketch_.product(qc.sketch, i);
       const double reach = qc.norm + sketch_.centred_norm(i) + qc.sketch.mean_norm;
       const double err = eps * reach * reach;
-      const double value = Metric::has_row_value ? double(row_values()[r]) : 0.0;
+      const double value = double(info_[r].value);
       const double a = Metric::key_from_product(p.lo - err, value);
       const double b = Metric::key_from_product(p.hi + err, value);
       return {std::min(a, b), std::max(a, b)};
@@ -279,7 +272,7 @@ class ScalarCodeStorage {
 
   /// An interval holding row i's true key for the query (see the class comment).
   detail::KeyBounds bounds(const simd::KernelSet<T>& kernels, QueryCode& qc, Id i) const noexcept {
-    const auto r = static_cast<std::size_t>(i);
+    const RowInfo& row = info_[static_cast<std::size_t>(i)];
     const auto d = static_cast<std::size_t>(dim());
     const double eps = 4 * double(std::numeric_limits<T>::epsilon()) * std::sqrt(double(d) + 1);
     if constexpr (Metric::has_product_form) {
@@ -288,21 +281,21 @@ class ScalarCodeStorage {
                                          : kernels8.dot_u4_i16(codes(i), qc.scaled.data(), stride_);
       // q.x' for the decoded row x', to within `rounding` (the query's rounding to int16).
       const double product = qc.base + qc.alpha * double(dot);
-      const double rounding = 0.5 * qc.alpha * double(code_sum_[r]);
-      const double reach = qc.norm + double(norm_[r]);
+      const double rounding = 0.5 * qc.alpha * double(row.code_sum);
+      const double reach = qc.norm + double(row.norm);
       const double margin = eps * reach * reach;
-      const double err = qc.norm * double(error_[r]) + rounding + margin;
-      const double value = Metric::has_row_value ? double(row_values()[r]) : 0.0;
+      const double err = qc.norm * double(row.error) + rounding + margin;
+      const double value = double(row.value);
       const double a = Metric::key_from_product(product - err, value);
       const double b = Metric::key_from_product(product + err, value);
       detail::KeyBounds out{std::min(a, b), std::max(a, b)};
       // Where the coding error's term is below the rounding terms (8-bit data under 8 bits),
       // Cauchy-Schwarz's interval is as tight, and the square roots would cost more than the rest.
-      const double e = double(error_[r]);
+      const double e = double(row.error);
       if (Metric::key_is_squared_l2 && qc.norm * e > rounding + margin) {
         // ||q - x'||^2, then ||q - x|| within e of ||q - x'||; back to the key's scale, which
         // leaves out ||q||^2.
-        const double approx = qc.norm_sq + decoded_sq_[r] - 2 * product;
+        const double approx = qc.norm_sq + row.decoded_sq - 2 * product;
         // (Not `near`/`far`: <windows.h> defines both as macros.)
         const double dist_lo = std::max(0.0, std::sqrt(std::max(0.0, approx - 2 * rounding)) - e);
         const double dist_hi = std::sqrt(std::max(0.0, approx + 2 * rounding)) + e;
@@ -318,13 +311,24 @@ class ScalarCodeStorage {
       }
       quantizer_.decode(c, qc.decoded.data());
       const double est = double(Metric::key(kernels, qc.decoded.data(), T(0), qc.query, d));
-      const double err = double(error_[r]) + eps * (std::abs(est) + double(error_[r]));
+      const double err = double(row.error) + eps * (std::abs(est) + double(row.error));
       return {est - err, est + err};
     }
   }
 
  private:
   using Codes = std::vector<std::uint8_t, detail::HugePageAllocator<std::uint8_t>>;
+
+  // What `bounds` (and `coarse_bounds`) read of a row beside its codes, together so that one
+  // prefetch brings all of it: one random cache line per candidate instead of one per array.
+  // 32 bytes for float rows (aligned, so an entry never straddles two lines), 40 for double.
+  struct alignas(sizeof(T) == 4 ? 32 : 8) RowInfo {
+    double decoded_sq = 0;  // ||decode(code(x))||^2, Euclidean keys only (else 0)
+    T value = 0;            // Metric::row_value (0 when the metric keeps none)
+    T error = 0;            // coding error, rounded up
+    T norm = 0;             // ||x||
+    std::int32_t code_sum = 0;
+  };
 
   static void check_dim(Eigen::Index dim) {
     detail::check_dimension(dim);
@@ -359,10 +363,11 @@ class ScalarCodeStorage {
   }
 
   // The row's coding error (the metric's own distance for distance keys, else Euclidean), norm,
-  // code sum and the decoded row's squared norm. Product forms decode in double, as `bounds`
-  // does; distance forms decode in T, as `bounds` does.
-  void measure_row(const detail::ScalarQuantizer<T, Bits>& q, const T* x, const std::uint8_t* codes,
-                   T& error, T& norm, std::int32_t& sum, double& decoded_sq) const {
+  // code sum and, for Euclidean keys, the decoded row's squared norm (the row value is filled in
+  // by append). Product forms decode in double, as `bounds` does; distance forms decode in T, as
+  // `bounds` does.
+  RowInfo measure_row(const detail::ScalarQuantizer<T, Bits>& q, const T* x,
+                      const std::uint8_t* codes) const {
     const auto d = static_cast<std::size_t>(dim());
     const auto& off = q.offsets();
     const auto& scale = q.scales();
@@ -382,11 +387,21 @@ class ScalarCodeStorage {
       s += codes[j];
     }
     const double err = Metric::has_product_form ? std::sqrt(e) : e;
+    RowInfo info;
+    info.decoded_sq = Metric::key_is_squared_l2 ? x2 : 0.0;
     // Rounded up so that the stored error never understates the computed one.
-    error = std::nextafter(static_cast<T>(err), std::numeric_limits<T>::infinity());
-    norm = static_cast<T>(std::sqrt(n2));
-    sum = static_cast<std::int32_t>(s);
-    decoded_sq = x2;
+    info.error = std::nextafter(static_cast<T>(err), std::numeric_limits<T>::infinity());
+    info.norm = static_cast<T>(std::sqrt(n2));
+    info.code_sum = static_cast<std::int32_t>(s);
+    return info;
+  }
+
+  void prefetch_info(Id i) const noexcept {
+    const auto* p = reinterpret_cast<const char*>(info_.data() + i);
+    __builtin_prefetch(p);
+    if constexpr (sizeof(RowInfo) % 64 != 0 && 64 % sizeof(RowInfo) != 0) {
+      __builtin_prefetch(p + sizeof(RowInfo) - 1);  // an entry may straddle two lines
+    }
   }
 
   detail::PointSet<T, Metric> rows_;
@@ -395,9 +410,7 @@ class ScalarCodeStorage {
   std::size_t stride_;  // bytes of codes per row
   std::size_t values_;  // entries of a scaled query (stride_ or 2 stride_)
   Codes codes_;
-  std::vector<T> error_, norm_;
-  std::vector<std::int32_t> code_sum_;
-  std::vector<double> decoded_sq_;  // ||decode(code(x))||^2, Euclidean keys only (else empty)
+  std::vector<RowInfo> info_;  // one per row
 };
 
 /// 8-bit codes: ScalarCodeStorage<T, Metric, 8>, `storage="sq8"`.

@@ -548,23 +548,40 @@ TEST_CASE("every bad parameter and argument is rejected", "[e2lsh][errors]") {
   CHECK(index.search(data.topRows(2), 1).ids()(0, 0) == 0);
 }
 
-TEST_CASE("collision counts start at zero for every query, across the epoch wrap", "[e2lsh]") {
-  detail::CollisionCounts counts(4);
-  int wraps = 0;
-  for (int q = 0; q < 70000; ++q) {
-    wraps += counts.next_query();
-    CHECK(counts.count(q % 4) == 0);
-    CHECK(counts.hit(q % 4) == 1);
-    CHECK(counts.hit(q % 4) == 2);
-    CHECK(counts.hit((q + 1) % 4) == 1);
-    if (q % 4 == 0) CHECK(counts.hit(3) == 1);
-    CHECK(counts.count(q % 4) == 2);
-    CHECK(counts.epoch() >= 1);
-    CHECK(counts.epoch() < 0x10000);
+TEST_CASE("collision counts start at zero for every query; touched rows listed once", "[e2lsh]") {
+  detail::CollisionCounts counts(5);
+  for (int q = 0; q < 1000; ++q) {
+    counts.next_query();
+    CHECK(counts.num_touched() == 0);
+    for (std::uint32_t r = 0; r < 5; ++r) CHECK(counts.count(r) == 0);
+    // Row a twice, b once, and on every other query all five rows (the list is then full and
+    // a repeated hit writes one past it).
+    const auto a = static_cast<std::uint32_t>(q % 5), b = static_cast<std::uint32_t>((q + 1) % 5);
+    CHECK(counts.hit(a) == 1);
+    CHECK(counts.hit(a) == 2);
+    CHECK(counts.hit(b) == 1);
+    std::vector<std::uint32_t> want{a, b};
+    if (q % 2 == 0) {
+      for (std::uint32_t r = 0; r < 5; ++r) {
+        const std::uint32_t before = counts.count(r);
+        CHECK(counts.hit(r) == before + 1);
+        if (before == 0) want.push_back(r);
+      }
+      CHECK(counts.hit(a) == 4);
+    }
+    CHECK(counts.count(a) == (q % 2 == 0 ? 4U : 2U));
+    REQUIRE(counts.num_touched() == want.size());
+    CHECK(std::vector<std::uint32_t>(counts.touched(), counts.touched() + counts.num_touched()) ==
+          want);
   }
-  CHECK(wraps == 1);
+  // Growing keeps the counts; new rows read 0. clear() resets everything.
+  counts.ensure(9);
+  CHECK(counts.count(8) == 0);
+  CHECK(counts.hit(8) == 1);
+  CHECK(counts.count(4) == 2);  // query 999's row a, hit twice
   counts.clear();
-  CHECK(counts.count(0) == 0);
+  CHECK(counts.num_touched() == 0);
+  for (std::uint32_t r = 0; r < 9; ++r) CHECK(counts.count(r) == 0);
   CHECK(counts.hit(0) == 1);
 }
 

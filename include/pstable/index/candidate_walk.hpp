@@ -28,10 +28,7 @@ class CandidateWalk {
   /// Makes room for indexes of `rows` rows (counts of new rows read 0).
   void reserve_rows(std::size_t rows) {
     counts_.ensure(rows);
-    if (fresh_.size() < rows + 1) {
-      fresh_.resize(rows + 1);
-      touched_.resize(rows + 1);
-    }
+    if (fresh_.size() < rows + 1) fresh_.resize(rows + 1);
   }
 
   /// Starts a query: every count reads 0 and no bucket is probed.
@@ -41,7 +38,6 @@ class CandidateWalk {
     tables_.clear();
     gathered_ = 0;
     nf_ = 0;
-    nt_ = 0;
   }
 
   /// Step 1 for tables [first, last) of a query whose hash values (k per table) are `f_row`.
@@ -77,8 +73,8 @@ class CandidateWalk {
       prefetch_rows(buckets_[j]);
     }
     // A row reaches min_hits once (it lies in one bucket per table). Branch-free: the outcome
-    // is unpredictable.
-    std::size_t nf = nf_, nt = nt_;
+    // is unpredictable. (The counts keep the touched rows.)
+    std::size_t nf = nf_;
     for (std::size_t j = gathered_; j < np; ++j) {
       const auto bucket = buckets_[j];
       for (const std::uint32_t* r = bucket.begin; r != bucket.end; ++r) {
@@ -87,12 +83,9 @@ class CandidateWalk {
         on_hit(row, c);
         fresh_[nf] = row;
         nf += c == min_hits;
-        touched_[nt] = row;
-        nt += c == 1;
       }
     }
     nf_ = nf;
-    nt_ = nt;
     gathered_ = np;
   }
 
@@ -104,9 +97,10 @@ class CandidateWalk {
   std::size_t select_candidates(std::uint32_t min_hits, std::size_t k, Accept&& accept) const {
     std::size_t taken = 0;
     for (std::size_t e = 0; e < nf_; ++e) taken += accept(fresh_[e]) ? 1U : 0U;
+    const std::uint32_t* touched = counts_.touched();
     for (std::uint32_t level = min_hits - 1; level >= 1 && taken < k; --level) {
-      for (std::size_t e = 0; e < nt_; ++e) {
-        if (counts_.count(touched_[e]) == level) taken += accept(touched_[e]) ? 1U : 0U;
+      for (std::size_t e = 0; e < counts_.num_touched(); ++e) {
+        if (counts_.count(touched[e]) == level) taken += accept(touched[e]) ? 1U : 0U;
       }
     }
     return taken;
@@ -134,7 +128,7 @@ class CandidateWalk {
   }
 
   CollisionCounts counts_{0};
-  std::vector<std::uint32_t> fresh_, touched_;
+  std::vector<std::uint32_t> fresh_;
   std::vector<std::uint64_t> keys_;
   std::vector<std::uint32_t> tables_, starts_;
   std::vector<BucketTable::Range> buckets_;
@@ -142,7 +136,7 @@ class CandidateWalk {
   std::vector<float> below_float_;
   std::vector<double> below_double_;
   PerturbationGenerator generator_;
-  std::size_t gathered_ = 0, nf_ = 0, nt_ = 0;
+  std::size_t gathered_ = 0, nf_ = 0;
 };
 
 }  // namespace pstable::detail

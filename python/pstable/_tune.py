@@ -137,7 +137,7 @@ def tune(
     probe_counts: Sequence[int] = (0, 4, 12, 30, 60, 120),
     collision_thresholds: Sequence[int] = (1, 2, 3, 4), seed: int = 1,
     distance_us: float = 0.0, lookup_us: float = 0.0, hash_us: float = 0.0, entry_us: float = 0.0,
-    cost_tolerance: float = 0.1, shortlist: int = 4, queries: Optional[npt.ArrayLike] = None,
+    cost_tolerance: float = 0.1, shortlist: int = 6, queries: Optional[npt.ArrayLike] = None,
     progress: ProgressLike = None, storage: Union[Storage, Literal["auto"]] = "full",
     choose_storage: bool = False,
 ) -> TuneResult:
@@ -180,7 +180,7 @@ def tune(
     cost_tolerance : float, default 0.1, keyword-only
         Settings this close to the cheapest tie, and the one computing the fewest distances
         wins; in [0, 10].
-    shortlist : int, default 4, keyword-only
+    shortlist : int, default 6, keyword-only
         The settings the model ranks cheapest that are built as real indexes and timed, in
         [0, 64]; 0 = the model's choice alone.
     queries : array_like, shape (m, dim), optional, keyword-only

@@ -68,8 +68,9 @@ struct TuneOptions {
   /// The model only shortlists: this many of the cheapest settings it accepts are built as real
   /// indexes and timed over the sample queries, and the fastest measured wins (within
   /// cost_tolerance, the one computing the fewest distances). 0, or all four unit costs fixed:
-  /// the model alone decides (reproducible).
-  int shortlist = 4;
+  /// the model alone decides (reproducible). Six: with four, settings within a few percent under
+  /// the recalibrated model went on or off the list from run to run, and so did the choice.
+  int shortlist = 6;
   /// Also time the chosen setting with every other candidate storage (`Storages`: full rows,
   /// 8-bit and 4-bit codes) and keep the fastest: TuneResult::storage names it. Codes pay on data
   /// they fit (8-bit pixels) and can lose on data they do not (4-bit codes of float features

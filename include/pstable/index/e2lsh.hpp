@@ -74,7 +74,7 @@ namespace pstable {
 /// run from many threads at once; each search call itself splits its queries over `num_threads`
 /// threads of the shared pool (0, the default, = pstable::get_num_threads(): all allowed CPUs
 /// unless set; one query block runs on the calling thread). Search scratch is kept per thread,
-/// the pool's workers included, and reused across calls (about 24 bytes per indexed row of the
+/// the pool's workers included, and reused across calls (about 18 bytes per indexed row of the
 /// largest index searched, per searching thread, held while the thread lives).
 template <class T, class Metric, class Storage = detail::PointSet<T, Metric>>
 class E2LSHIndex {

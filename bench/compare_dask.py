@@ -6,16 +6,21 @@ k = 10; pixels in [0, 1]. For 1 and 2 workers (a LocalCluster of worker processe
 each, one shard per worker) it times a whole-batch `ShardedIndex.search` for the exact index and
 an E2LSH index (by default L=32 k=12 w=12, 12 probes, min_collisions 1: the fastest setting at
 recall@10 >= 0.9 in compare_all.py), and checks that the
-ids and distances equal the single-machine index's, computed once in this process. Times are
-wall seconds (the work runs in other processes), best of --repeats. Goal (issue 12): 2 workers
-on 2 cores >= 1.6x one worker's throughput.
+ids and distances equal the single-machine index's, computed once in this process (its q/s is
+on one thread, as each worker searches). The clusters of every worker count run side by side
+and the repeats alternate between them, so that a drift in the machine's speed hits both sides
+of a ratio alike. Times are wall seconds (the work runs in other processes), best of --repeats;
+"paired" is the median and range of the per-round ratios. Goal: 2 workers on 2 cores >= 1.6x
+one worker's throughput.
 
     PYTHONPATH=build/py/python /usr/bin/python3 bench/compare_dask.py
     PYTHONPATH=build/py/python /usr/bin/python3 bench/compare_dask.py --rows 3000 --queries 200 \\
         --repeats 1                                      # a smoke run of a few seconds
 """
 import argparse
+import contextlib
 import os
+import statistics
 import sys
 import time
 
@@ -46,26 +51,29 @@ def single_results(kind, base, queries, params):
         index = pstable.E2LSHIndex(base.shape[1], **params)
     index.add(base)
     start = time.perf_counter()
-    result = index.search(queries, K)
+    result = index.search(queries, K, 1)  # one thread, as each worker searches
     return result, len(queries) / (time.perf_counter() - start)
 
 
-def sharded_qps(client, kind, base, queries, workers, params, repeats, want):
-    data = da.from_array(base, chunks=(-(-len(base) // workers), -1))  # one shard per worker
+def sharded_index(client, kind, base, queries, workers, params):
+    """One shard per worker, built and warmed up (imports and scratch on every worker)."""
+    data = da.from_array(base, chunks=(-(-len(base) // workers), -1))
     index = ShardedIndex.build(data, kind=kind, client=client, **params)
     holders = {w for ws in index.shard_workers() for w in ws}
     if len(holders) < workers:  # Dask placed the partitions; the figures would mislead
         print(f"warning: {kind}: {workers} shards on {len(holders)} worker(s)", file=sys.stderr)
-    index.search(queries[:16], K)  # warm-up: imports and scratch on every worker
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        ids, dist = index.search(queries, K)
-        best = min(best, time.perf_counter() - start)
-        equal = np.array_equal(ids, want[0]) and np.array_equal(dist, want[1])
-        if not equal:
-            sys.exit(f"compare_dask.py: {kind} on {workers} worker(s) differs from the single index")
-    return len(queries) / best
+    index.search(queries[:16], K)
+    return index
+
+
+def timed_search(index, queries, want, what):
+    """Wall seconds of one whole-batch search; exits unless it equals the single index."""
+    start = time.perf_counter()
+    ids, dist = index.search(queries, K)
+    seconds = time.perf_counter() - start
+    if not (np.array_equal(ids, want[0]) and np.array_equal(dist, want[1])):
+        sys.exit(f"compare_dask.py: {what} differs from the single index")
+    return seconds
 
 
 def main():
@@ -91,24 +99,43 @@ def main():
     want, rows = {}, []
     for kind, params in kinds.items():
         want[kind], qps = single_results(kind, base, queries, params)
-        rows.append((kind, "single (no Dask)", qps, None))
+        rows.append((kind, "single (no Dask)", qps, None, ""))
     # Dask compresses every message over 10 KB with lz4 where it pays on the data (Fashion-MNIST's
     # pixels, many zeros, do): on one machine that made sending a batch of queries 10x slower
     # than sending it as it is (docs/scale-out.md). Workers inherit this setting.
     dask.config.set({"distributed.comm.compression": None})
-    for workers in args.workers:
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=":0", silence_logs=40) as cluster, \
-                Client(cluster) as client:
-            for kind, params in kinds.items():
-                qps = sharded_qps(client, kind, base, queries, workers, params, args.repeats,
-                                  want[kind])
-                rows.append((kind, f"{workers} worker(s)", qps, workers))
-    print(f"{'index':6} {'run':18} {'queries/s':>10} {'vs 1 worker':>12}  results")
-    for kind, run, qps, workers in rows:
-        one = next((q for k, _, q, w in rows if k == kind and w == 1), None)
+    # Every cluster runs at once (idle ones cost next to nothing) and the repeats alternate
+    # between them: this VM's speed drifts by 10-25 % within a minute, and timing 1 worker, then
+    # 2, compared different moments of it. Each figure is the best of its repeats; the ratio's
+    # spread is that of the paired repeats (each n-worker time against the 1-worker time of the
+    # same round).
+    with contextlib.ExitStack() as stack:
+        clients = {}
+        for workers in args.workers:
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                silence_logs=40))
+            clients[workers] = stack.enter_context(Client(cluster))
+        for kind, params in kinds.items():
+            indexes = {w: sharded_index(c, kind, base, queries, w, params)
+                       for w, c in clients.items()}
+            times = {w: [] for w in indexes}
+            for _ in range(args.repeats):
+                for w, index in indexes.items():
+                    times[w].append(timed_search(index, queries, want[kind],
+                                                 f"{kind} on {w} worker(s)"))
+            for w, ts in times.items():
+                paired = [one / t for one, t in zip(times.get(1, ts), ts)]
+                spread = (f"{statistics.median(paired):.2f}x "
+                          f"({min(paired):.2f}-{max(paired):.2f})") if w != 1 and 1 in times else ""
+                rows.append((kind, f"{w} worker(s)", len(queries) / min(ts), w, spread))
+    print(f"{'index':6} {'run':18} {'queries/s':>10} {'vs 1 worker':>12} "
+          f"{'paired: median (range)':>24}  results")
+    for kind, run, qps, workers, paired in rows:
+        one = next((q for k, _, q, w, _ in rows if k == kind and w == 1), None)
         ratio = f"{qps / one:.2f}x" if workers and one else ""
-        print(f"{kind:6} {run:18} {qps:10.0f} {ratio:>12}  {'= single' if workers else 'oracle'}")
+        print(f"{kind:6} {run:18} {qps:10.0f} {ratio:>12} {paired:>24}  "
+              f"{'= single' if workers else 'oracle'}")
 
 
 if __name__ == "__main__":

@@ -137,7 +137,7 @@ def tune(
     probe_counts: Sequence[int] = (0, 4, 12, 30, 60, 120),
     collision_thresholds: Sequence[int] = (1, 2, 3, 4), seed: int = 1,
     distance_us: float = 0.0, lookup_us: float = 0.0, hash_us: float = 0.0, entry_us: float = 0.0,
-    cost_tolerance: float = 0.1, shortlist: int = 6, queries: Optional[npt.ArrayLike] = None,
+    cost_tolerance: float = 0.1, shortlist: int = 4, queries: Optional[npt.ArrayLike] = None,
     progress: ProgressLike = None, storage: Union[Storage, Literal["auto"]] = "full",
     choose_storage: bool = False,
 ) -> TuneResult:
@@ -180,9 +180,10 @@ def tune(
     cost_tolerance : float, default 0.1, keyword-only
         Settings this close to the cheapest tie, and the one computing the fewest distances
         wins; in [0, 10].
-    shortlist : int, default 6, keyword-only
+    shortlist : int, default 4, keyword-only
         The settings the model ranks cheapest that are built as real indexes and timed, in
-        [0, 64]; 0 = the model's choice alone.
+        [0, 64] (then up to 3 more, the cheapest under the model refit to those timings);
+        0 = the model's choice alone.
     queries : array_like, shape (m, dim), optional, keyword-only
         Real queries, searched against all of `data`: pass them when the data holds
         near-duplicates, whose held-out rows find their twins.
@@ -230,6 +231,7 @@ def tune(
     collision_thresholds, L up to max_tables), models the query time with unit costs timed on
     this machine (fix distance_us, lookup_us, hash_us and entry_us > 0 to make the choice
     reproducible) and builds and times real indexes for the `shortlist` settings the model ranks
+    cheapest, refits the model to those timings and times up to 3 more it then ranks
     cheapest: the fastest measured reaching the target wins (within `cost_tolerance`, the one
     computing the fewest distances; with all four unit costs fixed, or shortlist=0, the model's
     choice alone). Releases the GIL.

@@ -55,8 +55,8 @@ class TuneResult:
         `tune` was given, or when it chose the storage the fastest; `make_index` builds it.
     storage_timings : dict
         With ``storage="auto"`` or ``choose_storage=True``: queries/second of the chosen setting
-        with each storage that can hold the data (one thread, the sample queries), the tuning
-        storage first; empty otherwise.
+        with each storage that can hold the data (one thread, the sample queries, the best of 3
+        alternating rounds), the tuning storage first; empty otherwise.
     """
 
     params: dict[str, Any]

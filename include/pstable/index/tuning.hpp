@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -75,7 +76,9 @@ struct TuneOptions {
   /// Also time the chosen setting with every other candidate storage (`Storages`: full rows,
   /// 8-bit and 4-bit codes) and keep the fastest: TuneResult::storage names it. Codes pay on data
   /// they fit (8-bit pixels) and can lose on data they do not (4-bit codes of float features
-  /// re-rank most candidates). Ignored when the unit costs are fixed (nothing is timed).
+  /// re-rank most candidates). Each storage's index is timed in 3 alternating rounds and keeps
+  /// its fastest; the indexes are held together meanwhile (one per storage). Ignored when the
+  /// unit costs are fixed (nothing is timed).
   bool choose_storage = false;
   /// Called before the first step and after every step, on the calling thread (not an option of
   /// for_each_field). It may throw to cancel: the exception leaves tune_e2lsh, nothing else is
@@ -248,45 +251,56 @@ inline double seconds_since(std::clock_t start) {
 
 namespace detail {
 
-/// The tuner's real-index step: builds an E2LSHIndex of one storage over `base` with `params`
-/// and searches `queries` for k neighbours on one thread, setting `seconds` to the search's
-/// processor time. Type-erased, so that the tuner itself is compiled once per scalar and metric,
-/// not once per storage.
+/// A built index's timed search (the tuner's real-index step): searches `queries` for k
+/// neighbours on one thread and sets `seconds` to the search's processor time. It may be
+/// called again, to time the same index once more.
 template <class T>
-using SearchTimer =
-    std::function<Neighbors<T>(const E2LSHParams& params, const RowMatrix<T>& base,
-                               const RowMatrix<T>& queries, Eigen::Index k, double& seconds)>;
+using TimedSearch =
+    std::function<Neighbors<T>(const RowMatrix<T>& queries, Eigen::Index k, double& seconds)>;
+
+/// Builds an E2LSHIndex of one storage over `base` with `params` and returns its timed search
+/// (which owns the index). Type-erased, so that the tuner itself is compiled once per scalar and
+/// metric, not once per storage.
+template <class T>
+using SearchBuilder =
+    std::function<TimedSearch<T>(const E2LSHParams& params, const RowMatrix<T>& base)>;
 
 template <class T, class Metric, class Storage>
-SearchTimer<T> search_timer() {
-  return [](const E2LSHParams& params, const RowMatrix<T>& base, const RowMatrix<T>& queries,
-            Eigen::Index k, double& seconds) {
-    E2LSHIndex<T, Metric, Storage> index(base.cols(), params);
-    index.add(base);
-    const auto start = std::clock();
-    auto found = index.search(queries, k, 1);
-    seconds = seconds_since(start);
-    return found;
+SearchBuilder<T> search_builder() {
+  return [](const E2LSHParams& params, const RowMatrix<T>& base) -> TimedSearch<T> {
+    auto index = std::make_shared<E2LSHIndex<T, Metric, Storage>>(base.cols(), params);
+    index->add(base);
+    return [index](const RowMatrix<T>& queries, Eigen::Index k, double& seconds) {
+      const auto start = std::clock();
+      auto found = index->search(queries, k, 1);
+      seconds = seconds_since(start);
+      return found;
+    };
   };
 }
 
-/// A search timer for every storage in `Storages`, with its name (TuneOptions::choose_storage).
+/// A search builder for every storage in `Storages`, with its name (TuneOptions::choose_storage).
 template <class T, class Metric>
-std::vector<std::pair<const char*, SearchTimer<T>>> every_search_timer() {
-  std::vector<std::pair<const char*, SearchTimer<T>>> out;
+std::vector<std::pair<const char*, SearchBuilder<T>>> every_search_builder() {
+  std::vector<std::pair<const char*, SearchBuilder<T>>> out;
   pstable::for_each_storage_type<T, Metric>([&](auto* tag) {
     using S = std::remove_pointer_t<decltype(tag)>;
-    out.emplace_back(S::name, search_timer<T, Metric, S>());
+    out.emplace_back(S::name, search_builder<T, Metric, S>());
   });
   return out;
 }
 
+/// Rounds of the storage step (TuneOptions::choose_storage): every storage's index is timed
+/// once per round, the storages in turn, and each keeps its fastest round, so that a machine
+/// whose speed drifts slows every storage alike.
+inline constexpr int kStorageRounds = 3;
+
 // tune_e2lsh with held-out rows (user_queries == nullptr) or the caller's sample queries;
-// `time_search` builds and times indexes of the storage named `storage`.
+// `build_search` builds indexes of the storage named `storage`.
 template <class T, class Metric>
 TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_queries,
                            const TuneOptions& options, const char* storage,
-                           const SearchTimer<T>& time_search) {
+                           const SearchBuilder<T>& build_search) {
   static_assert(has_lsh_family_v<Metric>, "tune_e2lsh needs a metric E2LSHIndex supports");
   using Family = typename LshFamilyOf<Metric>::type;
   using Index = E2LSHIndex<T, Metric>;
@@ -598,9 +612,8 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   struct Measured {
     double qps = 0, recall = 0, visited = 0;
   };
-  const auto measure_with = [&](const SearchTimer<T>& timer, const E2LSHParams& params) {
-    double seconds = 0;
-    const auto found = timer(params, base, queries, options.k, seconds);
+  // The sample recall of a search's results, with its speed and candidates.
+  const auto scored = [&](const Neighbors<T>& found, double seconds) {
     double hits = 0;
     for (Eigen::Index q = 0; q < nq; ++q) {
       for (Eigen::Index j = 0; j < options.k; ++j) {
@@ -611,7 +624,21 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
     return Measured{static_cast<double>(nq) / std::max(seconds, 1e-9),
                     hits / static_cast<double>(nq * options.k), found.mean_visited()};
   };
-  const auto measure = [&](const E2LSHParams& params) { return measure_with(time_search, params); };
+  // With choose_storage, the fastest index so far is kept for the storage step (which times
+  // the chosen setting again): one build fewer when it is the one chosen.
+  std::pair<E2LSHParams, TimedSearch<T>> kept;
+  double kept_qps = 0;
+  const auto measure = [&](const E2LSHParams& params) {
+    double seconds = 0;
+    auto search = build_search(params, base);
+    const auto found = search(queries, options.k, seconds);  // sets seconds: before scored
+    const Measured m = scored(found, seconds);
+    if (choosing_storage && m.qps > kept_qps) {
+      kept = {params, std::move(search)};
+      kept_qps = m.qps;
+    }
+    return m;
+  };
   const auto same = [](const E2LSHParams& a, const E2LSHParams& b) {
     return a.num_tables == b.num_tables && a.num_hashes == b.num_hashes &&
            a.bucket_width == b.bucket_width && a.num_probes == b.num_probes &&
@@ -650,13 +677,19 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
       return calibrated(*a) < calibrated(*b);
     });
     std::vector<std::pair<TuneTrial, Measured>> runs = {{best, chosen}};
+    const auto timed = [&](const TuneTrial& trial) {
+      return std::any_of(runs.begin(), runs.end(),
+                         [&](const auto& run) { return same(run.first.params, trial.params); });
+    };
+    const auto time_trial = [&](const TuneTrial& trial) {
+      const Measured m = measure(trial.params);
+      report(1, "timing");
+      if (TuneTrial* t = trial_of(trial.params)) t->measured_qps = m.qps;
+      runs.emplace_back(trial, m);
+    };
     for (const TuneTrial* trial : cheapest) {
       if (static_cast<int>(runs.size()) > options.shortlist) break;
-      if (same(trial->params, best.params)) continue;
-      const Measured m = measure(trial->params);
-      report(1, "timing");
-      if (TuneTrial* t = trial_of(trial->params)) t->measured_qps = m.qps;
-      runs.emplace_back(*trial, m);
+      if (!timed(*trial)) time_trial(*trial);
     }
     // The runs so far refit the model: measured time = a x (its hashing, lookups and entries)
     // + b x (its distances), least squares over every run. One factor for the candidates was
@@ -685,17 +718,10 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
       };
       std::sort(cheapest.begin(), cheapest.end(),
                 [&](const TuneTrial* x, const TuneTrial* y) { return refit(x) < refit(y); });
-      int extra = 0;
+      const std::size_t before = runs.size();
       for (const TuneTrial* trial : cheapest) {
-        if (extra == kTuneRefitRuns) break;
-        if (std::any_of(runs.begin(), runs.end(),
-                        [&](const auto& run) { return same(run.first.params, trial->params); }))
-          continue;
-        const Measured m = measure(trial->params);
-        report(1, "timing");
-        if (TuneTrial* t = trial_of(trial->params)) t->measured_qps = m.qps;
-        runs.emplace_back(*trial, m);
-        ++extra;
+        if (runs.size() == before + kTuneRefitRuns) break;
+        if (!timed(*trial)) time_trial(*trial);
       }
     }
     // The fastest reaching the target; those within cost_tolerance of it tie, and the one
@@ -716,25 +742,49 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
     }
   }
 
-  // 6. With choose_storage, the chosen setting with every other storage: the fastest is kept
-  // (their results are the same: every storage re-ranks with the exact kernels).
+  // 6. With choose_storage, the chosen setting with every storage that can hold the data (the
+  // tuner's own first), timed in kStorageRounds alternating rounds: the fastest is kept (their
+  // results are the same: every storage re-ranks with the exact kernels). Their indexes are
+  // held together meanwhile, one per storage; the tuner's own is the one step 5 kept when it
+  // is the chosen setting's.
   result.storage = storage;
   if (choosing_storage) {
-    result.storage_timings.push_back({storage, chosen.qps});
-    for (const auto& [name, timer] : every_search_timer<T, Metric>()) {
+    struct Candidate {
+      const char* name;
+      TimedSearch<T> search;
+      Measured fastest;  // its fastest round
+    };
+    std::vector<Candidate> candidates;
+    TimedSearch<T> own = same(kept.first, best.params) ? std::move(kept.second) : nullptr;
+    kept = {};
+    candidates.push_back({storage, own ? std::move(own) : build_search(best.params, base), {}});
+    for (const auto& [name, build_other] : every_search_builder<T, Metric>()) {
       if (std::string_view(name) == storage) continue;
-      Measured m;
       try {
-        m = measure_with(timer, best.params);
+        candidates.push_back({name, build_other(best.params, base), {}});
       } catch (const InvalidArgument&) {  // a storage that cannot hold these rows (dimension)
-        report(1, "timing");
-        continue;
       }
       report(1, "timing");
-      result.storage_timings.push_back({name, m.qps});
-      if (m.recall >= chosen.recall - 1e-12 && m.qps > chosen.qps) {
-        chosen = m;
-        result.storage = name;
+    }
+    for (int round = 0; round < kStorageRounds; ++round) {
+      for (auto& c : candidates) {
+        double seconds = 0;
+        const auto found = c.search(queries, options.k, seconds);
+        if (round == 0) {
+          c.fastest = scored(found, seconds);
+        } else {
+          c.fastest.qps =
+              std::max(c.fastest.qps, static_cast<double>(nq) / std::max(seconds, 1e-9));
+        }
+      }
+    }
+    // The tuner's own storage sets the recall to keep: every storage returns the same results.
+    chosen = candidates.front().fastest;
+    for (const auto& c : candidates) {
+      result.storage_timings.push_back({c.name, c.fastest.qps});
+      if (c.fastest.recall >= chosen.recall - 1e-12 && c.fastest.qps > chosen.qps) {
+        chosen = c.fastest;
+        result.storage = c.name;
       }
     }
   }
@@ -793,7 +843,7 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
 template <class T, class Metric, class Storage = detail::PointSet<T, Metric>>
 TuneResult tune_e2lsh(const MatrixRef<T>& data, const TuneOptions& options = {}) {
   return detail::tune_e2lsh_impl<T, Metric>(data, nullptr, options, Storage::name,
-                                            detail::search_timer<T, Metric, Storage>());
+                                            detail::search_builder<T, Metric, Storage>());
 }
 
 /// tune_e2lsh with the caller's sample queries (the first `num_queries` rows of `queries`),
@@ -804,7 +854,7 @@ template <class T, class Metric, class Storage = detail::PointSet<T, Metric>>
 TuneResult tune_e2lsh(const MatrixRef<T>& data, const MatrixRef<T>& queries,
                       const TuneOptions& options = {}) {
   return detail::tune_e2lsh_impl<T, Metric>(data, &queries, options, Storage::name,
-                                            detail::search_timer<T, Metric, Storage>());
+                                            detail::search_builder<T, Metric, Storage>());
 }
 
 }  // namespace pstable

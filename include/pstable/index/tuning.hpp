@@ -73,12 +73,14 @@ struct TuneOptions {
   /// cheapest under the model refit (least squares) to every timing so far, which keeps the
   /// choice steady where a longer shortlist alone did not.
   int shortlist = 4;
-  /// Also time the chosen setting with every other candidate storage (`Storages`: full rows,
+  /// Also time the chosen setting with every candidate storage (`Storages`: full rows,
   /// 8-bit and 4-bit codes) and keep the fastest: TuneResult::storage names it. Codes pay on data
   /// they fit (8-bit pixels) and can lose on data they do not (4-bit codes of float features
-  /// re-rank most candidates). Each storage's index is timed in 3 alternating rounds and keeps
-  /// its fastest; the indexes are held together meanwhile (one per storage). Ignored when the
-  /// unit costs are fixed (nothing is timed).
+  /// re-rank most candidates). The tuner's own storage is timed again with them: each storage's
+  /// index is timed in 3 alternating rounds and keeps its fastest. Memory: the indexes are held
+  /// together meanwhile (one per storage), and while the shortlist is timed the fastest index so
+  /// far is kept beside the one being timed (reused when it is the chosen setting's). Ignored
+  /// when the unit costs are fixed (nothing is timed).
   bool choose_storage = false;
   /// Called before the first step and after every step, on the calling thread (not an option of
   /// for_each_field). It may throw to cancel: the exception leaves tune_e2lsh, nothing else is
@@ -192,8 +194,10 @@ struct TuneTrial {
 
 /// One candidate storage's timing of the chosen setting (TuneOptions::choose_storage).
 struct StorageTiming {
-  std::string storage;            ///< its name ("full", "sq8", "sq4")
-  double queries_per_second = 0;  ///< one thread, processor time, over the sample queries
+  std::string storage;  ///< its name ("full", "sq8", "sq4")
+  /// One thread, processor time, over the sample queries: the fastest of
+  /// detail::kStorageRounds alternating rounds.
+  double queries_per_second = 0;
 };
 
 /// What the tuner chose and what the chosen index measured on the held-out queries.
@@ -205,12 +209,14 @@ struct TuneResult {
   /// With choose_storage: the chosen setting timed with every storage that can hold the data
   /// (the tuner's own first); empty otherwise.
   std::vector<StorageTiming> storage_timings;
-  double recall = 0;              ///< measured by an E2LSHIndex with `params` over the sample
-  double mean_visited = 0;        ///< distinct candidates per query, same run
-  double visited_fraction = 0;    ///< mean_visited / indexed points
-  double queries_per_second = 0;  ///< one thread, same run (processor time)
-  double typical_distance = 0;    ///< median distance to the k-th neighbour (unit rows for cosine)
-  bool reached_target = false;    ///< false: params is the best recall found
+  double recall = 0;            ///< measured by an E2LSHIndex with `params` over the sample
+  double mean_visited = 0;      ///< distinct candidates per query, same run
+  double visited_fraction = 0;  ///< mean_visited / indexed points
+  /// One thread, same run (processor time); with choose_storage the fastest of the storage
+  /// step's rounds (storage_timings).
+  double queries_per_second = 0;
+  double typical_distance = 0;  ///< median distance to the k-th neighbour (unit rows for cosine)
+  bool reached_target = false;  ///< false: params is the best recall found
   Eigen::Index indexed_points = 0;  ///< points in the tuning index
   double distance_us = 0;           ///< timed cost of one distance computation
   double lookup_us = 0;             ///< timed cost of one bucket lookup (with probe generation)
@@ -219,7 +225,8 @@ struct TuneResult {
   /// The exact scan (ExactIndex, one thread) over the same sample queries and points.
   double exact_queries_per_second = 0;
   /// True when the chosen setting is no faster than the exact scan: use an ExactIndex instead
-  /// (small or hard data; params is still the best E2LSH setting found).
+  /// (small or hard data; params is still the best E2LSH setting found). Both sides are single
+  /// timings: with choose_storage, the chosen storage's first round.
   bool scan_is_faster = false;
   std::vector<TuneTrial> trials;  ///< every measured configuration
 };
@@ -748,11 +755,13 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   // held together meanwhile, one per storage; the tuner's own is the one step 5 kept when it
   // is the chosen setting's.
   result.storage = storage;
+  double single_qps = chosen.qps;  // the chosen index's q/s from one timing (scan_is_faster)
   if (choosing_storage) {
     struct Candidate {
       const char* name;
       TimedSearch<T> search;
       Measured fastest;  // its fastest round
+      double first = 0;  // its first round's q/s: a single timing, like the exact scan's
     };
     std::vector<Candidate> candidates;
     TimedSearch<T> own = same(kept.first, best.params) ? std::move(kept.second) : nullptr;
@@ -772,18 +781,22 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
         const auto found = c.search(queries, options.k, seconds);
         if (round == 0) {
           c.fastest = scored(found, seconds);
+          c.first = c.fastest.qps;
         } else {
           c.fastest.qps =
               std::max(c.fastest.qps, static_cast<double>(nq) / std::max(seconds, 1e-9));
         }
       }
+      report(0, "timing");  // no step, but the callback may cancel between rounds
     }
     // The tuner's own storage sets the recall to keep: every storage returns the same results.
     chosen = candidates.front().fastest;
+    single_qps = candidates.front().first;
     for (const auto& c : candidates) {
       result.storage_timings.push_back({c.name, c.fastest.qps});
       if (c.fastest.recall >= chosen.recall - 1e-12 && c.fastest.qps > chosen.qps) {
         chosen = c.fastest;
+        single_qps = c.first;
         result.storage = c.name;
       }
     }
@@ -796,7 +809,7 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   result.queries_per_second = chosen.qps;
   result.reached_target = result.recall >= options.target_recall - 1e-12;
   result.exact_queries_per_second = static_cast<double>(nq) / std::max(exact_seconds, 1e-9);
-  result.scan_is_faster = result.queries_per_second <= result.exact_queries_per_second;
+  result.scan_is_faster = single_qps <= result.exact_queries_per_second;
   result.distance_us = t_distance;
   result.lookup_us = t_lookup;
   result.hash_us = t_hash;
@@ -829,8 +842,9 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
 ///    least squares and times up to 3 more it then ranks cheapest, and keeps the fastest
 ///    reaching the target (ties within cost_tolerance: fewest distances); with all four unit
 ///    costs fixed it keeps the model's choice, so the result is reproducible;
-/// 6. with `choose_storage`, times the chosen setting with every other candidate storage too
-///    and keeps the fastest (TuneResult::storage, storage_timings);
+/// 6. with `choose_storage`, times the chosen setting with every candidate storage in 3
+///    alternating rounds (each keeps its fastest) and keeps the fastest storage
+///    (TuneResult::storage, storage_timings);
 /// 7. reports the chosen index's recall and speed and the exact scan's speed on the same
 ///    sample: `scan_is_faster` says when an ExactIndex is the better choice.
 /// Cosine tunes on unit-normalised rows. Needs at least num_queries + k + 1 rows (fewer queries

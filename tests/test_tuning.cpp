@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -250,6 +251,91 @@ TEST_CASE("the tuner takes the caller's sample queries", "[tuning]") {
   CHECK_THROWS_AS((tune_e2lsh<float, Euclidean>(data, nan, options)), InvalidData);
   const RowMatrix<float> none(0, 16);
   CHECK_THROWS_AS((tune_e2lsh<float, Euclidean>(data, none, options)), InvalidArgument);
+}
+
+TEST_CASE("drift_scale cancels a linear drift and ignores noise", "[tuning]") {
+  // Reference timings 1.0 (first), then 1.2 and 1.4 around a trial timed at speed 1.3.
+  CHECK(detail::drift_scale(1.0, 1.2, 1.4) == Approx(1 / 1.3));
+  CHECK(detail::drift_scale(2.0, 2.0, 2.0) == 1);
+  CHECK(detail::drift_scale(1.0, 0.5, 0.5) == 2);
+  CHECK(detail::drift_scale(1.0, 0.2, 0.3) == 1);  // 4x: noise, not drift
+  CHECK(detail::drift_scale(1.0, 5.0, 5.0) == 1);
+  CHECK(detail::drift_scale(0.0, 1.0, 1.0) == 1);  // below the clock's resolution
+  CHECK(detail::drift_scale(1.0, 0.0, 0.0) == 1);
+}
+
+TEST_CASE("the tuner ranks its shortlist as if timed at one moment", "[tuning]") {
+  // Real indexes (their results and recall are real) with made-up timings: each setting costs
+  // a fixed time per query, and the machine slows by 4 % at every timing, as a drifting
+  // virtual machine does. The tuner re-times its first index beside every other, so the
+  // drift cancels: every shortlisted setting's q/s is its own cost's, and the cheapest one
+  // reaching the target is chosen, whatever the order it was timed in.
+  const RowMatrix<float> data = clustered(3000, 16, 11);
+  const RowMatrix<float> queries = clustered(60, 16, 12);
+  auto options = small_options();
+  options.cost_tolerance = 0;
+  options.choose_storage = false;
+  const auto cost = [](const E2LSHParams& p, double visited) {
+    return 1e-6 * (p.num_tables * (1.0 + p.num_probes) + 0.05 * visited);
+  };
+  struct Built {
+    E2LSHParams params;
+    double cost, recall;
+  };
+  std::vector<Built> built;
+  int timings = 0;
+  const detail::SearchBuilder<float> builder = [&](const E2LSHParams& params,
+                                                   const RowMatrix<float>& base) {
+    auto index = std::make_shared<E2LSHIndex<float, Euclidean>>(base.cols(), params);
+    index->add(base);
+    const auto found = index->search(queries, options.k, 1);
+    const auto truth = ExactIndex<float, Euclidean>::borrow(base.data(), base.rows(), base.cols())
+                           .search(queries, options.k);
+    double hits = 0;
+    for (Eigen::Index q = 0; q < found.num_queries(); ++q) {
+      for (Eigen::Index j = 0; j < options.k; ++j) {
+        for (Eigen::Index c = 0; c < options.k; ++c) {
+          hits += found.ids()(q, c) == truth.ids()(q, j);
+        }
+      }
+    }
+    built.push_back({params, cost(params, found.mean_visited()),
+                     hits / static_cast<double>(truth.ids().size())});
+    const double per_query = built.back().cost;
+    return detail::TimedSearch<float>(
+        [&timings, index, per_query](const RowMatrix<float>& q, Eigen::Index k, double& seconds) {
+          auto result = index->search(q, k, 1);
+          seconds = per_query * static_cast<double>(q.rows()) * (1 + 0.04 * timings++);
+          return result;
+        });
+  };
+  const MatrixRef<float> sample(queries);
+  const TuneResult r =
+      detail::tune_e2lsh_impl<float, Euclidean>(data, &sample, options, "full", builder);
+  REQUIRE(built.size() >= 3);
+  CHECK(timings == 2 * static_cast<int>(built.size()) - 1);  // each after the first: twice
+  const double target = options.target_recall + options.recall_margin;
+  const Built* cheapest = nullptr;
+  for (const auto& b : built) {
+    if (b.recall >= target && (!cheapest || b.cost < cheapest->cost)) cheapest = &b;
+  }
+  REQUIRE(cheapest != nullptr);
+  CHECK(r.params.num_tables == cheapest->params.num_tables);
+  CHECK(r.params.num_hashes == cheapest->params.num_hashes);
+  CHECK(r.params.num_probes == cheapest->params.num_probes);
+  CHECK(r.params.min_collisions == cheapest->params.min_collisions);
+  CHECK(r.queries_per_second == Approx(1 / cheapest->cost));
+  for (const auto& b : built) {
+    for (const auto& t : r.trials) {
+      if (t.params.num_tables == b.params.num_tables &&
+          t.params.num_hashes == b.params.num_hashes &&
+          t.params.num_probes == b.params.num_probes &&
+          t.params.min_collisions == b.params.min_collisions &&
+          t.params.bucket_width == b.params.bucket_width) {
+        CHECK(t.measured_qps == Approx(1 / b.cost));
+      }
+    }
+  }
 }
 
 TEST_CASE("the tuner's collision counting matches the index's", "[tuning]") {

@@ -183,7 +183,9 @@ def tune(
     shortlist : int, default 4, keyword-only
         The settings the model ranks cheapest that are built as real indexes and timed, in
         [0, 64] (then up to 3 more, the cheapest under the model refit to those timings);
-        0 = the model's choice alone.
+        0 = the model's choice alone. Each is timed beside a re-timing of the first, and its
+        time scaled to the machine's speed at the first timing, so a drifting machine speed
+        does not reorder them.
     queries : array_like, shape (m, dim), optional, keyword-only
         Real queries, searched against all of `data`: pass them when the data holds
         near-duplicates, whose held-out rows find their twins.

@@ -71,7 +71,9 @@ struct TuneOptions {
   /// cost_tolerance, the one computing the fewest distances). 0, or all four unit costs fixed:
   /// the model alone decides (reproducible). After them, up to 3 more settings are timed: the
   /// cheapest under the model refit (least squares) to every timing so far, which keeps the
-  /// choice steady where a longer shortlist alone did not.
+  /// choice steady where a longer shortlist alone did not. Every setting after the first is
+  /// timed beside a re-timing of the first (whose index is held meanwhile), and its time scaled
+  /// to the machine's speed at the first timing (detail::drift_scale).
   int shortlist = 4;
   /// Also time the chosen setting with every candidate storage (`Storages`: full rows,
   /// 8-bit and 4-bit codes) and keep the fastest: TuneResult::storage names it. Codes pay on data
@@ -254,6 +256,21 @@ inline double seconds_since(std::clock_t start) {
   return static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
 }
 
+/// Timings of the tuner's unit costs (distance, hash, lookup, entry): the fastest of this many.
+inline constexpr int kUnitCostRounds = 3;
+
+/// The fastest of `rounds` timings of `work()`, in seconds of processor time.
+template <class Work>
+double fastest_of(int rounds, Work&& work) {
+  double best = std::numeric_limits<double>::infinity();
+  for (int round = 0; round < rounds; ++round) {
+    const auto start = std::clock();
+    work();
+    best = std::min(best, seconds_since(start));
+  }
+  return best;
+}
+
 }  // namespace detail
 
 namespace detail {
@@ -295,6 +312,18 @@ std::vector<std::pair<const char*, SearchBuilder<T>>> every_search_builder() {
     out.emplace_back(S::name, search_builder<T, Metric, S>());
   });
   return out;
+}
+
+/// The factor that scales a time taken between two re-timings of the reference index (`before`,
+/// `after`) to the machine's speed at the reference's first timing (`first`): first over the
+/// mean of the two, which cancels a drift that is linear across the three timings. Within
+/// [1/2, 2]: a larger factor is noise (timings near the clock's resolution), not drift, and
+/// leaves the time unscaled.
+inline double drift_scale(double first, double before, double after) noexcept {
+  const double mean = 0.5 * (before + after);
+  if (!(first > 0 && mean > 0)) return 1;
+  const double scale = first / mean;
+  return scale >= 0.5 && scale <= 2 ? scale : 1;
 }
 
 /// Rounds of the storage step (TuneOptions::choose_storage): every storage's index is timed
@@ -398,27 +427,32 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   const int max_hashes = *std::max_element(options.hash_counts.begin(), options.hash_counts.end());
   const int columns = std::max(max_hashes, std::min(options.max_tables * max_hashes, 512));
 
-  // 4. Costs on this machine, in microseconds.
+  // 4. Costs on this machine, in microseconds. The hashing, lookup and entry costs are the
+  // fastest of kUnitCostRounds timings of a few milliseconds: one timing each moved the entry
+  // cost (a difference of two timings) by 2x from run to run, and with it the shortlist. The
+  // distance cost is timed once: it is meant for rows out of cache, and its later rounds found
+  // some of them cached (0.18-0.30 us a distance from run to run, against 0.29-0.37 once).
   const auto& kernels = simd::kernels<T>();
   double t_distance = 0, t_hash = 0;
   {
-    auto start = std::clock();
     T sink = 0;
     const int reps = 4000;
-    for (int i = 0; i < reps; ++i) {
-      const T* row = base.row(static_cast<Eigen::Index>((static_cast<std::uint64_t>(i) * 7919ULL) %
-                                                        static_cast<std::uint64_t>(nb)))
-                         .data();
-      sink +=
-          Metric::key(kernels, row, T(1), queries.row(i % nq).data(), static_cast<std::size_t>(d));
-    }
-    t_distance = detail::seconds_since(start) * 1e6 / reps + (sink == T(-1) ? 1 : 0);
+    const auto distances = [&] {
+      for (int i = 0; i < reps; ++i) {
+        const T* row =
+            base.row(static_cast<Eigen::Index>((static_cast<std::uint64_t>(i) * 7919ULL) %
+                                               static_cast<std::uint64_t>(nb)))
+                .data();
+        sink += Metric::key(kernels, row, T(1), queries.row(i % nq).data(),
+                            static_cast<std::size_t>(d));
+      }
+    };
+    t_distance = detail::fastest_of(1, distances) * 1e6 / reps + (sink == T(-1) ? 1 : 0);
     const detail::HashFamily<T, Family> family(d, columns, 1.0, options.seed);
-    start = std::clock();
     RowMatrix<T> probe_block;
-    family.project(hash_queries.topRows(std::min<Eigen::Index>(nq, 64)), probe_block);
-    t_hash =
-        detail::seconds_since(start) * 1e6 / (static_cast<double>(probe_block.rows()) * columns);
+    const auto hash_rows = hash_queries.topRows(std::min<Eigen::Index>(nq, 64));
+    t_hash = detail::fastest_of(kUnitCostRounds, [&] { family.project(hash_rows, probe_block); }) *
+             1e6 / (static_cast<double>(hash_rows.rows()) * columns);
   }
   if (options.distance_us > 0) t_distance = options.distance_us;
   if (options.hash_us > 0) t_hash = options.hash_us;
@@ -465,30 +499,35 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
           builder);
       family.project(hash_queries, fq);
       if (t_lookup < 0 || t_entry < 0) {
-        // Probe generation and lookups alone, then the same with every entry counted.
+        // Probe generation and lookups alone, then the same with every entry counted (the
+        // two in turn, each the fastest of its rounds).
         std::size_t sink = 0, lookups_done = 0, entries = 0;
-        auto start = std::clock();
-        for (Eigen::Index q = 0; q < nq; ++q) {
-          lookups_done += static_cast<std::size_t>(detail::probe_table(
-              fq.row(q).data(), 0, kh, 16, tables[0], generator, slots.data(), below.data(),
-              [&](detail::BucketTable::Range b) { sink += b.size(); }));
-        }
-        const double lookups = detail::seconds_since(start);
-        start = std::clock();
-        for (Eigen::Index q = 0; q < nq; ++q) {
-          timing_counts.next_query();
-          for (int t = 0; t < std::min(L_max, 4); ++t) {
-            detail::probe_table(fq.row(q).data(), t, kh, 16, tables[static_cast<std::size_t>(t)],
-                                generator, slots.data(), below.data(),
-                                [&](detail::BucketTable::Range b) {
-                                  for (const std::uint32_t* p = b.begin; p != b.end; ++p) {
-                                    sink += timing_counts.hit(*p) == 2;
-                                  }
-                                  entries += b.size();
-                                });
+        double lookups = std::numeric_limits<double>::infinity(), counted = lookups;
+        for (int round = 0; round < kUnitCostRounds; ++round) {
+          lookups_done = entries = 0;
+          auto start = std::clock();
+          for (Eigen::Index q = 0; q < nq; ++q) {
+            lookups_done += static_cast<std::size_t>(detail::probe_table(
+                fq.row(q).data(), 0, kh, 16, tables[0], generator, slots.data(), below.data(),
+                [&](detail::BucketTable::Range b) { sink += b.size(); }));
           }
+          lookups = std::min(lookups, detail::seconds_since(start));
+          start = std::clock();
+          for (Eigen::Index q = 0; q < nq; ++q) {
+            timing_counts.next_query();
+            for (int t = 0; t < std::min(L_max, 4); ++t) {
+              detail::probe_table(fq.row(q).data(), t, kh, 16, tables[static_cast<std::size_t>(t)],
+                                  generator, slots.data(), below.data(),
+                                  [&](detail::BucketTable::Range b) {
+                                    for (const std::uint32_t* p = b.begin; p != b.end; ++p) {
+                                      sink += timing_counts.hit(*p) == 2;
+                                    }
+                                    entries += b.size();
+                                  });
+            }
+          }
+          counted = std::min(counted, detail::seconds_since(start));
         }
-        const double counted = detail::seconds_since(start);
         // The entry cost is what counting added to the lookups timed here (not to a lookup_us
         // the caller fixed).
         const double lookup_timed =
@@ -619,6 +658,9 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   struct Measured {
     double qps = 0, recall = 0, visited = 0;
   };
+  const auto per_second = [&](double seconds) {
+    return static_cast<double>(nq) / std::max(seconds, 1e-9);
+  };
   // The sample recall of a search's results, with its speed and candidates.
   const auto scored = [&](const Neighbors<T>& found, double seconds) {
     double hits = 0;
@@ -628,17 +670,33 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
         for (Eigen::Index c = 0; c < options.k; ++c) hits += found.ids()(q, c) == id;
       }
     }
-    return Measured{static_cast<double>(nq) / std::max(seconds, 1e-9),
-                    hits / static_cast<double>(nq * options.k), found.mean_visited()};
+    return Measured{per_second(seconds), hits / static_cast<double>(nq * options.k),
+                    found.mean_visited()};
   };
   // With choose_storage, the fastest index so far is kept for the storage step (which times
   // the chosen setting again): one build fewer when it is the one chosen.
   std::pair<E2LSHParams, TimedSearch<T>> kept;
   double kept_qps = 0;
+  // The first index timed (the model's choice) is the reference: with a shortlist, every later
+  // index is timed beside a re-timing of it, and its time is scaled to the machine's speed at
+  // the reference's first timing (see drift_scale). Some machines' speed drifts by 10-25 %
+  // within a minute, more than the fastest settings differ: timed alone, a setting was compared
+  // with others timed up to a minute apart, and the choice changed from run to run.
+  TimedSearch<T> reference;
+  double reference_first = 0, reference_last = 0;
   const auto measure = [&](const E2LSHParams& params) {
     double seconds = 0;
     auto search = build_search(params, base);
     const auto found = search(queries, options.k, seconds);  // sets seconds: before scored
+    if (!reference) {
+      if (shortlisting) reference = search;
+      reference_first = reference_last = seconds;
+    } else {
+      double again = 0;
+      reference(queries, options.k, again);
+      seconds *= drift_scale(reference_first, reference_last, again);
+      reference_last = again;
+    }
     const Measured m = scored(found, seconds);
     if (choosing_storage && m.qps > kept_qps) {
       kept = {params, std::move(search)};
@@ -749,6 +807,8 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
     }
   }
 
+  reference = nullptr;  // its index is not needed any more (unless kept)
+
   // 6. With choose_storage, the chosen setting with every storage that can hold the data (the
   // tuner's own first), timed in kStorageRounds alternating rounds: the fastest is kept (their
   // results are the same: every storage re-ranks with the exact kernels). Their indexes are
@@ -783,8 +843,7 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
           c.fastest = scored(found, seconds);
           c.first = c.fastest.qps;
         } else {
-          c.fastest.qps =
-              std::max(c.fastest.qps, static_cast<double>(nq) / std::max(seconds, 1e-9));
+          c.fastest.qps = std::max(c.fastest.qps, per_second(seconds));
         }
       }
       report(0, "timing");  // no step, but the callback may cancel between rounds
@@ -808,7 +867,7 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   result.visited_fraction = result.mean_visited / static_cast<double>(nb);
   result.queries_per_second = chosen.qps;
   result.reached_target = result.recall >= options.target_recall - 1e-12;
-  result.exact_queries_per_second = static_cast<double>(nq) / std::max(exact_seconds, 1e-9);
+  result.exact_queries_per_second = per_second(exact_seconds);
   result.scan_is_faster = single_qps <= result.exact_queries_per_second;
   result.distance_us = t_distance;
   result.lookup_us = t_lookup;
@@ -840,7 +899,9 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
 ///    t_distance), then builds and times the `shortlist` cheapest accepted settings under the
 ///    recalibrated model, refits the model's two parts (fixed, candidates) to every timing by
 ///    least squares and times up to 3 more it then ranks cheapest, and keeps the fastest
-///    reaching the target (ties within cost_tolerance: fewest distances); with all four unit
+///    reaching the target (ties within cost_tolerance: fewest distances); each setting after
+///    the first is timed beside a re-timing of the first and scaled to its moment (a drifting
+///    machine speed cancels); with all four unit
 ///    costs fixed it keeps the model's choice, so the result is reproducible;
 /// 6. with `choose_storage`, times the chosen setting with every candidate storage in 3
 ///    alternating rounds (each keeps its fastest) and keeps the fastest storage

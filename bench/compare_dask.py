@@ -11,7 +11,9 @@ on one thread, as each worker searches). The clusters of every worker count run 
 and the repeats alternate between them, so that a drift in the machine's speed hits both sides
 of a ratio alike. Times are wall seconds (the work runs in other processes), best of --repeats;
 "paired" is the median and range of the per-round ratios. Goal: 2 workers on 2 cores >= 1.6x
-one worker's throughput.
+one worker's throughput. It also prints the load average, and the single index's one-thread
+q/s with this process pinned to each core in turn: a virtual machine's cores can differ in
+speed, and a search over equal shards waits for the shard on the slowest.
 
     PYTHONPATH=build/py/python /usr/bin/python3 bench/compare_dask.py
     PYTHONPATH=build/py/python /usr/bin/python3 bench/compare_dask.py --rows 3000 --queries 200 \\
@@ -44,7 +46,8 @@ K = 10
 
 
 def single_results(kind, base, queries, params):
-    """The oracle: one index in this process, and its queries/second on one thread."""
+    """The oracle: one index in this process, its queries/second on one thread, and its
+    one-thread queries/second on each core (core_speeds)."""
     if kind == "exact":
         index = pstable.ExactIndex(base.shape[1])
     else:
@@ -52,7 +55,28 @@ def single_results(kind, base, queries, params):
     index.add(base)
     start = time.perf_counter()
     result = index.search(queries, K, 1)  # one thread, as each worker searches
-    return result, len(queries) / (time.perf_counter() - start)
+    return result, len(queries) / (time.perf_counter() - start), core_speeds(index, queries[:2000])
+
+
+def core_speeds(index, queries):
+    """One-thread queries/second of `index` with this thread pinned to each core in turn (best
+    of 2 alternating rounds; empty where affinity cannot be set). The cores of a virtual
+    machine can differ in speed, and a search over shards waits for its slowest shard."""
+    if not hasattr(os, "sched_setaffinity"):
+        return {}
+    cores = sorted(os.sched_getaffinity(0))
+    speeds = {}
+    try:
+        for _ in range(2):
+            for core in cores:
+                os.sched_setaffinity(0, {core})
+                start = time.perf_counter()
+                index.search(queries, K, 1)
+                qps = len(queries) / (time.perf_counter() - start)
+                speeds[core] = max(speeds.get(core, 0), qps)
+    finally:
+        os.sched_setaffinity(0, cores)
+    return speeds
 
 
 def sharded_index(client, kind, base, queries, workers, params):
@@ -86,6 +110,8 @@ def main():
     parser.add_argument("--hashes", type=int, default=12)
     parser.add_argument("--width", type=float, default=12.0)
     parser.add_argument("--probes", type=int, default=12)
+    parser.add_argument("--profile", action="store_true",
+                        help="leave Dask's statistical profiler on in the workers (its default)")
     args = parser.parse_args()
 
     base, _, queries, _ = fashion(args.queries)
@@ -94,16 +120,26 @@ def main():
     e2lsh = dict(num_tables=args.tables, num_hashes=args.hashes, bucket_width=args.width,
                  num_probes=args.probes, seed=1, min_collisions=1)
     print(machine())
+    print("load average before: %.2f %.2f %.2f" % os.getloadavg())
     print(f"{len(base)} points, {len(queries)} queries, k = {K}; E2LSH {e2lsh}")
     kinds = {"exact": {}, "e2lsh": e2lsh}
     want, rows = {}, []
     for kind, params in kinds.items():
-        want[kind], qps = single_results(kind, base, queries, params)
+        want[kind], qps, by_core = single_results(kind, base, queries, params)
         rows.append((kind, "single (no Dask)", qps, None, ""))
+        if by_core:
+            print(f"{kind}: one-thread q/s by core: " +
+                  ", ".join(f"cpu{c} {q:.0f}" for c, q in by_core.items()) +
+                  f" (slowest/fastest {min(by_core.values()) / max(by_core.values()):.2f})")
     # Dask compresses every message over 10 KB with lz4 where it pays on the data (Fashion-MNIST's
     # pixels, many zeros, do): on one machine that made sending a batch of queries 10x slower
     # than sending it as it is (docs/scale-out.md). Workers inherit this setting.
     dask.config.set({"distributed.comm.compression": None})
+    # Dask's workers sample their task threads' Python stacks every 10 ms. A pstable search is
+    # one Python frame around C++ (nothing to learn), but each sample wakes a thread that
+    # takes the GIL: with every core busy it preempts a search (docs/scale-out.md).
+    dask.config.set({"distributed.worker.profile.enabled": args.profile})
+    print(f"Dask: compression off, worker profiler {'on' if args.profile else 'off'}")
     # Every cluster runs at once (idle ones cost next to nothing) and the repeats alternate
     # between them: this VM's speed drifts by 10-25 % within a minute, and timing 1 worker, then
     # 2, compared different moments of it. Each figure is the best of its repeats; the ratio's
@@ -136,6 +172,7 @@ def main():
         ratio = f"{qps / one:.2f}x" if workers and one else ""
         print(f"{kind:6} {run:18} {qps:10.0f} {ratio:>12} {paired:>24}  "
               f"{'= single' if workers else 'oracle'}")
+    print("load average after: %.2f %.2f %.2f" % os.getloadavg())
 
 
 if __name__ == "__main__":

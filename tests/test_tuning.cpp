@@ -275,8 +275,10 @@ TEST_CASE("the tuner ranks its shortlist as if timed at one moment", "[tuning]")
   auto options = small_options();
   options.cost_tolerance = 0;
   options.choose_storage = false;
+  // Distinct for distinct settings (no ties for the tuner to break otherwise than here).
   const auto cost = [](const E2LSHParams& p, double visited) {
-    return 1e-6 * (p.num_tables * (1.0 + p.num_probes) + 0.05 * visited);
+    return 1e-6 * (p.num_tables * (1.0 + p.num_probes) + 0.05 * visited + 0.01 * p.num_hashes +
+                   0.001 * p.bucket_width + 0.1 * p.min_collisions);
   };
   struct Built {
     E2LSHParams params;
@@ -305,6 +307,8 @@ TEST_CASE("the tuner ranks its shortlist as if timed at one moment", "[tuning]")
     return detail::TimedSearch<float>(
         [&timings, index, per_query](const RowMatrix<float>& q, Eigen::Index k, double& seconds) {
           auto result = index->search(q, k, 1);
+          // 4 % a timing: after the at most 1 + 2 x (4 + 3) timings of the defaults, 1.56x,
+          // within what drift_scale corrects.
           seconds = per_query * static_cast<double>(q.rows()) * (1 + 0.04 * timings++);
           return result;
         });
@@ -317,7 +321,7 @@ TEST_CASE("the tuner ranks its shortlist as if timed at one moment", "[tuning]")
   const double target = options.target_recall + options.recall_margin;
   const Built* cheapest = nullptr;
   for (const auto& b : built) {
-    if (b.recall >= target && (!cheapest || b.cost < cheapest->cost)) cheapest = &b;
+    if (b.recall >= target - 1e-12 && (!cheapest || b.cost < cheapest->cost)) cheapest = &b;
   }
   REQUIRE(cheapest != nullptr);
   CHECK(r.params.num_tables == cheapest->params.num_tables);

@@ -31,7 +31,8 @@ class TuneResult:
     visited_fraction : float
         mean_visited / indexed_points.
     queries_per_second : float
-        One thread, same run.
+        One thread, same run (scaled to the machine's speed at the tuner's first timing; see
+        `shortlist`).
     exact_queries_per_second : float
         The exact scan over the same sample, one thread.
     scan_is_faster : bool

@@ -81,7 +81,8 @@ struct TuneOptions {
   /// re-rank most candidates). The tuner's own storage is timed again with them: each storage's
   /// index is timed in 3 alternating rounds and keeps its fastest. Memory: the indexes are held
   /// together meanwhile (one per storage), and while the shortlist is timed the fastest index so
-  /// far is kept beside the one being timed (reused when it is the chosen setting's). Ignored
+  /// far and the reference (see shortlist) are kept beside the one being timed (reused when one
+  /// is the chosen setting's). Ignored
   /// when the unit costs are fixed (nothing is timed).
   bool choose_storage = false;
   /// Called before the first step and after every step, on the calling thread (not an option of
@@ -190,7 +191,8 @@ struct TuneTrial {
   double mean_entries = 0;  ///< bucket entries read per query (a row once per probed bucket)
   double estimated_us = 0;  ///< modelled query time, microseconds
   /// Queries per second of a real index with these parameters over the sample (one thread,
-  /// processor time), for the shortlisted trials; 0 for the others.
+  /// processor time), for the shortlisted trials; 0 for the others. Every timing after the
+  /// first is scaled to the machine's speed at the first (TuneOptions::shortlist).
   double measured_qps = 0;
 };
 
@@ -214,8 +216,8 @@ struct TuneResult {
   double recall = 0;            ///< measured by an E2LSHIndex with `params` over the sample
   double mean_visited = 0;      ///< distinct candidates per query, same run
   double visited_fraction = 0;  ///< mean_visited / indexed points
-  /// One thread, same run (processor time); with choose_storage the fastest of the storage
-  /// step's rounds (storage_timings).
+  /// One thread, same run (processor time; the chosen trial's measured_qps, scaled like it);
+  /// with choose_storage the fastest of the storage step's rounds (storage_timings).
   double queries_per_second = 0;
   double typical_distance = 0;  ///< median distance to the k-th neighbour (unit rows for cosine)
   bool reached_target = false;  ///< false: params is the best recall found
@@ -228,7 +230,8 @@ struct TuneResult {
   double exact_queries_per_second = 0;
   /// True when the chosen setting is no faster than the exact scan: use an ExactIndex instead
   /// (small or hard data; params is still the best E2LSH setting found). Both sides are single
-  /// timings: with choose_storage, the chosen storage's first round.
+  /// timings (the index's scaled like its measured_qps): with choose_storage, the chosen
+  /// storage's first round.
   bool scan_is_faster = false;
   std::vector<TuneTrial> trials;  ///< every measured configuration
 };
@@ -447,7 +450,9 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
                             static_cast<std::size_t>(d));
       }
     };
-    t_distance = detail::fastest_of(1, distances) * 1e6 / reps + (sink == T(-1) ? 1 : 0);
+    const auto start = std::clock();
+    distances();
+    t_distance = detail::seconds_since(start) * 1e6 / reps + (sink == T(-1) ? 1 : 0);
     const detail::HashFamily<T, Family> family(d, columns, 1.0, options.seed);
     RowMatrix<T> probe_block;
     const auto hash_rows = hash_queries.topRows(std::min<Eigen::Index>(nq, 64));
@@ -683,15 +688,17 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   // within a minute, more than the fastest settings differ: timed alone, a setting was compared
   // with others timed up to a minute apart, and the choice changed from run to run.
   TimedSearch<T> reference;
+  E2LSHParams reference_params;
   double reference_first = 0, reference_last = 0;
   const auto measure = [&](const E2LSHParams& params) {
     double seconds = 0;
     auto search = build_search(params, base);
     const auto found = search(queries, options.k, seconds);  // sets seconds: before scored
-    if (!reference) {
-      if (shortlisting) reference = search;
+    if (shortlisting && !reference) {
+      reference = search;
+      reference_params = params;
       reference_first = reference_last = seconds;
-    } else {
+    } else if (reference) {
       double again = 0;
       reference(queries, options.k, again);
       seconds *= drift_scale(reference_first, reference_last, again);
@@ -807,7 +814,12 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
     }
   }
 
-  reference = nullptr;  // its index is not needed any more (unless kept)
+  // The storage step reuses the chosen setting's index: the kept one, or else the reference's.
+  if (choosing_storage && reference && !same(kept.first, best.params) &&
+      same(reference_params, best.params)) {
+    kept = {reference_params, std::move(reference)};
+  }
+  reference = nullptr;
 
   // 6. With choose_storage, the chosen setting with every storage that can hold the data (the
   // tuner's own first), timed in kStorageRounds alternating rounds: the fastest is kept (their

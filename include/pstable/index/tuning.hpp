@@ -82,8 +82,7 @@ struct TuneOptions {
   /// index is timed in 3 alternating rounds and keeps its fastest. Memory: the indexes are held
   /// together meanwhile (one per storage), and while the shortlist is timed the fastest index so
   /// far and the reference (see shortlist) are kept beside the one being timed (reused when one
-  /// is the chosen setting's). Ignored
-  /// when the unit costs are fixed (nothing is timed).
+  /// is the chosen setting's). Ignored when the unit costs are fixed (nothing is timed).
   bool choose_storage = false;
   /// Called before the first step and after every step, on the calling thread (not an option of
   /// for_each_field). It may throw to cancel: the exception leaves tune_e2lsh, nothing else is
@@ -913,8 +912,8 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
 ///    least squares and times up to 3 more it then ranks cheapest, and keeps the fastest
 ///    reaching the target (ties within cost_tolerance: fewest distances); each setting after
 ///    the first is timed beside a re-timing of the first and scaled to its moment (a drifting
-///    machine speed cancels); with all four unit
-///    costs fixed it keeps the model's choice, so the result is reproducible;
+///    machine speed cancels); with all four unit costs fixed it keeps the model's choice, so
+///    the result is reproducible;
 /// 6. with `choose_storage`, times the chosen setting with every candidate storage in 3
 ///    alternating rounds (each keeps its fastest) and keeps the fastest storage
 ///    (TuneResult::storage, storage_timings);

@@ -63,13 +63,7 @@ TEST_CASE("the tuner reaches the target and reports what it measured", "[tuning]
   };
   const auto chosen_in = [&](const TuneResult& result) -> const TuneTrial* {
     for (const auto& t : result.trials) {
-      if (t.params.num_tables == result.params.num_tables &&
-          t.params.num_hashes == result.params.num_hashes &&
-          t.params.bucket_width == result.params.bucket_width &&
-          t.params.num_probes == result.params.num_probes &&
-          t.params.min_collisions == result.params.min_collisions) {
-        return &t;
-      }
+      if (detail::same_setting(t.params, result.params)) return &t;
     }
     return nullptr;
   };
@@ -331,13 +325,7 @@ TEST_CASE("the tuner ranks its shortlist as if timed at one moment", "[tuning]")
   CHECK(r.queries_per_second == Approx(1 / cheapest->cost));
   for (const auto& b : built) {
     for (const auto& t : r.trials) {
-      if (t.params.num_tables == b.params.num_tables &&
-          t.params.num_hashes == b.params.num_hashes &&
-          t.params.num_probes == b.params.num_probes &&
-          t.params.min_collisions == b.params.min_collisions &&
-          t.params.bucket_width == b.params.bucket_width) {
-        CHECK(t.measured_qps == Approx(1 / b.cost));
-      }
+      if (detail::same_setting(t.params, b.params)) CHECK(t.measured_qps == Approx(1 / b.cost));
     }
   }
 }
@@ -355,11 +343,7 @@ TEST_CASE("the tuner's collision counting matches the index's", "[tuning]") {
   const TuneTrial* chosen = nullptr;
   for (const auto& t : r.trials) {
     CHECK(t.params.min_collisions == 3);
-    if (t.params.num_tables == r.params.num_tables && t.params.num_hashes == r.params.num_hashes &&
-        t.params.num_probes == r.params.num_probes &&
-        t.params.bucket_width == r.params.bucket_width) {
-      chosen = &t;
-    }
+    if (detail::same_setting(t.params, r.params)) chosen = &t;
   }
   REQUIRE(chosen != nullptr);
   // The tuner's walk is the index's (same hash functions, tables and candidate selection with

@@ -328,6 +328,14 @@ inline double drift_scale(double first, double before, double after) noexcept {
   return scale >= 0.5 && scale <= 2 ? scale : 1;
 }
 
+/// True when two settings of one tuning are the same (L, k, w, probes, m; the seed is the
+/// tuning's own).
+inline bool same_setting(const E2LSHParams& a, const E2LSHParams& b) noexcept {
+  return a.num_tables == b.num_tables && a.num_hashes == b.num_hashes &&
+         a.bucket_width == b.bucket_width && a.num_probes == b.num_probes &&
+         a.min_collisions == b.min_collisions;
+}
+
 /// Rounds of the storage step (TuneOptions::choose_storage): every storage's index is timed
 /// once per round, the storages in turn, and each keeps its fastest round, so that a machine
 /// whose speed drifts slows every storage alike.
@@ -710,16 +718,11 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
     }
     return m;
   };
-  const auto same = [](const E2LSHParams& a, const E2LSHParams& b) {
-    return a.num_tables == b.num_tables && a.num_hashes == b.num_hashes &&
-           a.bucket_width == b.bucket_width && a.num_probes == b.num_probes &&
-           a.min_collisions == b.min_collisions;
-  };
   Measured chosen = measure(best.params);
   report(1, "timing");
   const auto trial_of = [&](const E2LSHParams& params) -> TuneTrial* {
     for (auto& trial : result.trials) {
-      if (same(trial.params, params)) return &trial;
+      if (same_setting(trial.params, params)) return &trial;
     }
     return nullptr;
   };
@@ -749,8 +752,9 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
     });
     std::vector<std::pair<TuneTrial, Measured>> runs = {{best, chosen}};
     const auto timed = [&](const TuneTrial& trial) {
-      return std::any_of(runs.begin(), runs.end(),
-                         [&](const auto& run) { return same(run.first.params, trial.params); });
+      return std::any_of(runs.begin(), runs.end(), [&](const auto& run) {
+        return same_setting(run.first.params, trial.params);
+      });
     };
     const auto time_trial = [&](const TuneTrial& trial) {
       const Measured m = measure(trial.params);
@@ -814,8 +818,8 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
   }
 
   // The storage step reuses the chosen setting's index: the kept one, or else the reference's.
-  if (choosing_storage && reference && !same(kept.first, best.params) &&
-      same(reference_params, best.params)) {
+  if (choosing_storage && reference && !same_setting(kept.first, best.params) &&
+      same_setting(reference_params, best.params)) {
     kept = {reference_params, std::move(reference)};
   }
   reference = nullptr;
@@ -835,7 +839,7 @@ TuneResult tune_e2lsh_impl(const MatrixRef<T>& data, const MatrixRef<T>* user_qu
       double first = 0;  // its first round's q/s: a single timing, like the exact scan's
     };
     std::vector<Candidate> candidates;
-    TimedSearch<T> own = same(kept.first, best.params) ? std::move(kept.second) : nullptr;
+    TimedSearch<T> own = same_setting(kept.first, best.params) ? std::move(kept.second) : nullptr;
     kept = {};
     candidates.push_back({storage, own ? std::move(own) : build_search(best.params, base), {}});
     for (const auto& [name, build_other] : every_search_builder<T, Metric>()) {
